@@ -1,0 +1,7 @@
+"""``python -m drugprint``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

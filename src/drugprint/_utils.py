@@ -1,0 +1,102 @@
+"""Small helpers shared across modules: input checks, progress bars, matrix access."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scipy import sparse
+
+logger = logging.getLogger("drugprint")
+
+
+def check_obs_keys(adata: AnnData, keys: Iterable[str | None], *, what: str = "adata") -> None:
+    """Raise a KeyError naming every missing ``.obs`` column and listing the present ones."""
+    missing = [k for k in keys if k is not None and k not in adata.obs.columns]
+    if missing:
+        present = ", ".join(map(repr, adata.obs.columns[:30]))
+        more = " …" if adata.obs.shape[1] > 30 else ""
+        raise KeyError(
+            f"{what}.obs has no column {', '.join(map(repr, missing))}. "
+            f"Columns present: {present}{more}. Pass the right name (e.g. sample_key=..., groupby=...)."
+        )
+
+
+def check_choice(value: Any, choices: Sequence[Any], *, name: str) -> None:
+    """Raise a ValueError when ``value`` is not one of ``choices``, listing the valid ones."""
+    if value not in choices:
+        raise ValueError(f"Unknown {name} {value!r}; choose one of {', '.join(map(repr, choices))}.")
+
+
+def get_matrix(adata: AnnData, layer: str | None) -> Any:
+    """Return ``adata.layers[layer]`` or ``adata.X``, with a clear error for an unknown layer."""
+    if layer is None:
+        if adata.X is None:
+            raise ValueError("adata.X is empty; pass layer=... naming the layer that holds the data.")
+        return adata.X
+    if layer not in adata.layers:
+        raise KeyError(
+            f"adata.layers has no {layer!r}; layers present: {list(adata.layers.keys()) or 'none'}. "
+            "Pass layer=None to use adata.X."
+        )
+    return adata.layers[layer]
+
+
+def resolve_counts_layer(adata: AnnData, layer: str | None) -> str | None:
+    """``None`` means ``layers["counts"]`` when it exists, else ``X``; other values pass through."""
+    if layer is None and "counts" in adata.layers:
+        return "counts"
+    return layer
+
+
+def to_dense(x: Any) -> np.ndarray:
+    """Return a dense ``numpy`` array from a dense, sparse or matrix input."""
+    if sparse.issparse(x):
+        return x.toarray()
+    return np.asarray(x)
+
+
+def is_integer_valued(x: Any, *, sample: int | None = None) -> bool:
+    """Whether all stored values are finite, non-negative integers (checks the non-zeros of sparse input)."""
+    data = x.data if sparse.issparse(x) else np.asarray(x).ravel()
+    if sample is not None and data.size > sample:
+        data = data[:: max(1, data.size // sample)]
+    if data.size == 0:
+        return True
+    if np.issubdtype(data.dtype, np.integer):
+        return bool((data >= 0).all())
+    return bool(np.isfinite(data).all() and (data >= 0).all() and np.equal(np.mod(data, 1), 0).all())
+
+
+def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", verbose: bool = True):
+    """Wrap ``iterable`` in a tqdm bar, shown only when ``verbose`` and stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = (not verbose) or not sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False)
+
+
+def categories(values: pd.Series) -> list:
+    """Categories in their declared order for categoricals, else in order of first appearance."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna().unique())
+        return [c for c in values.cat.categories if c in present]
+    return list(pd.unique(values.dropna()))
+
+
+def versions() -> dict[str, str]:
+    """Versions of drugprint and the libraries whose numbers a result depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("drugprint", "anndata", "scanpy", "decoupler", "pydeseq2", "numpy", "scipy", "pandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - every listed package is a dependency
+            out[pkg] = "not installed"
+    return out

@@ -1,0 +1,49 @@
+"""Shared fixtures: the small simulated screen and its signatures, computed once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import drugprint as dp
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def screen():
+    """The small preset (4 donors × 6 conditions, ~3,600 cells)."""
+    return dp.datasets.imid_screen("small", seed=0)
+
+
+@pytest.fixture(scope="session")
+def pdata(screen):
+    return dp.pp.pseudobulk(screen, sample_key="sample", groupby="cell_type")
+
+
+@pytest.fixture(scope="session")
+def sig_all(pdata):
+    """Signatures of every cell type with Hallmark pathways and panels scored (read-only: copy to modify)."""
+    sig = dp.tl.de(
+        pdata, condition_key="drug", control="DMSO", groupby="cell_type", covariates=("donor",), verbose=False
+    )
+    dp.tl.pathways(sig, "hallmark")
+    dp.tl.panels(sig)
+    return sig
+
+
+@pytest.fixture
+def sig(sig_all):
+    return sig_all.copy()
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared/data, or skip the test when the folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available (../shared/data is only present in the development checkout)")
+    return path
