@@ -1,0 +1,181 @@
+"""Gene-set collections shipped with drugprint, read offline, each with its provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from ._imid import IMID_SETS, IMID_VERSION
+
+_DATA = importlib.resources.files("drugprint") / "data"
+
+#: Provenance of the shipped collections (recorded on every net as ``DataFrame.attrs``).
+COLLECTIONS: dict[str, dict[str, str]] = {
+    "hallmark": {
+        "name": "hallmark",
+        "file": "h.all.v2023.1.Hs.symbols.gmt",
+        "version": "MSigDB v2023.1.Hs",
+        "source": "MSigDB Hallmark gene sets (human symbols)",
+        "citation": "Liberzon et al. 2015, Cell Systems 1:417",
+        "licence": "CC BY 4.0",
+        "sha256": "27e48f776cda235ad5b63acaecc3136853ee79c6447d883ce2b070a4d2d47b75",
+    },
+    "progeny": {
+        "name": "progeny",
+        "file": "progeny_human_top500.csv",
+        "version": "PROGENy model_human_full, r-bioc-progeny 1.20.0, top 500 genes per pathway",
+        "source": "PROGENy pathway-responsive genes (human)",
+        "citation": "Schubert et al. 2018, Nat Commun 9:20",
+        "licence": "Apache-2.0",
+        "sha256": "d2fd5f687d1d002183140d370532a7f61257d02bd60f5256617e68e0228bc18f",
+    },
+    "imid": {
+        "name": "imid",
+        "file": "",
+        "version": IMID_VERSION,
+        "source": "drugprint curated IMiD/CELMoD gene sets (drugprint.resources._imid)",
+        "citation": "one citation per set, in the net's 'citation' column",
+        "licence": "BSD-3-Clause (drugprint)",
+        "sha256": "",
+    },
+}
+
+
+def _sha256(path: Path | importlib.resources.abc.Traversable) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_gmt(path: str | PathLike) -> pd.DataFrame:
+    """Read a GMT file into a decoupler-style net.
+
+    Parameters
+    ----------
+    path
+        A GMT file: one set per line, ``name<TAB>description<TAB>gene<TAB>gene…``.
+
+    Returns
+    -------
+    DataFrame with columns ``source``, ``target``, ``weight`` (1.0); duplicated set–gene pairs are
+    dropped. ``attrs`` holds the file's name and sha256.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> from importlib.resources import files
+    >>> net = dp.resources.read_gmt(files("drugprint") / "data" / "h.all.v2023.1.Hs.symbols.gmt")
+    >>> int(net["source"].nunique())
+    50
+    """
+    path = Path(str(path))
+    if not path.exists():
+        raise FileNotFoundError(f"No GMT file at {str(path)!r}.")
+    rows = []
+    with path.open() as fh:
+        for lineno, line in enumerate(fh, 1):
+            fields = [f.strip() for f in line.rstrip("\n\r").split("\t")]
+            if not any(fields):
+                continue
+            if len(fields) < 3:
+                raise ValueError(
+                    f"{path.name}, line {lineno}: a GMT line needs a set name, a description and at least one "
+                    "gene, separated by tabs."
+                )
+            rows.extend((fields[0], g) for g in fields[2:] if g)
+    net = pd.DataFrame(rows, columns=["source", "target"]).drop_duplicates(ignore_index=True)
+    net["weight"] = 1.0
+    net.attrs.update({"name": path.stem, "source": str(path), "sha256": _sha256(path)})
+    return net
+
+
+def _hallmark() -> pd.DataFrame:
+    meta = COLLECTIONS["hallmark"]
+    with importlib.resources.as_file(_DATA / meta["file"]) as p:
+        net = read_gmt(p)
+    net.attrs = dict(meta)
+    return net
+
+
+def _progeny(top: int) -> pd.DataFrame:
+    meta = COLLECTIONS["progeny"]
+    with (_DATA / meta["file"]).open() as fh:
+        df = pd.read_csv(fh)
+    df = df.sort_values(["pathway", "p.value"], kind="stable").groupby("pathway", sort=True).head(top)
+    net = df.rename(columns={"pathway": "source", "gene": "target", "p.value": "pvalue"})
+    net = net[["source", "target", "weight", "pvalue"]].reset_index(drop=True)
+    net.attrs = dict(meta, top=str(top))
+    return net
+
+
+def _imid() -> pd.DataFrame:
+    rows = []
+    for name, spec in IMID_SETS.items():
+        genes = spec["genes"]
+        items = genes.items() if isinstance(genes, dict) else ((g, 1.0) for g in genes)
+        rows.extend((name, g, float(w), spec["citation"]) for g, w in items)
+    net = pd.DataFrame(rows, columns=["source", "target", "weight", "citation"])
+    net.attrs = dict(COLLECTIONS["imid"])
+    return net
+
+
+def genesets(name: str | PathLike = "hallmark", *, top: int = 100) -> pd.DataFrame:
+    """A gene-set collection as a decoupler-style net, offline.
+
+    Parameters
+    ----------
+    name
+        ``"hallmark"`` (MSigDB Hallmark v2023.1), ``"progeny"`` (PROGENy human weights), ``"imid"``
+        (drugprint's curated IMiD/CELMoD sets) or a path to a GMT or CSV file (CSV with ``source``,
+        ``target`` and optionally ``weight`` columns).
+    top
+        For ``"progeny"``: the number of genes per pathway, by p-value (PROGENy's recommended 100; the
+        shipped file holds up to 500).
+
+    Returns
+    -------
+    DataFrame with ``source``, ``target``, ``weight``; provenance (name, version, source, citation,
+    licence, sha256) in ``attrs``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> net = dp.resources.genesets("hallmark")
+    >>> net.attrs["licence"]
+    'CC BY 4.0'
+    """
+    key = str(name)
+    if key == "hallmark":
+        return _hallmark()
+    if key == "progeny":
+        if not isinstance(top, int) or top < 1:
+            raise ValueError(f"top must be a positive integer, got {top!r}.")
+        return _progeny(top)
+    if key == "imid":
+        return _imid()
+    path = Path(key)
+    if path.suffix.lower() == ".gmt":
+        return read_gmt(path)
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"} and path.exists():
+        net = pd.read_csv(path, sep="\t" if path.suffix.lower() != ".csv" else ",")
+        missing = {"source", "target"} - set(net.columns)
+        if missing:
+            raise ValueError(
+                f"{path.name} needs columns 'source' and 'target' (and optionally 'weight'); "
+                f"missing {sorted(missing)}; found {list(net.columns)}."
+            )
+        if "weight" not in net.columns:
+            net["weight"] = 1.0
+        net.attrs.update({"name": path.stem, "source": str(path), "sha256": _sha256(path)})
+        return net
+    known = ", ".join(repr(k) for k in COLLECTIONS)
+    raise ValueError(f"Unknown gene-set collection {key!r}; use one of {known}, or a path to a .gmt or .csv file.")
+
+
+def provenance(net: pd.DataFrame) -> dict[str, str]:
+    """The provenance record of a net (its ``attrs``, as strings), or a note that it has none."""
+    if not net.attrs:
+        return {"name": "user net", "source": "a DataFrame passed by the user (no provenance recorded)"}
+    return {k: str(v) for k, v in net.attrs.items()}
