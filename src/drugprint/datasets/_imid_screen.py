@@ -1,0 +1,376 @@
+"""``imid_screen``: a simulated single-cell screen of thalidomide and its progeny with planted truth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scipy import sparse
+
+from .._utils import check_choice
+from ..resources import genesets, panels
+from ._baselines import _MARKERS, CELL_TYPES, baseline_profiles, pbmc68k_profiles
+
+DRUGS: tuple[str, ...] = ("thalidomide", "lenalidomide", "pomalidomide", "iberdomide", "mezigdomide")
+CONTROL = "DMSO"
+
+# Hill parameters of each drug's cereblon-driven activity (dose in µM). Activity at 1 µM grows
+# thalidomide < lenalidomide < pomalidomide < iberdomide < mezigdomide (0.15, 0.36, 0.69, 0.95, 1.24).
+_HILL = pd.DataFrame(
+    {
+        "class": ["IMiD", "IMiD", "IMiD", "CELMoD", "CELMoD"],
+        "ec50_uM": [5.0, 1.5, 0.3, 0.05, 0.01],
+        "emax": [0.9, 0.9, 0.9, 1.0, 1.25],
+        "hill": [1.0, 1.0, 1.0, 1.0, 1.0],
+    },
+    index=pd.Index(DRUGS, name="drug"),
+)
+
+
+@dataclass(frozen=True)
+class _Programme:
+    name: str
+    sets: tuple[str, ...]  # source collections' set names, or literal genes prefixed "gene:"
+    amplitude: dict[str, float]  # cell type -> log2 fold change at activity 1 (mean over responders)
+    tau_h: float  # time constant of the response; effects are scaled to 1 at 24 h
+    respond: float  # fraction of the set's genes that respond
+    shape: float  # gamma shape of the per-gene multipliers (mean 1)
+    pathway: str  # the shipped pathway/panel that reads this programme out
+
+
+_PROGRAMMES: tuple[_Programme, ...] = (
+    _Programme(
+        "interferon",
+        ("HALLMARK_INTERFERON_ALPHA_RESPONSE", "IMID_CORE_ISG"),
+        {"Myeloma": 1.5},
+        6.0,
+        0.7,
+        3.0,
+        "HALLMARK_INTERFERON_ALPHA_RESPONSE",
+    ),
+    _Programme("p53", ("HALLMARK_P53_PATHWAY",), {"Myeloma": 1.0}, 12.0, 0.6, 3.0, "HALLMARK_P53_PATHWAY"),
+    _Programme("apoptosis", ("HALLMARK_APOPTOSIS",), {"Myeloma": 0.9}, 24.0, 0.6, 3.0, "HALLMARK_APOPTOSIS"),
+    _Programme(
+        "cell_cycle",
+        ("HALLMARK_G2M_CHECKPOINT", "HALLMARK_E2F_TARGETS"),
+        {"Myeloma": -1.2},
+        24.0,
+        0.6,
+        3.0,
+        "HALLMARK_G2M_CHECKPOINT",
+    ),
+    _Programme("irf4_myc", ("gene:IRF4", "gene:MYC"), {"Myeloma": -1.6}, 4.0, 1.0, 20.0, "irf4_myc"),
+    _Programme(
+        "cytotoxicity",
+        tuple(f"gene:{g}" for g in ("NKG7", "GZMB", "GZMA", "GZMH", "PRF1", "GNLY", "IFNG")),
+        {"NK": 1.2, "CD8 T": 1.0},
+        12.0,
+        1.0,
+        8.0,
+        "cytotoxicity",
+    ),
+    _Programme("il2", ("gene:IL2",), {"CD4 T": 2.0}, 12.0, 1.0, 50.0, "il2_derepression"),
+    _Programme(
+        "costimulation",
+        tuple(f"gene:{g}" for g in ("IL2RA", "CD69", "TNFRSF9", "IFNG")),
+        {"CD4 T": 0.6},
+        12.0,
+        1.0,
+        8.0,
+        "il2_derepression",
+    ),
+    _Programme("tnf", ("gene:TNF",), {"CD14 Mono": -1.2}, 6.0, 1.0, 50.0, "cytotoxicity"),
+    _Programme(
+        "ikzf_mrna",
+        ("gene:IKZF1", "gene:IKZF3"),
+        {"CD4 T": 0.2, "CD8 T": 0.2, "NK": 0.2, "Myeloma": 0.2},
+        24.0,
+        1.0,
+        50.0,
+        "neosubstrates",
+    ),
+)
+
+_PROPORTIONS = dict(zip(CELL_TYPES, (0.25, 0.15, 0.12, 0.12, 0.16, 0.20), strict=True))
+_LIBRARY = dict(zip(CELL_TYPES, (2000.0, 2000.0, 2000.0, 2000.0, 3000.0, 5000.0), strict=True))
+
+_PRESETS: dict[str, dict[str, int]] = {
+    "default": {"n_donors": 6, "cells_per_sample": 350},
+    "small": {"n_donors": 4, "cells_per_sample": 150},
+}
+
+
+def activity(drug: str, dose_uM: float | np.ndarray) -> float | np.ndarray:
+    """Planted cereblon-driven activity of ``drug`` at ``dose_uM`` (Hill curve; 0 for the control)."""
+    if drug == CONTROL:
+        return np.zeros_like(np.asarray(dose_uM, dtype=float)) if np.ndim(dose_uM) else 0.0
+    p = _HILL.loc[drug]
+    d = np.asarray(dose_uM, dtype=float)
+    out = p["emax"] * d ** p["hill"] / (d ** p["hill"] + p["ec50_uM"] ** p["hill"])
+    return out if np.ndim(out) else float(out)
+
+
+def _time_factor(tau_h: float, time_h: float) -> float:
+    return float((1 - np.exp(-time_h / tau_h)) / (1 - np.exp(-24.0 / tau_h)))
+
+
+def gene_universe() -> list[str]:
+    """Genes of the simulated screen, sorted.
+
+    Every gene of the shipped Hallmark, PROGENy (top 100) and curated sets, the panels, the
+    ``pbmc68k_reduced`` genes and the lineage markers.
+    """
+    genes: set[str] = set(pbmc68k_profiles().index) | set(_MARKERS)
+    for name, kw in (("hallmark", {}), ("progeny", {"top": 100}), ("imid", {})):
+        genes |= set(genesets(name, **kw)["target"])
+    for members in panels().values():
+        genes |= set(members)
+    return sorted(genes)
+
+
+def _set_members() -> dict[str, list[str]]:
+    nets = pd.concat([genesets("hallmark"), genesets("imid")], ignore_index=True)
+    return {k: list(v) for k, v in nets.groupby("source", sort=False)["target"]}
+
+
+def _plant(genes: pd.Index, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per programme × cell type × gene multipliers (mean 1), and drug-specific fingerprints."""
+    members = _set_members()
+    rows = []
+    for prog in _PROGRAMMES:
+        pool: list[str] = []
+        for s in prog.sets:
+            pool += [s[5:]] if s.startswith("gene:") else members[s]
+        pool = [g for g in dict.fromkeys(pool) if g in genes]
+        for ct, amp in prog.amplitude.items():
+            chosen = [g for g in pool if rng.random() < prog.respond] if prog.respond < 1 else pool
+            mult = rng.gamma(prog.shape, 1.0 / prog.shape, len(chosen))
+            rows += [(prog.name, ct, g, amp * m) for g, m in zip(chosen, mult, strict=True)]
+    programme_genes = pd.DataFrame(rows, columns=["programme", "cell_type", "gene", "log2fc_at_activity_1"])
+    # fingerprints beyond the shared programmes: genes moved by one drug class, and by one drug only
+    taken = set(programme_genes["gene"])
+    free = np.array([g for g in genes if g not in taken])
+    rows = []
+    for ct in CELL_TYPES:
+        if ct == "B":  # B cells are the null cell type: nothing planted
+            continue
+        for cls in ("IMiD", "CELMoD"):
+            for g in rng.choice(free, 30, replace=False):
+                rows.append((f"{cls}_specific", ct, g, rng.choice([-1, 1]) * rng.gamma(4.0, 0.2), cls))
+        for drug in DRUGS:
+            for g in rng.choice(free, 15, replace=False):
+                rows.append((f"{drug}_specific", ct, g, rng.choice([-1, 1]) * rng.gamma(4.0, 0.15), drug))
+    specific = pd.DataFrame(rows, columns=["programme", "cell_type", "gene", "log2fc_at_activity_1", "applies_to"])
+    return programme_genes, specific
+
+
+def imid_screen(
+    preset: Literal["default", "small"] = "default",
+    seed: int = 0,
+    modalities: Sequence[str] = ("rna",),
+    *,
+    doses: Sequence[float] | None = None,
+    timepoints: Sequence[float] | None = None,
+    n_donors: int | None = None,
+    cells_per_sample: int | None = None,
+) -> AnnData:
+    """Simulated single-cell screen of thalidomide, lenalidomide, pomalidomide, iberdomide and mezigdomide.
+
+    Peripheral blood cells and myeloma cells of several donors are exposed to each drug or to DMSO.
+    Counts are negative binomial with gene-wise dispersion around cell-type baselines (five PBMC types
+    seeded from scanpy's ``pbmc68k_reduced``; plasma-cell-like myeloma cells), with cell library-size
+    variation, donor effects and per-profile biological noise. Drug effects are planted in log space and
+    scale with each drug's Hill activity at the dose (potency thalidomide < lenalidomide < pomalidomide <
+    iberdomide < mezigdomide):
+
+    - Myeloma: interferon response, p53 and apoptosis up; IRF4/MYC and G2M/E2F down; fewer cells survive.
+    - NK and CD8 T: cytotoxicity genes (NKG7, GZMB, GZMA, GZMH, PRF1, GNLY, IFNG) up.
+    - CD4 T: IL2 up (and IL2RA, CD69, TNFRSF9, IFNG mildly). CD14 Mono: TNF down.
+    - IKZF1/IKZF3 mRNA slightly up (their degradation is post-transcriptional).
+    - B cells: nothing (a null cell type).
+    - Each drug class and each drug also moves a few genes of its own (its fingerprint).
+
+    Parameters
+    ----------
+    preset
+        ``"default"`` (6 donors, ~12,600 cells) or ``"small"`` (4 donors, ~3,600 cells, for tests).
+    seed
+        Seed of the random generator; equal seeds give identical data.
+    modalities
+        Modalities to simulate; ``("rna",)``.
+    doses
+        Doses in µM given of every drug (default one dose, 1 µM).
+    timepoints
+        Hours of exposure (default 24 h). Effects rise towards 24 h with programme-specific time constants.
+    n_donors, cells_per_sample
+        Override the preset's number of donors and mean number of cells per sample.
+
+    Returns
+    -------
+    AnnData with raw counts in ``layers["counts"]`` and log-normalised values in ``X``; ``obs`` columns
+    ``donor``, ``drug``, ``dose`` (µM), ``time`` (h), ``condition`` (drug, with the dose when several are
+    given), ``sample`` and ``cell_type``; the planted truth in ``uns["truth"]``: ``compounds`` (Hill
+    parameters), ``activity`` (per drug, dose and time), ``effects`` (cell type × programme × drug effect
+    sizes in log2), ``gene_effects`` (every planted gene's log2 fold change), ``programmes`` (which
+    shipped pathway or panel reads each programme out), ``potency_order`` and ``null_cell_types``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> adata = dp.datasets.imid_screen("small", seed=0)
+    >>> sorted(adata.obs["drug"].unique())[:2]
+    ['DMSO', 'iberdomide']
+    """
+    check_choice(preset, list(_PRESETS), name="preset")
+    modalities = tuple(modalities)
+    for m in modalities:
+        check_choice(m, ["rna"], name="modality")
+    cfg = dict(_PRESETS[preset])
+    if n_donors is not None:
+        cfg["n_donors"] = int(n_donors)
+    if cells_per_sample is not None:
+        cfg["cells_per_sample"] = int(cells_per_sample)
+    if cfg["n_donors"] < 2:
+        raise ValueError(f"n_donors must be at least 2 to allow replicates, got {cfg['n_donors']}.")
+    doses = [1.0] if doses is None else [float(d) for d in doses]
+    timepoints = [24.0] if timepoints is None else [float(t) for t in timepoints]
+    if any(d <= 0 for d in doses) or any(t <= 0 for t in timepoints):
+        raise ValueError("doses and timepoints must be positive numbers.")
+
+    rng = np.random.default_rng(seed)
+    genes = pd.Index(gene_universe())
+    n_genes = len(genes)
+    prolif = set(_set_members()["HALLMARK_G2M_CHECKPOINT"]) | set(_set_members()["HALLMARK_E2F_TARGETS"])
+    base = baseline_profiles(list(genes), prolif, rng)
+    programme_genes, specific = _plant(genes, rng)
+    gpos = pd.Series(np.arange(n_genes), index=genes)
+    dispersion = np.exp(rng.normal(np.log(0.2), 0.5, n_genes))  # cell-level NB dispersion
+    profile_sd = 0.12 * np.exp(rng.normal(0.0, 0.4, n_genes))  # per-profile biological noise (ln scale)
+
+    donors = [f"D{i + 1}" for i in range(cfg["n_donors"])]
+    donor_effect = {d: rng.normal(0.0, 0.2, n_genes) for d in donors}
+    donor_ct_effect = {(d, ct): rng.normal(0.0, 0.1, n_genes) for d in donors for ct in CELL_TYPES}
+    donor_props = {d: rng.dirichlet(np.array([_PROPORTIONS[c] for c in CELL_TYPES]) * 60.0) for d in donors}
+
+    # conditions: DMSO once per time point, each drug at each dose and time point
+    conds = [(CONTROL, 0.0, t) for t in timepoints] + [(k, d, t) for t in timepoints for k in DRUGS for d in doses]
+    multi_dose, multi_time = len(doses) > 1, len(timepoints) > 1
+
+    def label(drug: str, dose: float) -> str:
+        return drug if (drug == CONTROL or not multi_dose) else f"{drug}_{dose:g}uM"
+
+    # log2 effect vector per (cell type, drug, dose, time)
+    @cache
+    def effect(ct: str, drug: str, dose: float, time_h: float) -> np.ndarray:
+        eff = np.zeros(n_genes)
+        if drug == CONTROL:
+            return eff
+        a = activity(drug, dose)
+        pg = programme_genes[programme_genes["cell_type"] == ct]
+        for prog in _PROGRAMMES:
+            sub = pg[pg["programme"] == prog.name]
+            if len(sub):
+                np.add.at(
+                    eff,
+                    gpos[sub["gene"]].to_numpy(),
+                    sub["log2fc_at_activity_1"].to_numpy() * a * _time_factor(prog.tau_h, time_h),
+                )
+        sp = specific[(specific["cell_type"] == ct) & specific["applies_to"].isin([drug, _HILL.loc[drug, "class"]])]
+        np.add.at(
+            eff, gpos[sp["gene"]].to_numpy(), sp["log2fc_at_activity_1"].to_numpy() * a * _time_factor(12.0, time_h)
+        )
+        return eff
+
+    blocks, obs_rows, gene_rows = [], [], []
+    for donor in donors:
+        for drug, dose, time_h in conds:
+            a = activity(drug, dose)
+            props = donor_props[donor].copy()
+            myeloma = CELL_TYPES.index("Myeloma")
+            props[myeloma] *= 1.0 - 0.35 * min(float(a), 1.25) / 1.25  # myeloma cells die with activity
+            props /= props.sum()
+            n_cells = rng.poisson(cfg["cells_per_sample"])
+            per_type = rng.multinomial(n_cells, props)
+            sample = f"{donor}_{label(drug, dose)}" + (f"_{time_h:g}h" if multi_time else "")
+            for ct, n in zip(CELL_TYPES, per_type, strict=True):
+                eff = effect(ct, drug, dose, time_h)
+                if donor == donors[0] and drug != CONTROL:
+                    nz = np.flatnonzero(eff)
+                    gene_rows += [(ct, drug, dose, time_h, genes[i], eff[i]) for i in nz]
+                if n == 0:
+                    continue
+                log_mu = (
+                    np.log(base[ct].to_numpy())
+                    + donor_effect[donor]
+                    + donor_ct_effect[donor, ct]
+                    + rng.normal(0.0, profile_sd)
+                    + eff * np.log(2)
+                )
+                lib = np.exp(rng.normal(np.log(_LIBRARY[ct]), 0.35, n))
+                mu = lib[:, None] * np.exp(log_mu)[None, :]
+                lam = rng.gamma(1.0 / dispersion, mu * dispersion)
+                blocks.append(sparse.csr_matrix(rng.poisson(lam).astype(np.int32)))
+                obs_rows += [(donor, drug, dose, time_h, label(drug, dose), sample, ct)] * n
+
+    counts = sparse.vstack(blocks, format="csr")
+    obs = pd.DataFrame(obs_rows, columns=["donor", "drug", "dose", "time", "condition", "sample", "cell_type"])
+    obs.index = [f"cell{i:06d}" for i in range(len(obs))]
+    obs["donor"] = pd.Categorical(obs["donor"], categories=donors)
+    obs["drug"] = pd.Categorical(obs["drug"], categories=[CONTROL, *DRUGS])
+    obs["condition"] = pd.Categorical(
+        obs["condition"], categories=list(dict.fromkeys(label(k, d) for k, d, _ in conds))
+    )
+    obs["sample"] = pd.Categorical(obs["sample"], categories=list(dict.fromkeys(obs["sample"])))
+    obs["cell_type"] = pd.Categorical(obs["cell_type"], categories=list(CELL_TYPES))
+
+    adata = AnnData(X=counts.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes.astype(str)))
+    adata.layers["counts"] = counts
+    _log_normalise(adata)
+    adata.uns["truth"] = _truth(conds, programme_genes, gene_rows)
+    adata.uns["imid_screen"] = {"preset": preset, "seed": seed, **cfg, "doses_uM": doses, "timepoints_h": timepoints}
+    return adata
+
+
+def _log_normalise(adata: AnnData) -> None:
+    x = adata.X
+    size = np.asarray(x.sum(axis=1)).ravel()
+    scale = np.divide(1e4, size, out=np.zeros_like(size), where=size > 0)
+    x = sparse.diags(scale.astype(np.float32)) @ x
+    x.data = np.log1p(x.data)
+    adata.X = x.tocsr()
+
+
+def _truth(conds, programme_genes: pd.DataFrame, gene_rows: list) -> dict:
+    compounds = _HILL.reset_index()
+    act = pd.DataFrame(
+        [(k, d, t, activity(k, d)) for k, d, t in conds if k != CONTROL],
+        columns=["drug", "dose", "time", "activity"],
+    )
+    rows = []
+    for prog in _PROGRAMMES:
+        for ct, amp in prog.amplitude.items():
+            for k, d, t in conds:
+                if k == CONTROL:
+                    continue
+                rows.append((ct, prog.name, prog.pathway, k, d, t, amp * activity(k, d) * _time_factor(prog.tau_h, t)))
+    effects = pd.DataFrame(rows, columns=["cell_type", "programme", "readout", "drug", "dose", "time", "log2fc"])
+    programmes = pd.DataFrame(
+        [(p.name, "; ".join(p.sets), p.pathway, p.tau_h, p.respond) for p in _PROGRAMMES],
+        columns=["programme", "sets", "readout", "tau_h", "fraction_responding"],
+    )
+    gene_effects = pd.DataFrame(gene_rows, columns=["cell_type", "drug", "dose", "time", "gene", "log2fc"])
+    return {
+        "compounds": compounds,
+        "activity": act,
+        "effects": effects,
+        "programmes": programmes,
+        "gene_effects": gene_effects,
+        "programme_genes": programme_genes,
+        "potency_order": list(DRUGS),
+        "null_cell_types": ["B"],
+    }

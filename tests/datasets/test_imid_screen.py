@@ -1,0 +1,124 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+import drugprint as dp
+from drugprint.datasets import CELL_TYPES, DRUGS
+
+
+def test_layout(screen):
+    obs = screen.obs
+    for col in ("donor", "drug", "cell_type", "sample", "dose", "time", "condition"):
+        assert col in obs
+    assert obs["donor"].nunique() >= 4
+    assert list(obs["drug"].cat.categories) == ["DMSO", *DRUGS]
+    assert set(obs["cell_type"]) == set(CELL_TYPES)
+    # one sample per donor × drug
+    assert obs.groupby("sample", observed=True)[["donor", "drug"]].nunique().eq(1).all().all()
+    assert obs["sample"].nunique() == obs["donor"].nunique() * 6
+
+
+def test_counts_are_negative_binomial_integers(screen):
+    c = screen.layers["counts"]
+    assert sparse.issparse(c)
+    assert np.issubdtype(c.dtype, np.integer)
+    assert c.data.min() > 0
+    lib = np.asarray(c.sum(axis=1)).ravel()
+    assert 500 < np.median(lib) < 10_000
+    assert lib.std() / lib.mean() > 0.2  # library sizes vary between cells
+    # over-dispersion: within one profile, variance exceeds the Poisson mean for well-expressed genes
+    mask = ((screen.obs["sample"] == "D1_DMSO") & (screen.obs["cell_type"] == "CD14 Mono")).to_numpy()
+    x = c[mask].toarray() / lib[mask, None] * np.median(lib[mask])
+    m, v = x.mean(0), x.var(0)
+    high = m > 2
+    assert np.median(v[high] / m[high]) > 1.2
+
+
+def test_genes_cover_shipped_sets_and_panels(screen):
+    genes = set(screen.var_names)
+    for name, kw in (("hallmark", {}), ("progeny", {"top": 100}), ("imid", {})):
+        assert set(dp.resources.genesets(name, **kw)["target"]) <= genes
+    for members in dp.resources.panels().values():
+        assert set(members) <= genes
+    assert 3000 < screen.n_vars < 8000
+
+
+def test_cell_type_markers(screen):
+    x = screen.to_df(layer="counts")
+    means = x.groupby(screen.obs["cell_type"], observed=True).mean()
+    assert means["MS4A1"].idxmax() == "B"
+    assert means["CD14"].idxmax() == "CD14 Mono"
+    assert means["GNLY"].idxmax() == "NK"
+    assert means["SDC1"].idxmax() == "Myeloma"
+    assert means["CD8A"].idxmax() == "CD8 T"
+
+
+def test_truth_records_planted_effects(screen):
+    truth = screen.uns["truth"]
+    assert truth["potency_order"] == list(DRUGS)
+    assert truth["null_cell_types"] == ["B"]
+    eff = truth["effects"]
+    ifn = eff[(eff.cell_type == "Myeloma") & (eff.programme == "interferon")].set_index("drug")["log2fc"]
+    assert list(ifn.sort_values().index) == list(DRUGS)
+    assert (eff.loc[eff.programme == "cell_cycle", "log2fc"] < 0).all()
+    genes = truth["gene_effects"]
+    assert not (genes["cell_type"] == "B").any()
+    ikzf = genes[genes["gene"].isin(["IKZF1", "IKZF3"])]
+    assert (ikzf["log2fc"] >= 0).all() and ikzf["log2fc"].max() < 0.5
+    act = truth["activity"].set_index("drug")["activity"]
+    assert act.is_monotonic_increasing
+
+
+def test_planted_effect_visible_in_counts(screen):
+    obs = screen.obs
+    x = screen.layers["counts"]
+    lib = np.asarray(x.sum(axis=1)).ravel()
+    g = screen.var_names.get_loc("GZMB")
+
+    def cpm(drug):
+        m = ((obs["cell_type"] == "NK") & (obs["drug"] == drug)).to_numpy()
+        return x[m][:, g].sum() / lib[m].sum()
+
+    assert cpm("mezigdomide") > 2 * cpm("DMSO")
+    # myeloma cells die with potent drugs
+    frac = obs.groupby("drug", observed=True)["cell_type"].apply(lambda s: (s == "Myeloma").mean())
+    assert frac["mezigdomide"] < frac["DMSO"]
+
+
+def test_deterministic_and_seeded():
+    a = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=30)
+    b = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=30)
+    c = dp.datasets.imid_screen("small", seed=4, n_donors=2, cells_per_sample=30)
+    assert (a.layers["counts"] != b.layers["counts"]).nnz == 0
+    pd.testing.assert_frame_equal(a.obs, b.obs)
+    assert a.shape != c.shape or (a.layers["counts"] != c.layers["counts"]).nnz > 0
+
+
+def test_doses_and_timepoints():
+    a = dp.datasets.imid_screen("small", n_donors=2, cells_per_sample=20, doses=[0.1, 1.0], timepoints=[6, 24])
+    assert set(a.obs["dose"]) == {0.0, 0.1, 1.0}
+    assert set(a.obs["time"]) == {6.0, 24.0}
+    assert "lenalidomide_0.1uM" in set(a.obs["condition"])
+    act = a.uns["truth"]["activity"]
+    len_act = act[act.drug == "lenalidomide"].set_index("dose")["activity"]
+    assert len_act[1.0].iloc[0] > len_act[0.1].iloc[0]
+
+
+def test_default_preset_has_six_donors():
+    a = dp.datasets.imid_screen("default", n_donors=None, cells_per_sample=20)
+    assert a.obs["donor"].nunique() >= 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"preset": "huge"}, "preset"),
+        ({"modalities": ("rna", "atac")}, "modality"),
+        ({"n_donors": 1}, "n_donors"),
+        ({"doses": [0.0]}, "positive"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        dp.datasets.imid_screen(**kwargs)
