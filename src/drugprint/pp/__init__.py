@@ -1,0 +1,5 @@
+"""Cell- and profile-level preparation (``dp.pp``)."""
+
+from ._pseudobulk import pseudobulk
+
+__all__ = ["pseudobulk"]
