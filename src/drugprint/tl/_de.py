@@ -1,0 +1,312 @@
+"""``de``: per-group differential expression returning a signatures AnnData."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._utils import (
+    categories,
+    check_choice,
+    check_obs_keys,
+    get_matrix,
+    is_integer_valued,
+    logger,
+    progress,
+    resolve_counts_layer,
+    to_dense,
+    versions,
+)
+from ._design import DesignError, build_design
+
+METHODS = ("deseq2",)
+LAYERS = ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean")
+
+
+def _contrast_list(
+    levels: list[str], control: str, contrasts: Sequence[tuple[str, str]] | None, condition_key: str
+) -> list[tuple[str, str]]:
+    if contrasts is None:
+        return [(lv, control) for lv in levels if lv != control]
+    out = []
+    for c in contrasts:
+        if not (isinstance(c, tuple | list) and len(c) == 2):
+            raise ValueError(f"Each contrast must be a pair (condition, reference), got {c!r}.")
+        a, b = map(str, c)
+        for lv in (a, b):
+            if lv not in levels:
+                raise ValueError(
+                    f"Contrast {c!r} names {lv!r}, which is not a level of obs[{condition_key!r}]; "
+                    f"levels present: {', '.join(levels)}."
+                )
+        if a == b:
+            raise ValueError(f"Contrast {c!r} compares a condition with itself.")
+        out.append((a, b))
+    return out
+
+
+def _filter_genes(counts: pd.DataFrame, group: pd.Series) -> np.ndarray:
+    """EdgeR's filterByExpr rule (via decoupler): genes with enough counts in enough profiles."""
+    import decoupler as dc
+
+    ad = AnnData(
+        counts.to_numpy(dtype=np.float64),
+        obs=pd.DataFrame({"g": group.astype(str).to_numpy()}, index=counts.index),
+        var=pd.DataFrame(index=counts.columns),
+    )
+    keep = dc.pp.filter_by_expr(ad, group="g", inplace=False)
+    return np.isin(counts.columns.to_numpy(), np.asarray(keep))
+
+
+def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]:
+    out = {}
+    for col in meta.columns:
+        if col in exclude:
+            continue
+        vals = meta[col]
+        if vals.nunique(dropna=False) == 1:
+            v = vals.iloc[0]
+            out[col] = v.item() if hasattr(v, "item") else v
+    return out
+
+
+def de(
+    pdata: AnnData,
+    condition_key: str = "drug",
+    control: str = "DMSO",
+    groupby: str | None = "cell_type",
+    covariates: Sequence[str] = ("donor",),
+    *,
+    method: Literal["deseq2"] = "deseq2",
+    contrasts: Sequence[tuple[str, str]] | None = None,
+    groups: Sequence[str] | None = None,
+    layer: str | None = None,
+    min_replicates: int = 2,
+    filter_genes: bool = True,
+    alpha: float = 0.05,
+    n_cpus: int = 1,
+    verbose: bool = True,
+) -> AnnData:
+    """Differential expression per group (cell type): every condition against the control, from one fit.
+
+    For each group, profiles are fitted with the design ``~ covariates + condition`` (the control as the
+    reference level), genes with too few counts are removed first (edgeR's ``filterByExpr`` rule, via
+    :func:`decoupler.pp.filter_by_expr`), and each contrast is read from that single fit.
+
+    Parameters
+    ----------
+    pdata
+        Profiles × genes, e.g. from :func:`drugprint.pp.pseudobulk`; raw counts for ``method="deseq2"``.
+    condition_key
+        ``obs`` column with the treatment (drug, or drug at dose).
+    control
+        Level of ``condition_key`` used as the reference (the vehicle).
+    groupby
+        ``obs`` column splitting the profiles into independently fitted groups; ``None`` fits all together.
+    covariates
+        ``obs`` columns entering the design before the condition (e.g. donor, batch, a continuous dose).
+    method
+        ``"deseq2"``: the DESeq2 negative-binomial GLM and Wald test (pydeseq2).
+    contrasts
+        Pairs ``(condition, reference)`` to test, e.g. ``[("pomalidomide", "lenalidomide")]``. Default: each
+        condition against ``control``.
+    groups
+        Restrict to these groups (default: all).
+    layer
+        Layer of raw counts; ``None`` uses ``layers["counts"]`` when present, else ``X``.
+    min_replicates
+        Conditions with fewer profiles in a group are left out of that group (recorded).
+    filter_genes
+        Apply the ``filterByExpr`` rule before fitting.
+    alpha
+        Significance level used by DESeq2's independent filtering.
+    n_cpus
+        Processes used by pydeseq2 for each fit.
+    verbose
+        Show a progress bar (only on a terminal).
+
+    Returns
+    -------
+    A new **signatures** AnnData: one row per group × contrast, named ``"{group}|{condition} vs {reference}"``;
+    ``obs`` holds the ``groupby`` column, ``condition``, ``reference``, ``contrast``, ``n_profiles``,
+    ``n_cells`` (when the profiles carry it), ``n_genes_tested`` and every ``pdata.obs`` column constant
+    within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers`` ``log2fc``, ``lfcse``,
+    ``stat``, ``pvalue``, ``padj``, ``base_mean`` (NaN where a gene was not tested); ``X`` is ``stat`` with
+    untested genes at 0. ``uns["de"]`` records the parameters, the design of each group, per-group fit times,
+    skipped groups and contrasts, and library versions.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], verbose=False)
+    >>> sig.obs_names[0]
+    'NK|thalidomide vs DMSO'
+    """
+    if not isinstance(pdata, AnnData):
+        raise TypeError(f"de expects an AnnData of profiles, got {type(pdata).__name__}.")
+    check_choice(method, METHODS, name="method")
+    if pdata.n_obs == 0 or pdata.n_vars == 0:
+        raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    check_obs_keys(pdata, [condition_key, groupby, *covariates], what="pdata")
+    if condition_key in covariates:
+        raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
+    if not pdata.var_names.is_unique:
+        dup = pdata.var_names[pdata.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run pdata.var_names_make_unique() first.")
+    levels = [str(x) for x in categories(pdata.obs[condition_key])]
+    if control not in levels:
+        raise ValueError(
+            f"Control {control!r} is not a level of obs[{condition_key!r}]; levels present: {', '.join(levels)}. "
+            "Pass control=... (dp.resources.resolve_compound maps labels such as 'vehicle' to 'DMSO')."
+        )
+    wanted = _contrast_list(levels, control, contrasts, condition_key)
+
+    layer = resolve_counts_layer(pdata, layer)
+    x = to_dense(get_matrix(pdata, layer))
+    if method == "deseq2" and not is_integer_valued(x):
+        where = f"layers[{layer!r}]" if layer else "X"
+        raise ValueError(
+            f"method='deseq2' needs raw counts, but {where} holds negative, non-integer or missing values. "
+            "Pseudobulk the raw counts (dp.pp.pseudobulk(adata, layer='counts'))."
+        )
+
+    if groupby is None:
+        group_of = pd.Series("all", index=pdata.obs_names)
+        all_groups = ["all"]
+    else:
+        group_of = pdata.obs[groupby].astype(str)
+        all_groups = [str(g) for g in categories(pdata.obs[groupby])]
+    if groups is not None:
+        unknown = [g for g in groups if g not in all_groups]
+        if unknown:
+            raise ValueError(f"groups {unknown} are not in obs[{groupby!r}]; present: {', '.join(all_groups)}.")
+        all_groups = [g for g in all_groups if g in set(groups)]
+
+    rows, results, skipped, summary = [], [], [], []
+    for group in progress(all_groups, desc=f"DE ({method})", verbose=verbose):
+        mask = (group_of == group).to_numpy()
+        meta = pdata.obs.loc[mask]
+        cond = meta[condition_key].astype(str)
+        counts_per_level = cond.value_counts()
+        too_few = [lv for lv, n in counts_per_level.items() if n < min_replicates]
+        for lv in too_few:
+            skipped.append((group, lv, f"{counts_per_level[lv]} profile(s) < min_replicates={min_replicates}"))
+        if control in too_few or control not in counts_per_level:
+            skipped.append((group, "*", f"control {control!r} has too few profiles"))
+            warnings.warn(
+                f"Group {group!r} skipped: control {control!r} has fewer than {min_replicates} profiles.",
+                UserWarning,
+                stacklevel=2,
+            )
+            continue
+        keep_levels = [lv for lv in counts_per_level.index if lv not in too_few]
+        todo = [(a, b) for a, b in wanted if a in keep_levels and b in keep_levels]
+        for a, b in wanted:
+            if (a, b) not in todo and a not in too_few and b not in too_few:
+                skipped.append((group, f"{a} vs {b}", "condition absent from this group"))
+        if not todo:
+            skipped.append((group, "*", "no contrast has both conditions with enough profiles"))
+            warnings.warn(f"Group {group!r} skipped: no testable contrast.", UserWarning, stacklevel=2)
+            continue
+        sub = meta.loc[cond.isin(keep_levels).to_numpy()]
+        try:
+            design = build_design(sub, condition_key, control, covariates)
+        except DesignError as err:
+            skipped.append((group, "*", str(err)))
+            warnings.warn(f"Group {group!r} skipped: {err}", UserWarning, stacklevel=2)
+            continue
+        counts = pd.DataFrame(
+            x[np.flatnonzero(mask)][cond.isin(keep_levels).to_numpy()], index=sub.index, columns=pdata.var_names
+        )
+        tested = _filter_genes(counts, sub[condition_key]) if filter_genes else (counts.sum(axis=0) > 0).to_numpy()
+        if tested.sum() == 0:
+            skipped.append((group, "*", "no gene passed the expression filter"))
+            warnings.warn(f"Group {group!r} skipped: no gene passed the expression filter.", UserWarning, stacklevel=2)
+            continue
+        t0 = time.perf_counter()
+        from ._deseq2 import fit_deseq2
+
+        res = fit_deseq2(counts.loc[:, tested].astype(np.int64), design, todo, alpha=alpha, n_cpus=n_cpus)
+        seconds = time.perf_counter() - t0
+        logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", group, seconds, len(sub), tested.sum())
+        summary.append(
+            (
+                group,
+                len(sub),
+                int(tested.sum()),
+                design.formula(condition_key),
+                ", ".join(design.dropped_covariates),
+                round(seconds, 3),
+            )
+        )
+        sub_cond = sub[condition_key].astype(str)
+        for a, b in todo:
+            in_a = (sub_cond == a).to_numpy()
+            row = {} if groupby is None else {groupby: group}
+            row.update(
+                {
+                    "condition": a,
+                    "reference": b,
+                    "contrast": f"{a} vs {b}",
+                    "n_profiles": int(in_a.sum() + (sub_cond == b).sum()),
+                    "n_genes_tested": int(tested.sum()),
+                }
+            )
+            if "n_cells" in sub.columns:
+                row["n_cells"] = int(sub.loc[in_a, "n_cells"].sum())
+            exclude = {condition_key, "n_cells", *(k for k in [groupby] if k)}
+            for k, v in _constant_within(sub.loc[in_a], exclude).items():
+                row.setdefault(k, v)
+            rows.append((f"{group}|{a} vs {b}", row))
+            results.append(res[a, b])
+
+    if not rows:
+        reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
+        raise ValueError(f"No group could be tested ({reasons}).")
+    sig = _assemble(pdata, rows, results, groupby)
+    sig.uns["de"] = {
+        "method": method,
+        "condition_key": condition_key,
+        "control": control,
+        "groupby": groupby if groupby is not None else "",
+        "covariates": covariates,
+        "contrasts": [list(c) for c in wanted],
+        "layer": "X" if layer is None else layer,
+        "min_replicates": int(min_replicates),
+        "filter_genes": "filterByExpr (edgeR rule, decoupler.pp.filter_by_expr defaults)" if filter_genes else "none",
+        "alpha": float(alpha),
+        "n_cpus": int(n_cpus),
+        "groups": pd.DataFrame(
+            summary, columns=["group", "n_profiles", "n_genes_tested", "design", "dropped_covariates", "seconds"]
+        ),
+        "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
+        "versions": versions(),
+    }
+    return sig
+
+
+def _assemble(pdata: AnnData, rows: list, results: list[pd.DataFrame], groupby: str | None) -> AnnData:
+    names = [n for n, _ in rows]
+    obs = pd.DataFrame([r for _, r in rows], index=pd.Index(names))
+    for col in ("condition", "reference", "contrast", *(k for k in [groupby] if k)):
+        order = list(dict.fromkeys(obs[col]))
+        if col == groupby and isinstance(pdata.obs[groupby].dtype, pd.CategoricalDtype):
+            order = [c for c in pdata.obs[groupby].cat.categories if c in set(order)]
+        obs[col] = pd.Categorical(obs[col], categories=order)
+    layers = {}
+    for key in LAYERS:
+        mat = np.full((len(names), pdata.n_vars), np.nan)
+        for i, res in enumerate(results):
+            mat[i, pdata.var_names.get_indexer(res.index)] = res[key].to_numpy()
+        layers[key] = mat
+    x = np.nan_to_num(layers["stat"], nan=0.0)
+    sig = AnnData(X=x, obs=obs, var=pdata.var.copy(), layers=layers)
+    return sig

@@ -1,0 +1,156 @@
+import numpy as np
+import pandas as pd
+import pytest
+from anndata import AnnData
+
+import drugprint as dp
+from drugprint.datasets import DRUGS
+
+
+def test_signatures_contract(sig_all, pdata):
+    sig = sig_all
+    assert sig.n_obs == 6 * 5
+    assert sig.obs_names[0] == "CD4 T|thalidomide vs DMSO"
+    for col in (
+        "cell_type",
+        "condition",
+        "reference",
+        "contrast",
+        "n_profiles",
+        "n_cells",
+        "n_genes_tested",
+        "dose",
+        "time",
+    ):
+        assert col in sig.obs
+    assert (sig.obs["reference"] == "DMSO").all()
+    assert list(sig.obs["cell_type"].cat.categories) == list(pdata.obs["cell_type"].cat.categories)
+    assert "donor" not in sig.obs  # varies within a contrast
+    for layer in ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean"):
+        assert sig.layers[layer].shape == sig.shape
+    assert (sig.var_names == pdata.var_names).all()
+    stat = sig.layers["stat"]
+    np.testing.assert_array_equal(sig.X, np.nan_to_num(stat))
+    # genes filtered in a group are NaN there, and the count matches n_genes_tested
+    tested = np.isfinite(sig.layers["log2fc"]).sum(axis=1)
+    np.testing.assert_array_equal(tested, sig.obs["n_genes_tested"].to_numpy())
+    assert (tested < sig.n_vars).all()
+    rec = sig.uns["de"]
+    assert rec["method"] == "deseq2" and rec["covariates"] == ["donor"]
+    assert set(rec["groups"]["group"]) == set(pdata.obs["cell_type"])
+    assert (rec["groups"]["design"] == "~ donor + drug").all()
+    assert "pydeseq2" in rec["versions"]
+
+
+def test_one_fit_equals_pydeseq2_formula_api(pdata):
+    """Our design matrix + contrast vectors give what pydeseq2's own formula interface gives."""
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.default_inference import DefaultInference
+    from pydeseq2.ds import DeseqStats
+
+    sig = dp.tl.de(pdata, groups=["NK"], verbose=False)
+    sub = pdata[pdata.obs["cell_type"] == "NK"]
+    genes = sig.var_names[np.isfinite(sig.layers["log2fc"][0])]
+    counts = pd.DataFrame(sub[:, genes].X.astype(int), index=sub.obs_names, columns=genes)
+    meta = sub.obs[["donor", "drug"]].astype(str)
+    dds = DeseqDataSet(
+        counts=counts, metadata=meta, design="~donor + drug", quiet=True, inference=DefaultInference(n_cpus=1)
+    )
+    dds.deseq2()
+    st = DeseqStats(dds, contrast=["drug", "pomalidomide", "DMSO"], quiet=True, inference=DefaultInference(n_cpus=1))
+    st.summary()
+    ours = sig["NK|pomalidomide vs DMSO", genes]
+    np.testing.assert_allclose(ours.layers["log2fc"].ravel(), st.results_df["log2FoldChange"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.layers["pvalue"].ravel(), st.results_df["pvalue"], rtol=1e-5, atol=1e-12)
+
+
+def test_recovers_planted_gene_effects(sig_all, screen):
+    truth = screen.uns["truth"]["gene_effects"]
+    te = truth[(truth.cell_type == "Myeloma") & (truth.drug == "mezigdomide")].set_index("gene")["log2fc"]
+    est = pd.Series(sig_all["Myeloma|mezigdomide vs DMSO"].layers["log2fc"][0], index=sig_all.var_names)
+    common = te.index.intersection(est.dropna().index)
+    assert len(common) > 200
+    assert np.corrcoef(te[common], est[common])[0, 1] > 0.95
+    # planted genes dominate the calls; unplanted genes are rarely called (FDR)
+    padj = pd.Series(sig_all["Myeloma|mezigdomide vs DMSO"].layers["padj"][0], index=sig_all.var_names)
+    called = padj[padj < 0.05].index
+    assert len(called.intersection(te.index)) / len(called) > 0.9
+
+
+def test_null_cell_type_has_few_calls(sig_all):
+    b = sig_all[sig_all.obs["cell_type"] == "B"]
+    n_called = (b.layers["padj"] < 0.05).sum(axis=1)
+    assert n_called.max() <= 5  # no planted effect in B cells
+
+
+def test_cytotoxicity_genes_called_in_nk(sig_all):
+    row = sig_all["NK|mezigdomide vs DMSO"]
+    for g in ("NKG7", "GZMB", "GZMA", "PRF1"):
+        j = sig_all.var_names.get_loc(g)
+        assert row.layers["padj"][0, j] < 0.05 and row.layers["log2fc"][0, j] > 0.5
+
+
+def test_drug_vs_drug_contrast_from_same_fit(pdata):
+    sig = dp.tl.de(
+        pdata,
+        groups=["Myeloma"],
+        verbose=False,
+        contrasts=[("pomalidomide", "DMSO"), ("lenalidomide", "DMSO"), ("pomalidomide", "lenalidomide")],
+    )
+    assert list(sig.obs["contrast"]) == ["pomalidomide vs DMSO", "lenalidomide vs DMSO", "pomalidomide vs lenalidomide"]
+    lfc = sig.layers["log2fc"]
+    np.testing.assert_allclose(lfc[2], lfc[0] - lfc[1], atol=1e-8, equal_nan=True)
+    assert sig.obs["reference"].iloc[2] == "lenalidomide"
+
+
+def test_continuous_covariate_and_no_groupby(pdata):
+    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    sub.obs["depth"] = np.log(sub.obs["n_cells"].to_numpy().astype(float))
+    sig = dp.tl.de(sub, groupby=None, covariates=["donor", "depth"], verbose=False)
+    assert sig.n_obs == len(DRUGS)
+    assert sig.uns["de"]["groups"]["design"].iloc[0] == "~ donor + depth + drug"
+    assert sig.obs_names[0] == "all|thalidomide vs DMSO"
+
+
+def test_condition_with_one_replicate_is_skipped(pdata):
+    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    keep = ~((sub.obs["drug"] == "thalidomide") & (sub.obs["donor"] != "D1"))
+    sub = sub[keep.to_numpy()].copy()
+    sig = dp.tl.de(sub, verbose=False)
+    assert "thalidomide" not in set(sig.obs["condition"])
+    sk = sig.uns["de"]["skipped"]
+    assert ((sk["what"] == "thalidomide") & sk["reason"].str.contains("min_replicates")).any()
+
+
+def test_confounded_covariate_is_reported(pdata):
+    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    sub.obs["batch"] = np.where(sub.obs["drug"] == "DMSO", "b1", "b2")
+    with (
+        pytest.warns(UserWarning, match="confounded with covariate 'batch'"),
+        pytest.raises(ValueError, match="No group could be tested"),
+    ):
+        dp.tl.de(sub, covariates=["donor", "batch"], verbose=False)
+
+
+def test_bad_inputs(pdata):
+    with pytest.raises(ValueError, match="levels present: DMSO"):
+        dp.tl.de(pdata, control="vehicle", verbose=False)
+    with pytest.raises(KeyError, match="'treatment'"):
+        dp.tl.de(pdata, condition_key="treatment", verbose=False)
+    with pytest.raises(ValueError, match="Unknown method 'edger'"):
+        dp.tl.de(pdata, method="edger", verbose=False)
+    with pytest.raises(ValueError, match="not a level"):
+        dp.tl.de(pdata, contrasts=[("aspirin", "DMSO")], verbose=False)
+    logged = AnnData(np.log1p(pdata.X), obs=pdata.obs, var=pdata.var)
+    with pytest.raises(ValueError, match="needs raw counts"):
+        dp.tl.de(logged, verbose=False)
+    with pytest.raises(ValueError, match="groups"):
+        dp.tl.de(pdata, groups=["Neutrophil"], verbose=False)
+
+
+def test_input_not_mutated(pdata):
+    before = pdata.copy()
+    dp.tl.de(pdata, groups=["B"], verbose=False)
+    np.testing.assert_array_equal(pdata.X, before.X)
+    pd.testing.assert_frame_equal(pdata.obs, before.obs)
+    assert pdata.uns.keys() == before.uns.keys()
