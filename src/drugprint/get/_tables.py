@@ -1,0 +1,106 @@
+"""Tidy long views of signature results (as ``sc.get``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from ..tl._de import LAYERS
+from ..tl._potency import _group_key
+
+
+def _select(sig: AnnData, groups: Sequence[str] | None, conditions: Sequence[str] | None) -> np.ndarray:
+    keep = np.ones(sig.n_obs, dtype=bool)
+    gk = _group_key(sig)
+    if groups is not None:
+        if gk is None:
+            raise KeyError("These signatures have no group column; leave groups=None.")
+        keep &= sig.obs[gk].astype(str).isin(list(groups)).to_numpy()
+    if conditions is not None:
+        keep &= sig.obs["condition"].astype(str).isin(list(conditions)).to_numpy()
+    return keep
+
+
+def de_table(
+    sig: AnnData,
+    *,
+    groups: Sequence[str] | None = None,
+    conditions: Sequence[str] | None = None,
+    alpha: float | None = None,
+    tested_only: bool = True,
+) -> pd.DataFrame:
+    """One row per signature × gene with the DE statistics.
+
+    Parameters
+    ----------
+    sig
+        Signatures from :func:`drugprint.tl.de`.
+    groups, conditions
+        Keep only these groups (cell types) and conditions.
+    alpha
+        Keep only genes with ``padj < alpha``.
+    tested_only
+        Drop genes that were not tested in a signature (NaN statistics).
+
+    Returns
+    -------
+    DataFrame with ``signature``, the group column, ``condition``, ``reference``, ``gene`` and the columns
+    ``log2fc``, ``lfcse``, ``stat``, ``pvalue``, ``padj``, ``base_mean``, sorted by signature then p-value.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> tab = dp.get.de_table(sig, conditions=["mezigdomide"], alpha=0.05)
+    >>> "NKG7" in set(tab["gene"])
+    True
+    """
+    keep = _select(sig, groups, conditions)
+    sub = sig[keep]
+    present = [k for k in LAYERS if k in sub.layers]
+    if "log2fc" not in present:
+        raise KeyError("sig.layers has no 'log2fc'; is this a signatures AnnData from dp.tl.de?")
+    n, g = sub.shape
+    out = pd.DataFrame({"signature": np.repeat(sub.obs_names.to_numpy(), g), "gene": np.tile(sub.var_names, n)})
+    gk = _group_key(sig)
+    meta_cols = [c for c in (gk, "condition", "reference") if c and c in sub.obs]
+    for c in reversed(meta_cols):
+        out.insert(1, c, np.repeat(sub.obs[c].astype(str).to_numpy(), g))
+    for k in present:
+        out[k] = np.asarray(sub.layers[k], dtype=float).ravel()
+    if tested_only:
+        out = out[np.isfinite(out["log2fc"]) & np.isfinite(out["stat"] if "stat" in out else out["log2fc"])]
+    if alpha is not None:
+        out = out[out["padj"] < alpha]
+    sort = ["signature", "pvalue"] if "pvalue" in out else ["signature"]
+    return out.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
+    """One row per signature × pathway (or panel) with ``score``, ``padj`` and ``log2fc``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> dp.tl.panels(sig)
+    >>> list(dp.get.pathway_table(sig, "panels").columns)[-3:]
+    ['score', 'padj', 'log2fc']
+    """
+    if key not in sig.obsm:
+        raise KeyError(f"sig.obsm has no {key!r}; run dp.tl.pathways or dp.tl.panels first.")
+    parts = {"score": sig.obsm[key]}
+    for suffix in ("padj", "log2fc"):
+        if f"{key}_{suffix}" in sig.obsm:
+            parts[suffix] = sig.obsm[f"{key}_{suffix}"]
+    long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)
+    long.index.names = ["signature", "source"]
+    long = long.reset_index()
+    gk = _group_key(sig)
+    meta_cols = [c for c in (gk, "condition", "reference") if c and c in sig.obs]
+    for c in reversed(meta_cols):
+        long.insert(1, c, sig.obs.loc[long["signature"], c].astype(str).to_numpy())
+    return long[long["score"].notna()].reset_index(drop=True)

@@ -1,0 +1,161 @@
+"""``panels``: gene-panel scores per signature, and per-cell module scores for plotting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._utils import check_obs_keys, logger
+from ..resources import panels as shipped_panels
+from ._scoring import score_sets
+
+
+def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:
+    panels = shipped_panels() if panels is None else panels
+    if not isinstance(panels, Mapping) or not panels:
+        raise TypeError("panels must be a non-empty mapping of panel name -> list of gene symbols.")
+    rows = []
+    for name, genes in panels.items():
+        if isinstance(genes, str) or not len(genes):
+            raise ValueError(f"Panel {name!r} must be a non-empty list of gene symbols, got {genes!r}.")
+        rows += [(name, g, 1.0) for g in dict.fromkeys(genes)]
+    net = pd.DataFrame(rows, columns=["source", "target", "weight"])
+    net.attrs = {"name": "panels", "source": "drugprint.resources.panels" if panels is None else "user panels"}
+    return net
+
+
+def panels(
+    sig: AnnData,
+    panels: Mapping[str, Sequence[str]] | None = None,
+    *,
+    layer: str | None = "stat",
+    tmin: int = 2,
+    key_added: str = "panels",
+    copy: bool = False,
+) -> AnnData | None:
+    """Score gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA) on each signature.
+
+    A panel's score is decoupler's univariate linear model on the signature's ``stat`` (does the panel move
+    more than the other tested genes?); its effect is the mean log2 fold change of the panel's tested genes.
+
+    Parameters
+    ----------
+    sig
+        Signatures AnnData from :func:`drugprint.tl.de`.
+    panels
+        Panel name → genes; default :func:`drugprint.resources.panels`.
+    layer
+        Layer scored (``None``: ``X``).
+    tmin
+        Panels with fewer tested genes are not scored.
+    key_added
+        Writes ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]``, ``[key_added + "_log2fc"]`` and
+        ``sig.uns[key_added]``.
+    copy
+        Return a modified copy instead of writing into ``sig``.
+
+    Returns
+    -------
+    ``None``, or the modified copy when ``copy=True``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> dp.tl.panels(sig)
+    >>> bool(sig.obsm["panels_log2fc"].loc["NK|mezigdomide vs DMSO", "cytotoxicity"] > 0)
+    True
+    """
+    if not isinstance(sig, AnnData):
+        raise TypeError(f"panels expects a signatures AnnData, got {type(sig).__name__}.")
+    sig = sig.copy() if copy else sig
+    net = _panel_net(panels)
+    score_sets(
+        sig,
+        net,
+        method="ulm",
+        layer=layer,
+        tmin=tmin,
+        key_added=key_added,
+        min_fraction=0.0,
+        extra={"panels": {k: list(v) for k, v in net.groupby("source", sort=False)["target"]}},
+    )
+    return sig if copy else None
+
+
+def score_cells(
+    adata: AnnData,
+    panels: Mapping[str, Sequence[str]] | None = None,
+    *,
+    groupby: str = "cell_type",
+    layer: str | None = None,
+    key_prefix: str = "panel_",
+    random_state: int = 0,
+    copy: bool = False,
+) -> AnnData | None:
+    """Per-cell module scores of each panel (:func:`scanpy.tl.score_genes`), computed within each cell type.
+
+    Scores are computed on log-normalised expression: from ``layer`` (or ``X``) when it already holds
+    log-normalised values, otherwise from counts normalised to 10,000 per cell and ``log1p``-transformed,
+    on a private copy. Scoring within each ``groupby`` level keeps the reference gene pool cell-type specific.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes.
+    panels
+        Panel name → genes; default :func:`drugprint.resources.panels`.
+    groupby
+        ``obs`` column of cell types.
+    layer
+        Where expression is read (``None``: ``X``).
+    key_prefix
+        Scores are written to ``adata.obs[key_prefix + panel]``.
+    random_state
+        Seed of the control-gene sampling in :func:`scanpy.tl.score_genes`.
+    copy
+        Return a modified copy instead of writing into ``adata``.
+
+    Returns
+    -------
+    ``None``, or the modified copy when ``copy=True``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> adata = dp.datasets.imid_screen("small")
+    >>> dp.tl.score_cells(adata, {"cytotoxicity": ["NKG7", "GZMB", "PRF1", "GNLY"]})
+    >>> "panel_cytotoxicity" in adata.obs
+    True
+    """
+    import scanpy as sc
+
+    from .._utils import get_matrix, is_integer_valued
+
+    check_obs_keys(adata, [groupby])
+    panels = shipped_panels() if panels is None else panels
+    net = _panel_net(panels)
+    x = get_matrix(adata, layer)
+    work = AnnData(X=x.copy(), obs=adata.obs[[groupby]].copy(), var=pd.DataFrame(index=adata.var_names))
+    if is_integer_valued(x, sample=100_000):
+        sc.pp.normalize_total(work, target_sum=1e4)
+        sc.pp.log1p(work)
+    out = pd.DataFrame(np.nan, index=adata.obs_names, columns=[f"{key_prefix}{p}" for p in panels])
+    for ct in work.obs[groupby].dropna().unique():
+        sub = work[work.obs[groupby] == ct].copy()
+        for name, genes in net.groupby("source", sort=False)["target"]:
+            present = [g for g in genes if g in sub.var_names]
+            if not present:
+                logger.info("score_cells: panel %s has no gene in the data", name)
+                continue
+            sc.tl.score_genes(
+                sub, present, score_name="_s", random_state=random_state, ctrl_size=min(50, max(10, sub.n_vars // 100))
+            )
+            out.loc[sub.obs_names, f"{key_prefix}{name}"] = sub.obs["_s"].to_numpy()
+    target = adata.copy() if copy else adata
+    for col in out.columns:
+        target.obs[col] = out[col].to_numpy()
+    return target if copy else None

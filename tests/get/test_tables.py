@@ -1,0 +1,22 @@
+import numpy as np
+
+import drugprint as dp
+
+
+def test_de_table(sig_all):
+    tab = dp.get.de_table(sig_all, groups=["NK"], conditions=["mezigdomide"])
+    assert set(tab["signature"]) == {"NK|mezigdomide vs DMSO"}
+    assert list(tab.columns[:5]) == ["signature", "cell_type", "condition", "reference", "gene"]
+    assert len(tab) == sig_all.obs.loc["NK|mezigdomide vs DMSO", "n_genes_tested"]
+    assert tab["pvalue"].is_monotonic_increasing
+    row = tab.set_index("gene").loc["GZMB"]
+    j = sig_all.var_names.get_loc("GZMB")
+    assert np.isclose(row["log2fc"], sig_all["NK|mezigdomide vs DMSO"].layers["log2fc"][0, j])
+    sig_only = dp.get.de_table(sig_all, alpha=0.05)
+    assert (sig_only["padj"] < 0.05).all()
+
+
+def test_pathway_table(sig_all):
+    tab = dp.get.pathway_table(sig_all)
+    assert len(tab) == sig_all.obsm["pathways"].notna().sum().sum()
+    assert {"signature", "cell_type", "condition", "source", "score", "padj", "log2fc"} <= set(tab.columns)

@@ -1,0 +1,38 @@
+import numpy as np
+import pandas as pd
+import pytest
+from anndata import AnnData
+
+import drugprint as dp
+
+
+def _fake_sig():
+    names = ["A|d1 vs C", "A|d2 vs C", "A|d3 vs C", "A|d4 vs C"]
+    obs = pd.DataFrame({"grp": ["A"] * 4, "condition": pd.Categorical(["d1", "d2", "d3", "d4"])}, index=names)
+    sig = AnnData(np.zeros((4, 3)), obs=obs)
+    sig.uns["de"] = {"groupby": "grp"}
+    sig.obsm["pathways"] = pd.DataFrame({"P": [1.0, 3.0, 6.0, -9.0]}, index=names)
+    sig.obsm["pathways_padj"] = pd.DataFrame({"P": [0.5, 0.01, 0.01, 1e-6]}, index=names)
+    sig.obsm["pathways_log2fc"] = pd.DataFrame({"P": [0.05, 0.1, 0.3, -0.9]}, index=names)
+    return sig
+
+
+def test_tiers_follow_documented_thresholds():
+    sig = _fake_sig()
+    t = dp.tl.potency(sig).set_index("condition")
+    assert list(t.loc[["d1", "d2", "d3", "d4"], "tier"]) == ["none", "modest", "moderate", "strong"]
+    assert list(t.loc[["d4", "d3", "d2", "d1"], "rank"]) == [1, 2, 3, 4]
+    assert t.loc["d4", "direction"] == "down"
+    assert sig.uns["potency"]["params"]["thresholds"] == [0.25, 0.5]
+    t2 = dp.tl.potency(sig, thresholds=(0.05, 0.2), alpha=0.001, key_added=None).set_index("condition")
+    assert list(t2.loc[["d2", "d3", "d4"], "tier"]) == ["none", "none", "strong"]
+
+
+def test_potency_errors():
+    sig = _fake_sig()
+    with pytest.raises(KeyError, match=r"run dp\.tl\.pathways"):
+        dp.tl.potency(sig, "panels")
+    with pytest.raises(ValueError, match="thresholds"):
+        dp.tl.potency(sig, thresholds=(0.5, 0.1))
+    with pytest.raises(KeyError, match="not scored"):
+        dp.tl.potency(sig, sources=["Q"])
