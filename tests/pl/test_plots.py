@@ -1,0 +1,51 @@
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+
+import drugprint as dp
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_pathway_heatmap(sig_all, tmp_path):
+    fig = dp.pl.pathway_heatmap(sig_all, save=tmp_path / "h.png")
+    assert isinstance(fig, Figure) and (tmp_path / "h.png").stat().st_size > 10_000
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == sig_all.n_obs
+    assert ax.get_xticklabels()[0].get_text() == "Interferon α response"
+    fig2 = dp.pl.pathway_heatmap(sig_all, value="log2fc", groups=["Myeloma"], sources=["HALLMARK_P53_PATHWAY"])
+    assert len(fig2.axes[0].get_yticklabels()) == 5
+    with pytest.raises(KeyError, match="were not scored"):
+        dp.pl.pathway_heatmap(sig_all, sources=["NOPE"])
+
+
+def test_panel_dotplot(sig_all):
+    fig = dp.pl.panel_dotplot(sig_all, "cytotoxicity", groups=["NK", "CD8 T"])
+    assert len(fig.axes[0].get_yticklabels()) == 10
+    fig = dp.pl.panel_dotplot(sig_all, ["IL2", "IL2RA"], groups=["CD4 T"])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["IL2", "IL2RA"]
+    with pytest.raises(ValueError, match="Unknown panel"):
+        dp.pl.panel_dotplot(sig_all, "nope")
+
+
+def test_volcano(sig_all):
+    fig = dp.pl.volcano(sig_all, "NK|mezigdomide vs DMSO", highlight=["NKG7"])
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert "NKG7" in labels
+    with pytest.raises(KeyError, match="No signature"):
+        dp.pl.volcano(sig_all, "NK|aspirin vs DMSO")
+
+
+def test_potency_tiers(sig_all):
+    table = dp.tl.potency(sig_all.copy())
+    fig = dp.pl.potency_tiers(table, "Myeloma")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(dp.datasets.DRUGS)
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("strong") for t in texts)
+    with pytest.raises(ValueError, match="No rows"):
+        dp.pl.potency_tiers(table, "Platelets")
