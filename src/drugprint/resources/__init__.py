@@ -2,14 +2,18 @@
 
 from ._compounds import VEHICLE_LABELS, compounds, resolve_compound
 from ._genesets import COLLECTIONS, genesets, provenance, read_gmt
-from ._harmonise import match_net
+from ._harmonise import harmonise_net, match_net
+from ._online import ONLINE, cache_dir
 from ._panels import panels
 
 __all__ = [
     "COLLECTIONS",
+    "ONLINE",
     "VEHICLE_LABELS",
+    "cache_dir",
     "compounds",
     "genesets",
+    "harmonise_net",
     "match_net",
     "panels",
     "provenance",

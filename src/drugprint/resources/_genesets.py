@@ -121,18 +121,33 @@ def _imid() -> pd.DataFrame:
     return net
 
 
-def genesets(name: str | PathLike = "hallmark", *, top: int = 100) -> pd.DataFrame:
-    """A gene-set collection as a decoupler-style net, offline.
+def genesets(
+    name: str | PathLike = "hallmark",
+    *,
+    top: int = 100,
+    online: bool = False,
+    timeout: float = 30.0,
+    refresh: bool = False,
+) -> pd.DataFrame:
+    """A gene-set collection as a decoupler-style net; offline unless asked otherwise.
 
     Parameters
     ----------
     name
         ``"hallmark"`` (MSigDB Hallmark v2023.1), ``"progeny"`` (PROGENy human weights), ``"imid"``
-        (drugprint's curated IMiD/CELMoD sets) or a path to a GMT or CSV file (CSV with ``source``,
-        ``target`` and optionally ``weight`` columns).
+        (drugprint's curated IMiD/CELMoD sets), a path to a GMT or CSV file (CSV with ``source``, ``target``
+        and optionally ``weight`` columns), or, with ``online=True``, ``"collectri"`` or ``"dorothea"``.
     top
         For ``"progeny"``: the number of genes per pathway, by p-value (PROGENy's recommended 100; the
         shipped file holds up to 500).
+    online
+        Fetch the current version from OmniPath through decoupler (``dc.op``), cached in the user cache
+        directory; if that fails, warn and use the shipped copy (``"hallmark"``, ``"progeny"``) or raise
+        ``ConnectionError`` (online-only collections).
+    timeout
+        Seconds to wait for a download.
+    refresh
+        Download again even when a cached copy exists.
 
     Returns
     -------
@@ -146,15 +161,20 @@ def genesets(name: str | PathLike = "hallmark", *, top: int = 100) -> pd.DataFra
     >>> net.attrs["licence"]
     'CC BY 4.0'
     """
+    from ._online import ONLINE, fetch_or_fallback
+
     key = str(name)
-    if key == "hallmark":
-        return _hallmark()
-    if key == "progeny":
-        if not isinstance(top, int) or top < 1:
-            raise ValueError(f"top must be a positive integer, got {top!r}.")
-        return _progeny(top)
-    if key == "imid":
-        return _imid()
+    if key == "progeny" and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ValueError(f"top must be a positive integer, got {top!r}.")
+    shipped = {"hallmark": _hallmark, "progeny": lambda: _progeny(top), "imid": _imid}
+    if online and key in ONLINE:
+        return fetch_or_fallback(
+            key, shipped.get(key), timeout=timeout, refresh=refresh, top=top if key == "progeny" else None
+        )
+    if key in shipped:
+        return shipped[key]()
+    if key in ONLINE:
+        raise ValueError(f"{key!r} is only available online: pass online=True (needs network access).")
     path = Path(key)
     if path.suffix.lower() == ".gmt":
         return read_gmt(path)
@@ -170,8 +190,11 @@ def genesets(name: str | PathLike = "hallmark", *, top: int = 100) -> pd.DataFra
             net["weight"] = 1.0
         net.attrs.update({"name": path.stem, "source": str(path), "sha256": _sha256(path)})
         return net
-    known = ", ".join(repr(k) for k in COLLECTIONS)
-    raise ValueError(f"Unknown gene-set collection {key!r}; use one of {known}, or a path to a .gmt or .csv file.")
+    known = ", ".join(repr(k) for k in [*COLLECTIONS, *(k for k in ONLINE if k not in COLLECTIONS)])
+    raise ValueError(
+        f"Unknown gene-set collection {key!r}; use one of {known} (the last ones with online=True), "
+        "or a path to a .gmt or .csv file."
+    )
 
 
 def provenance(net: pd.DataFrame) -> dict[str, str]:

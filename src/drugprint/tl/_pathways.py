@@ -20,6 +20,7 @@ def pathways(
     tmin: int = 5,
     key_added: str = "pathways",
     min_fraction: float = 0.5,
+    id_column: str | None = None,
     copy: bool = False,
     **kwargs,
 ) -> AnnData | None:
@@ -46,7 +47,12 @@ def pathways(
         across sets, per signature), ``[key_added + "_log2fc"]`` (weighted mean log2 fold change of the
         set's tested genes, the effect size) and ``sig.uns[key_added]`` (method, net provenance, overlap).
     min_fraction
-        Warn about sets keeping fewer than this fraction of their genes in ``var_names``.
+        Warn about sets keeping fewer than this fraction of their genes in the data.
+    id_column
+        ``var`` column holding the identifiers the net uses (e.g. symbols next to Ensembl ``var_names``);
+        by default the best-matching of ``var_names`` and the ``var`` columns is used
+        (:func:`drugprint.resources.harmonise_net`). How genes were matched and the overlap per set are
+        recorded in ``sig.uns[key_added]``.
     copy
         Return a modified copy instead of writing into ``sig``.
     **kwargs
@@ -74,6 +80,14 @@ def pathways(
     else:
         raise TypeError(f"net must be a collection name, a path or a DataFrame, got {type(net).__name__}.")
     score_sets(
-        sig, net_df, method=method, layer=layer, tmin=tmin, key_added=key_added, min_fraction=min_fraction, **kwargs
+        sig,
+        net_df,
+        method=method,
+        layer=layer,
+        tmin=tmin,
+        key_added=key_added,
+        min_fraction=min_fraction,
+        id_column=id_column,
+        **kwargs,
     )
     return sig if copy else None

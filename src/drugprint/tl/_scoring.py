@@ -9,7 +9,8 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import check_choice
-from ..resources import match_net, provenance
+from ..resources import harmonise_net, match_net, provenance
+from ..resources._harmonise import _strip_version
 
 #: decoupler methods that score a single contrast statistic per observation
 METHODS = ("ulm", "mlm", "zscore", "gsea", "viper", "waggr")
@@ -43,6 +44,7 @@ def score_sets(
     tmin: int,
     key_added: str,
     min_fraction: float,
+    id_column: str | None = None,
     extra: dict | None = None,
     **kwargs,
 ) -> None:
@@ -50,14 +52,16 @@ def score_sets(
     import decoupler as dc
 
     check_choice(method, METHODS, name="method")
-    if "weight" not in net.columns:
-        net = net.assign(weight=1.0)
+    original = net if "weight" in net.columns else net.assign(weight=1.0)
     if layer is not None and layer not in sig.layers:
         raise KeyError(
             f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
         )
     values = np.asarray(sig.layers[layer] if layer is not None else sig.X, dtype=float)
-    report = match_net(net, sig.var_names, min_fraction=min_fraction)
+    net, matched_by = harmonise_net(original, sig.var, id_column=id_column)
+    stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
+    report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
+    net = net[["source", "target", "weight"]]
     lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else None
     sources = list(dict.fromkeys(net["source"]))
     scores = pd.DataFrame(np.nan, index=sig.obs_names, columns=sources)
@@ -97,7 +101,8 @@ def score_sets(
         "method": method,
         "layer": layer if layer is not None else "X",
         "tmin": int(tmin),
-        "net": provenance(net),
+        "net": provenance(original),
+        "matched_by": matched_by,
         "overlap": report.reset_index(),
         **(extra or {}),
     }
