@@ -1,0 +1,161 @@
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import drugprint as dp
+
+FC_HEADER = '# Program:featureCounts v2.0.3; Command:"featureCounts" "-a" "gencode.v44.gtf" "-o" "counts.txt" ...\n'
+
+
+def _featurecounts(path):
+    rows = [
+        ("ENSG00000185811.21", "chr7;chr7", "50304068;50309000", "50344377;50405101", "+;+", 5913, 120, 80, 95),
+        ("ENSG00000161405.17", "chr17", "39757715", "39864188", "-", 4461, 40, 44, 39),
+        ("ENSG00000136997.22", "chr8", "127735434", "127742951", "+", 3721, 300, 150, 290),
+        ("ENSG00000137265.15", "chr6", "391739", "411443", "+", 5298, 9, 11, 14),
+    ]
+    cols = [
+        "Geneid",
+        "Chr",
+        "Start",
+        "End",
+        "Strand",
+        "Length",
+        "/data/bam/S1.bam",
+        "/data/bam/S2.bam",
+        "/data/bam/S3.bam",
+    ]
+    with open(path, "w") as fh:
+        fh.write(FC_HEADER)
+        fh.write("\t".join(cols) + "\n")
+        for r in rows:
+            fh.write("\t".join(map(str, r)) + "\n")
+
+
+def test_featurecounts_with_sheet_and_symbol_map(tmp_path):
+    _featurecounts(tmp_path / "counts.txt")
+    sheet = pd.DataFrame(
+        {
+            "sample": ["S1", "S2", "S3", "S4"],
+            "drug": ["DMSO", "lenalidomide", "DMSO", "pom"],
+            "dose": ["0", "1", "0", "1"],
+        }
+    )
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    gmap = pd.DataFrame(
+        {
+            "gene_id": ["ENSG00000185811.21", "ENSG00000161405.17", "ENSG00000136997.22"],
+            "symbol": ["IKZF1", "IKZF3", "MYC"],
+        }
+    )
+    with pytest.warns(UserWarning, match="S4"), pytest.warns(UserWarning, match="keep their ID"):
+        # a sheet row without data; an Ensembl ID without a symbol
+        adata = dp.io.read_counts(tmp_path / "counts.txt", samples=tmp_path / "samples.csv", gene_map=gmap)
+    assert list(adata.obs_names) == ["S1", "S2", "S3"]
+    assert adata.obs["drug"].tolist() == ["DMSO", "lenalidomide", "DMSO"]
+    assert adata.obs["dose"].dtype.kind in "if"
+    assert list(adata.var_names[:3]) == ["IKZF1", "IKZF3", "MYC"]
+    assert adata["S2", "MYC"].X.item() == 150
+    assert adata.X.dtype == np.int64 and (adata.layers["counts"] == adata.X).all()
+    assert adata.uns["io"]["format"] == "featurecounts"
+
+
+def test_featurecounts_annotation_kept(tmp_path):
+    _featurecounts(tmp_path / "counts.txt")
+    adata = dp.io.read_counts(tmp_path / "counts.txt")
+    assert adata.var.loc["ENSG00000185811.21", "length"] == 5913
+    assert adata.var.loc["ENSG00000185811.21", "chr"] == "chr7"
+
+
+def _salmon(path, names, reads):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["Name\tLength\tEffectiveLength\tTPM\tNumReads"]
+    lines += [f"{n}\t2000\t1850.5\t{r / 10:.3f}\t{r}" for n, r in zip(names, reads, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_salmon_per_sample_files_rounded_and_tx2gene(tmp_path):
+    tx = ["ENST01", "ENST02", "ENST03"]
+    _salmon(tmp_path / "S1" / "quant.sf", tx, [10.4, 5.5, 2.0])
+    _salmon(tmp_path / "S2" / "quant.sf", tx, [20.0, 0.0, 7.6])
+    tx2gene = {"ENST01": "IKZF1", "ENST02": "IKZF1", "ENST03": "MYC"}
+    adata = dp.io.read_counts([tmp_path / "S1" / "quant.sf", tmp_path / "S2" / "quant.sf"], gene_map=tx2gene)
+    assert list(adata.obs_names) == ["S1", "S2"]
+    assert adata.to_df().loc["S1"].tolist() == [10 + 6, 2]  # 10.4 → 10, 5.5 → 6 (round half to even: 6)
+    assert adata.uns["io"]["rounded"]
+    assert adata.var.loc["IKZF1", "gene_ids"] == "ENST01;ENST02"
+
+
+def test_kallisto(tmp_path):
+    p = tmp_path / "K1" / "abundance.tsv"
+    p.parent.mkdir()
+    p.write_text(
+        "target_id\tlength\teff_length\test_counts\ttpm\nENST01\t2000\t1800\t12\t3.1\nENST02\t900\t700\t3\t1\n"
+    )
+    adata = dp.io.read_counts({"K1": p}, gene_map={"ENST01": "A", "ENST02": "B"})
+    assert adata.to_df().loc["K1"].tolist() == [12, 3]
+
+
+@pytest.mark.parametrize("orientation", ["genes_x_samples", "samples_x_genes"])
+def test_plain_tables_either_orientation(tmp_path, orientation):
+    counts = pd.DataFrame({"S1": [1, 2, 3], "S2": [4, 5, 6]}, index=pd.Index(["IKZF1", "MYC", "IRF4"], name="gene"))
+    table = counts if orientation == "genes_x_samples" else counts.T.rename_axis("sample")
+    path = tmp_path / "c.tsv.gz"
+    with gzip.open(path, "wt") as fh:
+        table.to_csv(fh, sep="\t")
+    sheet = pd.DataFrame({"drug": ["DMSO", "len"]}, index=["S1", "S2"])
+    adata = dp.io.read_counts(path, samples=sheet)
+    assert adata.to_df().loc["S2", "MYC"] == 5
+    assert adata.shape == (2, 3)
+
+
+def test_symbol_column_sums_duplicates(tmp_path):
+    df = pd.DataFrame(
+        {"gene_id": ["E1", "E2", "E3"], "gene_name": ["IKZF1", "IKZF1", "MYC"], "S1": [1, 2, 3], "S2": [4, 5, 6]}
+    )
+    df.to_csv(tmp_path / "c.csv", index=False)
+    adata = dp.io.read_counts(tmp_path / "c.csv", symbol_col="gene_name")
+    assert adata.to_df()["IKZF1"].tolist() == [3, 9]
+    assert adata.var.loc["IKZF1", "gene_ids"] == "E1;E2"
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ([1.5, 2.0], "must be integers"),
+        ([-1, 2], "Negative count"),
+        ([np.nan, 2], "Missing count"),
+    ],
+)
+def test_bad_counts(tmp_path, values, match):
+    pd.DataFrame({"gene": ["A", "B"], "S1": values}).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(ValueError, match=match):
+        dp.io.read_counts(tmp_path / "c.csv")
+
+
+def test_sheet_errors(tmp_path):
+    pd.DataFrame({"gene": ["A", "B"], "S1": [1, 2], "S9": [3, 4]}).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(ValueError, match=r"not in the sample sheet: \['S9'\]"):
+        dp.io.read_counts(tmp_path / "c.csv", samples=pd.DataFrame({"drug": ["x"]}, index=["S1"]))
+    with pytest.raises(ValueError, match="more than once"):
+        dp.io.read_counts(tmp_path / "c.csv", samples=pd.DataFrame({"sample": ["S1", "S1"], "d": [1, 2]}))
+    with pytest.raises(FileNotFoundError):
+        dp.io.read_counts(tmp_path / "nope.csv")
+    (tmp_path / "bad.csv").write_text('gene,S1\n"A,1\n')
+    with pytest.raises(ValueError, match="Could not parse"):
+        dp.io.read_counts(tmp_path / "bad.csv")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 10_000), min_size=3, max_size=3), min_size=2, max_size=6))
+def test_roundtrip_property(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("h") / "c.csv"
+    genes = [f"G{i}" for i in range(len(rows))]
+    df = pd.DataFrame(rows, index=pd.Index(genes, name="gene"), columns=["S1", "S2", "S3"])
+    df.to_csv(path)
+    adata = dp.io.read_counts(path, orientation="genes_x_samples")
+    np.testing.assert_array_equal(adata.X, df.T.to_numpy())
