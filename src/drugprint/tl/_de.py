@@ -25,7 +25,8 @@ from .._utils import (
 )
 from ._design import DesignError, build_design
 
-METHODS = ("deseq2",)
+METHODS = ("deseq2", "voom", "limma", "ttest")
+COUNT_METHODS = ("deseq2", "voom")
 LAYERS = ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean")
 
 
@@ -76,6 +77,29 @@ def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]
     return out
 
 
+def _log_cpm(counts: pd.DataFrame) -> pd.DataFrame:
+    lib = counts.sum(axis=1).to_numpy(dtype=float)
+    return np.log2((counts + 0.5).div(lib + 1, axis=0) * 1e6)
+
+
+def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Series, alpha, n_cpus, counts: bool):
+    if method == "deseq2":
+        from ._deseq2 import fit_deseq2
+
+        return fit_deseq2(data.astype(np.int64), design, contrasts, alpha=alpha, n_cpus=n_cpus)
+    if method == "voom":
+        from ._voom import fit_voom
+
+        return fit_voom(data, design, contrasts)
+    if method == "limma":
+        from ._limma import fit_limma
+
+        return fit_limma(data, design, contrasts)
+    from ._ttest import fit_ttest
+
+    return fit_ttest(_log_cpm(data) if counts else data, condition, contrasts)
+
+
 def de(
     pdata: AnnData,
     condition_key: str = "drug",
@@ -83,12 +107,12 @@ def de(
     groupby: str | None = "cell_type",
     covariates: Sequence[str] = ("donor",),
     *,
-    method: Literal["deseq2"] = "deseq2",
+    method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
     contrasts: Sequence[tuple[str, str]] | None = None,
     groups: Sequence[str] | None = None,
     layer: str | None = None,
     min_replicates: int = 2,
-    filter_genes: bool = True,
+    filter_genes: bool | None = None,
     alpha: float = 0.05,
     n_cpus: int = 1,
     verbose: bool = True,
@@ -112,7 +136,12 @@ def de(
     covariates
         ``obs`` columns entering the design before the condition (e.g. donor, batch, a continuous dose).
     method
-        ``"deseq2"``: the DESeq2 negative-binomial GLM and Wald test (pydeseq2).
+        ``"deseq2"``: DESeq2's negative-binomial GLM and Wald test (pydeseq2), for counts.
+        ``"voom"``: limma-voom for counts (TMM, log-CPM with precision weights, moderated t); fast.
+        ``"limma"``: limma's linear model and empirical-Bayes moderated t for log-scale data (microarrays,
+        normalised tables). ``"ttest"``: Welch's t-test on log values (log-CPM for counts), ignoring covariates;
+        a plain baseline. All adjust p-values per contrast with Benjamini–Hochberg (DESeq2 after its
+        independent filtering).
     contrasts
         Pairs ``(condition, reference)`` to test, e.g. ``[("pomalidomide", "lenalidomide")]``. Default: each
         condition against ``control``.
@@ -123,7 +152,8 @@ def de(
     min_replicates
         Conditions with fewer profiles in a group are left out of that group (recorded).
     filter_genes
-        Apply the ``filterByExpr`` rule before fitting.
+        Apply the ``filterByExpr`` rule before fitting; default for the count methods (``deseq2``, ``voom``).
+        Log-scale methods test every gene with enough non-missing values.
     alpha
         Significance level used by DESeq2's independent filtering.
     n_cpus
@@ -137,7 +167,8 @@ def de(
     ``obs`` holds the ``groupby`` column, ``condition``, ``reference``, ``contrast``, ``n_profiles``,
     ``n_cells`` (when the profiles carry it), ``n_genes_tested`` and every ``pdata.obs`` column constant
     within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers`` ``log2fc``, ``lfcse``,
-    ``stat``, ``pvalue``, ``padj``, ``base_mean`` (NaN where a gene was not tested); ``X`` is ``stat`` with
+    ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value for the limma
+    methods) (NaN where a gene was not tested); ``X`` is ``stat`` with
     untested genes at 0. ``uns["de"]`` records the parameters, the design of each group, per-group fit times,
     skipped groups and contrasts, and library versions.
 
@@ -169,14 +200,25 @@ def de(
         )
     wanted = _contrast_list(levels, control, contrasts, condition_key)
 
-    layer = resolve_counts_layer(pdata, layer)
-    x = to_dense(get_matrix(pdata, layer))
-    if method == "deseq2" and not is_integer_valued(x):
-        where = f"layers[{layer!r}]" if layer else "X"
+    counts_in = method in COUNT_METHODS
+    layer = resolve_counts_layer(pdata, layer) if counts_in else layer
+    x = to_dense(get_matrix(pdata, layer)).astype(np.float64, copy=False)
+    where = f"layers[{layer!r}]" if layer else "X"
+    is_counts = is_integer_valued(x)
+    if counts_in and not is_counts:
         raise ValueError(
-            f"method='deseq2' needs raw counts, but {where} holds negative, non-integer or missing values. "
-            "Pseudobulk the raw counts (dp.pp.pseudobulk(adata, layer='counts'))."
+            f"method={method!r} needs raw counts, but {where} holds negative, non-integer or missing values. "
+            "Pseudobulk the raw counts (dp.pp.pseudobulk(adata, layer='counts')), or use method='limma' for "
+            "log-scale data."
         )
+    if method == "limma" and is_counts and np.nanmax(x) > 100:
+        warnings.warn(
+            f"{where} looks like raw counts; limma expects log-scale values. Use method='voom' (or 'deseq2').",
+            UserWarning,
+            stacklevel=2,
+        )
+    if filter_genes is None:
+        filter_genes = counts_in
 
     if groupby is None:
         group_of = pd.Series("all", index=pdata.obs_names)
@@ -226,15 +268,18 @@ def de(
         counts = pd.DataFrame(
             x[np.flatnonzero(mask)][cond.isin(keep_levels).to_numpy()], index=sub.index, columns=pdata.var_names
         )
-        tested = _filter_genes(counts, sub[condition_key]) if filter_genes else (counts.sum(axis=0) > 0).to_numpy()
+        if filter_genes:
+            tested = _filter_genes(counts, sub[condition_key])
+        elif counts_in:
+            tested = (counts.sum(axis=0) > 0).to_numpy()
+        else:
+            tested = (np.isfinite(counts).sum(axis=0) > design.matrix.shape[1]).to_numpy()
         if tested.sum() == 0:
             skipped.append((group, "*", "no gene passed the expression filter"))
             warnings.warn(f"Group {group!r} skipped: no gene passed the expression filter.", UserWarning, stacklevel=2)
             continue
         t0 = time.perf_counter()
-        from ._deseq2 import fit_deseq2
-
-        res = fit_deseq2(counts.loc[:, tested].astype(np.int64), design, todo, alpha=alpha, n_cpus=n_cpus)
+        res = _run_engine(method, counts.loc[:, tested], design, todo, sub[condition_key], alpha, n_cpus, is_counts)
         seconds = time.perf_counter() - t0
         logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", group, seconds, len(sub), tested.sum())
         summary.append(
@@ -282,6 +327,7 @@ def de(
         "layer": "X" if layer is None else layer,
         "min_replicates": int(min_replicates),
         "filter_genes": "filterByExpr (edgeR rule, decoupler.pp.filter_by_expr defaults)" if filter_genes else "none",
+        "scale": "counts" if is_counts else "log values",
         "alpha": float(alpha),
         "n_cpus": int(n_cpus),
         "groups": pd.DataFrame(

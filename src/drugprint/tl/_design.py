@@ -44,7 +44,8 @@ class Design:
 def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covariates: Sequence[str]) -> Design:
     """Treatment-coded design ``~ covariates + condition`` with ``reference`` as the baseline.
 
-    Categorical covariates become indicator columns (first level dropped); numeric ones enter as they are.
+    Categorical covariates become indicator columns (first level, in category or sorted order, dropped);
+    numeric ones enter as they are.
     Covariates constant within ``meta`` are dropped (recorded). Raises :class:`DesignError` when the
     design is not of full rank (a covariate confounded with the condition) or leaves no residual degrees
     of freedom.
@@ -63,7 +64,11 @@ def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covaria
                 continue
             cols[f"cov{i}"] = values.to_numpy(dtype=float)
         else:
-            cats = [c for c in pd.unique(values.astype(str))]
+            cats = (
+                [str(c) for c in values.cat.categories if c in set(values)]
+                if isinstance(values.dtype, pd.CategoricalDtype)
+                else sorted(pd.unique(values.astype(str)))
+            )
             if len(cats) < 2:
                 dropped.append(cov)
                 continue

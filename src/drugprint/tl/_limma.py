@@ -1,0 +1,164 @@
+"""A small limma: linear models per gene and the empirical-Bayes moderated t.
+
+Follows R's limma 3.54 (``lmFit``, ``contrasts.fit``, ``squeezeVar``/``fitFDist``, ``eBayes`` without
+``trend``/``robust``) and is tested against its output. Method: Smyth, G. K. (2004). Linear models and
+empirical Bayes methods for assessing differential expression in microarray experiments. Statistical
+Applications in Genetics and Molecular Biology 3(1), Article 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ._design import Design
+
+
+@dataclass
+class LinearFit:
+    """Per-gene least-squares fits (genes in rows)."""
+
+    coefficients: np.ndarray  # genes × p
+    stdev_unscaled: np.ndarray  # genes × p
+    sigma: np.ndarray  # genes
+    df_residual: np.ndarray  # genes
+    amean: np.ndarray  # genes: mean of the (log-scale) values
+    cov_coefficients: np.ndarray  # p × p of the unweighted design, as limma keeps it
+
+
+def lm_fit(y: np.ndarray, design: np.ndarray, weights: np.ndarray | None = None) -> LinearFit:
+    """Fit ``y`` (genes × samples) on ``design`` (samples × p), optionally with per-observation weights.
+
+    Missing values (NaN) are left out gene by gene, as limma does.
+    """
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(design, dtype=float)
+    n, p = x.shape
+    xtx_inv = np.linalg.inv(x.T @ x)
+    amean = np.nanmean(y, axis=1)
+    if weights is None and np.isfinite(y).all():
+        coef = y @ x @ xtx_inv  # genes × p
+        resid = y - coef @ x.T
+        df = np.full(y.shape[0], n - p, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sigma = np.sqrt((resid**2).sum(axis=1) / df)
+        stdev = np.broadcast_to(np.sqrt(np.diag(xtx_inv)), coef.shape).copy()
+        return LinearFit(coef, stdev, sigma, df, amean, xtx_inv)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float).copy()
+    w[~np.isfinite(y) | ~(w > 0)] = 0.0
+    yy = np.where(w > 0, y, 0.0)
+    xtwx = np.einsum("gs,sp,sq->gpq", w, x, x)
+    xtwy = np.einsum("gs,sp,gs->gp", w, x, yy)
+    df = (w > 0).sum(axis=1).astype(float) - p
+    ok = np.linalg.matrix_rank(xtwx) == p
+    coef = np.full((y.shape[0], p), np.nan)
+    stdev = np.full((y.shape[0], p), np.nan)
+    inv = np.linalg.inv(xtwx[ok])
+    coef[ok] = np.einsum("gpq,gq->gp", inv, xtwy[ok])
+    stdev[ok] = np.sqrt(np.einsum("gpp->gp", inv))
+    resid = yy - coef @ x.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.sqrt((w * resid**2).sum(axis=1) / df)
+    sigma[(df <= 0) | ~ok] = np.nan
+    df[~ok] = 0.0
+    return LinearFit(coef, stdev, sigma, np.maximum(df, 0.0), amean, xtx_inv)
+
+
+def contrast_fit(fit: LinearFit, contrast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate and unscaled standard deviation of ``contrast`` per gene (limma's ``contrasts.fit``).
+
+    As in limma, the correlation of the coefficients is that of the unweighted design, so weighted fits
+    (voom) give limma's numbers exactly.
+    """
+    c = np.asarray(contrast, dtype=float)
+    est = fit.coefficients @ c
+    sd = np.sqrt(np.diag(fit.cov_coefficients))
+    cor = fit.cov_coefficients / np.outer(sd, sd)
+    m = fit.stdev_unscaled * c
+    return est, np.sqrt(np.einsum("gp,pq,gq->g", m, cor, m))
+
+
+def trigamma_inverse(x: float) -> float:
+    """Solve ``trigamma(y) = x`` by Newton's method (limma's ``trigammaInverse``)."""
+    if x > 1e7:
+        return 1 / np.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1.0 / x
+    for _ in range(50):
+        tri = special.polygamma(1, y)
+        dif = tri * (1 - tri / x) / special.polygamma(2, y)
+        y += dif
+        if -dif / y < 1e-8:
+            break
+    return float(y)
+
+
+def fit_f_dist(x: np.ndarray, df1: np.ndarray) -> tuple[float, float]:
+    """Scale and degrees of freedom of a scaled F distribution fitted to variances ``x`` (``fitFDist``)."""
+    ok = np.isfinite(x) & np.isfinite(df1) & (df1 > 1e-15) & (x > -1e-15)
+    x, df1 = np.maximum(x[ok], 0.0), df1[ok]
+    if x.size < 2:
+        return (float(x[0]) if x.size else np.nan), 0.0
+    m = np.median(x)
+    if m == 0:
+        m = 1.0
+    x = np.maximum(x, 1e-5 * m)
+    e = np.log(x) - special.digamma(df1 / 2) + np.log(df1 / 2)
+    emean = e.mean()
+    evar = ((e - emean) ** 2).sum() / (x.size - 1) - special.polygamma(1, df1 / 2).mean()
+    if evar > 0:
+        df2 = 2 * trigamma_inverse(evar)
+        return float(np.exp(emean + special.digamma(df2 / 2) - np.log(df2 / 2))), df2
+    return float(x.mean()), np.inf
+
+
+def squeeze_var(var: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Posterior variances, prior variance and prior df (``squeezeVar``)."""
+    var = np.where(df == 0, 0.0, var)
+    s0, d0 = fit_f_dist(var, df)
+    if np.isfinite(d0):
+        post = (df * var + d0 * s0) / (df + d0)
+    else:
+        post = np.full_like(var, s0)
+    return post, s0, d0
+
+
+def bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values; NaN stays NaN."""
+    out = np.full_like(p, np.nan, dtype=float)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def ebayes_contrasts(fit: LinearFit, contrasts: dict) -> dict:
+    """Moderated t-statistics for each contrast vector, sharing one variance prior (``eBayes``)."""
+    s2 = fit.sigma**2
+    s2_post, _, d0 = squeeze_var(s2, fit.df_residual)
+    df_total = np.minimum(fit.df_residual + d0, np.nansum(fit.df_residual))
+    out = {}
+    for key, c in contrasts.items():
+        est, sd = contrast_fit(fit, c)
+        se = sd * np.sqrt(s2_post)
+        t = est / se
+        p = 2 * stats.t.sf(np.abs(t), df_total)
+        out[key] = pd.DataFrame(
+            {"log2fc": est, "lfcse": se, "stat": t, "pvalue": p, "padj": bh(p), "base_mean": fit.amean}
+        )
+    return out
+
+
+def fit_limma(
+    values: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]], weights: np.ndarray | None = None
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Engine for log-scale data: profiles × genes in, one moderated-t table per contrast out."""
+    fit = lm_fit(values.to_numpy(dtype=float).T, design.matrix.to_numpy(), None if weights is None else weights.T)
+    res = ebayes_contrasts(fit, {(a, b): design.contrast(a, b) for a, b in contrasts})
+    for df in res.values():
+        df.index = values.columns
+    return res
