@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--condition-key", default="drug")
     r.add_argument("--control", default="DMSO")
     r.add_argument("--covariates", nargs="*", default=["donor"], help="obs columns in the design (default: donor)")
+    r.add_argument(
+        "--method",
+        default="deseq2",
+        choices=["deseq2", "voom", "limma", "ttest"],
+        help="DE engine (default: deseq2; voom is much faster)",
+    )
     r.add_argument("--layer", default=None, help="layer of raw counts (default: 'counts' if present, else X)")
     r.add_argument("--mod", default="rna", help="modality of an .h5mu file (default: rna)")
     r.add_argument("--min-cells", type=int, default=10)
@@ -62,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 condition_key=args.condition_key,
                 control=args.control,
                 covariates=args.covariates,
+                method=args.method,
                 layer=args.layer,
                 min_cells=args.min_cells,
                 net=args.net,

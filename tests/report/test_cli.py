@@ -34,6 +34,8 @@ def test_cli_run_writes_report(small_h5ad, tmp_path, capsys):
             "DMSO",
             "--covariates",
             "donor",
+            "--method",
+            "voom",
         ]
     )
     assert code == 0
@@ -56,6 +58,7 @@ def test_cli_run_writes_report(small_h5ad, tmp_path, capsys):
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["gene_sets"]["licence"] == "CC BY 4.0"
     assert prov["drugprint_run"]["control"] == "DMSO"
+    assert prov["de"]["method"] == "voom"
     assert "pydeseq2" in prov["versions"]
 
 

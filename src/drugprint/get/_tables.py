@@ -53,7 +53,8 @@ def de_table(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> tab = dp.get.de_table(sig, conditions=["mezigdomide"], alpha=0.05)
     >>> "NKG7" in set(tab["gene"])
     True
@@ -85,7 +86,8 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> dp.tl.panels(sig)
     >>> list(dp.get.pathway_table(sig, "panels").columns)[-3:]
     ['score', 'padj', 'log2fc']

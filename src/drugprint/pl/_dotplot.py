@@ -49,7 +49,8 @@ def panel_dotplot(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> fig = dp.pl.panel_dotplot(sig, "cytotoxicity", groups=["NK"])
     """
     if isinstance(panel, str):

@@ -60,7 +60,8 @@ def pathway_heatmap(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["Myeloma"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> fig = dp.pl.pathway_heatmap(sig)
     """

@@ -49,7 +49,8 @@ def volcano(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> fig = dp.pl.volcano(sig, "NK|mezigdomide vs DMSO", highlight=["NKG7", "GZMB"])
     """
     if isinstance(signature, str):

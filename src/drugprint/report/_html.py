@@ -55,16 +55,22 @@ def render(
     # inputs and design
     n_samples = pdata.obs[run["sample_key"]].nunique()
     design = sig.uns["de"]["groups"]["design"].iloc[0] if len(sig.uns["de"]["groups"]) else ""
+    engine = {
+        "deseq2": "DESeq2 (pydeseq2; Wald test)",
+        "voom": "limma-voom (TMM, precision weights, moderated t)",
+        "limma": "limma (moderated t)",
+        "ttest": "Welch's t-test",
+    }[sig.uns["de"]["method"]]
     parts += [
         "<h2>1. Inputs and design</h2>",
         f"<p>{adata.n_obs:,} cells × {adata.n_vars:,} genes from {n_samples} samples were summed into "
         f"{pdata.n_obs} profiles (sample × {html.escape(groupby)}; profiles of fewer than {run['min_cells']} "
-        f"cells dropped). Each {html.escape(groupby)} was fitted separately with DESeq2 "
-        f"(pydeseq2) using the design <code>{html.escape(design)}</code>; every condition "
+        f"cells dropped). Each {html.escape(groupby)} was fitted separately with {engine} "
+        f"using the design <code>{html.escape(design)}</code>; every condition "
         f"({', '.join(map(html.escape, map(str, conditions)))}) was compared with "
         f"<b>{html.escape(run['control'])}</b> from that single fit. Genes with too few counts were removed "
         f"per group with edgeR's filterByExpr rule. Pathway activity is decoupler's univariate linear "
-        f"model on the Wald statistics over "
+        f"model on the per-gene statistics over "
         f"{html.escape(provenance['gene_sets'].get('source', run['net']))} "
         f"({html.escape(provenance['gene_sets'].get('version', ''))}).</p>",
     ]

@@ -24,6 +24,7 @@ def run(
     condition_key: str = "drug",
     control: str = "DMSO",
     covariates: Sequence[str] = ("donor",),
+    method: str = "deseq2",
     layer: str | None = None,
     min_cells: int = 10,
     net: str = "hallmark",
@@ -39,8 +40,9 @@ def run(
         Cells × genes with raw counts (``layers["counts"]`` or ``X``) and the ``obs`` keys below.
     out
         Output directory (created).
-    sample_key, groupby, condition_key, control, covariates, layer, min_cells
-        As in :func:`drugprint.pp.pseudobulk` and :func:`drugprint.tl.de`.
+    sample_key, groupby, condition_key, control, covariates, method, layer, min_cells
+        As in :func:`drugprint.pp.pseudobulk` and :func:`drugprint.tl.de` (``method``: ``"deseq2"`` or the
+        faster ``"voom"``).
     net
         Gene-set collection for :func:`drugprint.tl.pathways`.
     n_cpus
@@ -58,7 +60,8 @@ def run(
     --------
     >>> import drugprint as dp, tempfile
     >>> adata = dp.datasets.imid_screen("small")
-    >>> res = dp.report.run(adata[adata.obs["cell_type"].isin(["NK"])].copy(), tempfile.mkdtemp(), verbose=False)
+    >>> nk = adata[adata.obs["cell_type"] == "NK"].copy()
+    >>> res = dp.report.run(nk, tempfile.mkdtemp(), method="voom", verbose=False)
     >>> res["paths"]["report"].name
     'report.html'
     """
@@ -82,6 +85,7 @@ def run(
         control=control,
         groupby=groupby,
         covariates=covariates,
+        method=method,
         n_cpus=n_cpus,
         verbose=verbose,
     )
@@ -146,6 +150,7 @@ def run(
             "condition_key": condition_key,
             "control": control,
             "covariates": list(covariates),
+            "method": method,
             "layer": layer,
             "min_cells": min_cells,
             "net": net,

@@ -64,7 +64,8 @@ def panels(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["NK"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> dp.tl.panels(sig)
     >>> bool(sig.obsm["panels_log2fc"].loc["NK|mezigdomide vs DMSO", "cytotoxicity"] > 0)
     True

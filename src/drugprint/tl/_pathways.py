@@ -65,7 +65,8 @@ def pathways(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["Myeloma"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig, "hallmark")
     >>> bool(sig.obsm["pathways"].loc["Myeloma|mezigdomide vs DMSO", "HALLMARK_INTERFERON_ALPHA_RESPONSE"] > 0)
     True

@@ -64,7 +64,8 @@ def potency(
     Examples
     --------
     >>> import drugprint as dp
-    >>> sig = dp.tl.de(dp.pp.pseudobulk(dp.datasets.imid_screen("small")), groups=["Myeloma"], verbose=False)
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> tab = dp.tl.potency(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
     >>> tab.sort_values("rank")["condition"].iloc[0]
