@@ -1,9 +1,21 @@
 """Figures (``dp.pl``): each returns its matplotlib Figure and never calls ``plt.show()``."""
 
 from ._base import KEY_PATHWAYS
+from ._compare import deg_upset, similarity
+from ._curves import dose_response, time_course
 from ._dotplot import panel_dotplot
 from ._heatmap import pathway_heatmap
 from ._tiers import potency_tiers
 from ._volcano import volcano
 
-__all__ = ["KEY_PATHWAYS", "panel_dotplot", "pathway_heatmap", "potency_tiers", "volcano"]
+__all__ = [
+    "KEY_PATHWAYS",
+    "deg_upset",
+    "dose_response",
+    "panel_dotplot",
+    "pathway_heatmap",
+    "potency_tiers",
+    "similarity",
+    "time_course",
+    "volcano",
+]

@@ -1,8 +1,27 @@
 """Statistics that add results (``dp.tl``)."""
 
+from ._compare import compare
+from ._concat import concat_signatures
 from ._de import de
+from ._dose import dose_response, time_course
+from ._overlap import deg_overlap
 from ._panels import panels, score_cells
 from ._pathways import pathways
 from ._potency import potency
+from ._rank import potency_rank
+from ._summary import summary_table
 
-__all__ = ["de", "panels", "pathways", "potency", "score_cells"]
+__all__ = [
+    "compare",
+    "concat_signatures",
+    "de",
+    "deg_overlap",
+    "dose_response",
+    "panels",
+    "pathways",
+    "potency",
+    "potency_rank",
+    "score_cells",
+    "summary_table",
+    "time_course",
+]

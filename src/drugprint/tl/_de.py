@@ -77,6 +77,34 @@ def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]
     return out
 
 
+def _as_list(keys) -> list[str]:
+    if keys is None:
+        return []
+    return [keys] if isinstance(keys, str) else list(keys)
+
+
+def _split_by(obs: pd.DataFrame, condition_key: str, control: str, match, wanted, covariates):
+    """Relabel conditions as ``condition@value`` of the ``match`` columns; contrasts within each value."""
+    keys = _as_list(match)
+    missing = [k for k in keys if k not in obs.columns]
+    if missing:
+        raise KeyError(f"match names {missing}, which are not obs columns; columns: {list(obs.columns)[:20]}.")
+    clash = [k for k in keys if k in covariates or k == condition_key]
+    if clash:
+        raise ValueError(f"match columns {clash} cannot also be covariates or the condition.")
+    tag = obs[keys].astype(str).agg("/".join, axis=1)
+    work = obs.copy()
+    work["_condition"] = obs[condition_key].astype(str) + "@" + tag
+    where = {t: " @ " + ", ".join(f"{k}={v}" for k, v in zip(keys, t.split("/"), strict=True)) for t in pd.unique(tag)}
+    label_of = {f"{c}@{t}": (c, where[t]) for c, t in zip(obs[condition_key].astype(str), tag, strict=True)}
+    values = list(pd.unique(tag))
+    ref_levels = [f"{control}@{t}" for t in values]
+    internal = [
+        (f"{a}@{t}", f"{b}@{t}") for t in values for a, b in wanted if f"{a}@{t}" in label_of and f"{b}@{t}" in label_of
+    ]
+    return work, "_condition", ref_levels, label_of, internal
+
+
 def _log_cpm(counts: pd.DataFrame) -> pd.DataFrame:
     lib = counts.sum(axis=1).to_numpy(dtype=float)
     return np.log2((counts + 0.5).div(lib + 1, axis=0) * 1e6)
@@ -109,6 +137,7 @@ def de(
     *,
     method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
     contrasts: Sequence[tuple[str, str]] | None = None,
+    match: str | Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
     layer: str | None = None,
     min_replicates: int = 2,
@@ -145,6 +174,11 @@ def de(
     contrasts
         Pairs ``(condition, reference)`` to test, e.g. ``[("pomalidomide", "lenalidomide")]``. Default: each
         condition against ``control``.
+    match
+        ``obs`` column(s), e.g. ``"time"``, by which each condition is paired with the control: conditions and
+        control are split by the column's values, everything is fitted once per group, and each contrast is
+        tested within each value (drug at 6 h vs DMSO at 6 h, …). Result rows are named
+        ``"{group}|{condition} vs {reference} @ time=6"`` and carry the column.
     groups
         Restrict to these groups (default: all).
     layer
@@ -199,6 +233,11 @@ def de(
             "Pass control=... (dp.resources.resolve_compound maps labels such as 'vehicle' to 'DMSO')."
         )
     wanted = _contrast_list(levels, control, contrasts, condition_key)
+    obs, cond_col, ref_levels, label_of = pdata.obs, condition_key, [control], None
+    if match is not None:
+        obs, cond_col, ref_levels, label_of, wanted = _split_by(
+            pdata.obs, condition_key, control, match, wanted, covariates
+        )
 
     counts_in = method in COUNT_METHODS
     layer = resolve_counts_layer(pdata, layer) if counts_in else layer
@@ -224,7 +263,7 @@ def de(
         group_of = pd.Series("all", index=pdata.obs_names)
         all_groups = ["all"]
     else:
-        group_of = pdata.obs[groupby].astype(str)
+        group_of = obs[groupby].astype(str)
         all_groups = [str(g) for g in categories(pdata.obs[groupby])]
     if groups is not None:
         unknown = [g for g in groups if g not in all_groups]
@@ -235,13 +274,14 @@ def de(
     rows, results, skipped, summary = [], [], [], []
     for group in progress(all_groups, desc=f"DE ({method})", verbose=verbose):
         mask = (group_of == group).to_numpy()
-        meta = pdata.obs.loc[mask]
-        cond = meta[condition_key].astype(str)
+        meta = obs.loc[mask]
+        cond = meta[cond_col].astype(str)
         counts_per_level = cond.value_counts()
         too_few = [lv for lv, n in counts_per_level.items() if n < min_replicates]
         for lv in too_few:
             skipped.append((group, lv, f"{counts_per_level[lv]} profile(s) < min_replicates={min_replicates}"))
-        if control in too_few or control not in counts_per_level:
+        reference = next((lv for lv in ref_levels if lv in counts_per_level and lv not in too_few), None)
+        if reference is None:
             skipped.append((group, "*", f"control {control!r} has too few profiles"))
             warnings.warn(
                 f"Group {group!r} skipped: control {control!r} has fewer than {min_replicates} profiles.",
@@ -260,7 +300,7 @@ def de(
             continue
         sub = meta.loc[cond.isin(keep_levels).to_numpy()]
         try:
-            design = build_design(sub, condition_key, control, covariates)
+            design = build_design(sub, cond_col, reference, covariates)
         except DesignError as err:
             skipped.append((group, "*", str(err)))
             warnings.warn(f"Group {group!r} skipped: {err}", UserWarning, stacklevel=2)
@@ -269,7 +309,7 @@ def de(
             x[np.flatnonzero(mask)][cond.isin(keep_levels).to_numpy()], index=sub.index, columns=pdata.var_names
         )
         if filter_genes:
-            tested = _filter_genes(counts, sub[condition_key])
+            tested = _filter_genes(counts, sub[cond_col])
         elif counts_in:
             tested = (counts.sum(axis=0) > 0).to_numpy()
         else:
@@ -279,7 +319,7 @@ def de(
             warnings.warn(f"Group {group!r} skipped: no gene passed the expression filter.", UserWarning, stacklevel=2)
             continue
         t0 = time.perf_counter()
-        res = _run_engine(method, counts.loc[:, tested], design, todo, sub[condition_key], alpha, n_cpus, is_counts)
+        res = _run_engine(method, counts.loc[:, tested], design, todo, sub[cond_col], alpha, n_cpus, is_counts)
         seconds = time.perf_counter() - t0
         logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", group, seconds, len(sub), tested.sum())
         summary.append(
@@ -287,30 +327,31 @@ def de(
                 group,
                 len(sub),
                 int(tested.sum()),
-                design.formula(condition_key),
+                design.formula(condition_key if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"),
                 ", ".join(design.dropped_covariates),
                 round(seconds, 3),
             )
         )
-        sub_cond = sub[condition_key].astype(str)
+        sub_cond = sub[cond_col].astype(str)
         for a, b in todo:
             in_a = (sub_cond == a).to_numpy()
+            la, lb, where_ = (a, b, "") if label_of is None else (*label_of[a][:1], label_of[b][0], label_of[a][1])
             row = {} if groupby is None else {groupby: group}
             row.update(
                 {
-                    "condition": a,
-                    "reference": b,
-                    "contrast": f"{a} vs {b}",
+                    "condition": la,
+                    "reference": lb,
+                    "contrast": f"{la} vs {lb}",
                     "n_profiles": int(in_a.sum() + (sub_cond == b).sum()),
                     "n_genes_tested": int(tested.sum()),
                 }
             )
             if "n_cells" in sub.columns:
                 row["n_cells"] = int(sub.loc[in_a, "n_cells"].sum())
-            exclude = {condition_key, "n_cells", *(k for k in [groupby] if k)}
+            exclude = {condition_key, cond_col, "n_cells", *(k for k in [groupby] if k)}
             for k, v in _constant_within(sub.loc[in_a], exclude).items():
                 row.setdefault(k, v)
-            rows.append((f"{group}|{a} vs {b}", row))
+            rows.append((f"{group}|{la} vs {lb}{where_}", row))
             results.append(res[a, b])
 
     if not rows:
@@ -324,6 +365,7 @@ def de(
         "groupby": groupby if groupby is not None else "",
         "covariates": covariates,
         "contrasts": [list(c) for c in wanted],
+        "match": _as_list(match),
         "layer": "X" if layer is None else layer,
         "min_replicates": int(min_replicates),
         "filter_genes": "filterByExpr (edgeR rule, decoupler.pp.filter_by_expr defaults)" if filter_genes else "none",

@@ -1,0 +1,349 @@
+"""``compare``: drug × drug similarity of signatures, per cell type, with confidence intervals."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scipy import stats
+from scipy.cluster import hierarchy
+
+from .._utils import categories, check_choice, check_obs_keys, get_matrix, resolve_counts_layer, to_dense
+from ._potency import _group_key
+
+METRICS = ("spearman", "pearson", "cosine")
+
+
+def _rank(x: np.ndarray) -> np.ndarray:
+    return np.apply_along_axis(stats.rankdata, -1, x)
+
+
+def _similarity(x: np.ndarray, metric: str) -> np.ndarray:
+    """Row × row similarity of ``x`` (signatures × genes)."""
+    if metric == "spearman":
+        x = _rank(x)
+    if metric in ("spearman", "pearson"):
+        x = x - x.mean(axis=-1, keepdims=True)
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    norm[norm == 0] = np.nan
+    x = x / norm
+    return np.einsum("...ig,...jg->...ij", x, x)
+
+
+def informative_genes(values: np.ndarray, padj: np.ndarray | None, *, alpha: float, n_top: int) -> np.ndarray:
+    """Genes tested in every signature and significant in at least one (at least ``n_top`` by max |stat|)."""
+    tested = np.isfinite(values).all(axis=0)
+    strength = np.where(tested, np.abs(np.where(tested, values, 0.0)).max(axis=0), -np.inf)
+    order = np.argsort(-strength, kind="stable")
+    top = order[: min(n_top, int(tested.sum()))]
+    keep = np.zeros(values.shape[1], dtype=bool)
+    keep[top] = True
+    if padj is not None:
+        keep |= tested & (np.nan_to_num(padj, nan=1.0) < alpha).any(axis=0)
+    return np.flatnonzero(keep)
+
+
+def _paired_lfc(pdata: AnnData, conds: list[str], condition_key, control, donor_key, layer) -> np.ndarray:
+    """Per donor and condition: log-CPM(condition) − log-CPM(control); donors × conditions × genes."""
+    x = to_dense(get_matrix(pdata, resolve_counts_layer(pdata, layer))).astype(float)
+    lcpm = np.log2((x + 0.5) / (x.sum(axis=1, keepdims=True) + 1) * 1e6)
+    donors = [str(d) for d in categories(pdata.obs[donor_key])]
+    out = np.full((len(donors), len(conds), x.shape[1]), np.nan)
+    cond_of = pdata.obs[condition_key].astype(str).to_numpy()
+    donor_of = pdata.obs[donor_key].astype(str).to_numpy()
+    for i, d in enumerate(donors):
+        ctrl = np.flatnonzero((donor_of == d) & (cond_of == control))
+        if ctrl.size != 1:
+            continue
+        for j, c in enumerate(conds):
+            hit = np.flatnonzero((donor_of == d) & (cond_of == c))
+            if hit.size == 1:
+                out[i, j] = lcpm[hit[0]] - lcpm[ctrl[0]]
+    return out[np.isfinite(out).any(axis=(1, 2))]  # donors with a control profile
+
+
+def _splits(n: int, max_splits: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Distinct splits of ``n`` donors into two halves (all of them when few), as boolean masks."""
+    from itertools import combinations
+
+    half = n // 2
+    all_splits = [c for c in combinations(range(n), half) if 0 in c or half * 2 != n]
+    if len(all_splits) > max_splits:
+        all_splits = [all_splits[i] for i in rng.choice(len(all_splits), max_splits, replace=False)]
+    masks = []
+    for c in all_splits:
+        m = np.zeros(n, dtype=bool)
+        m[list(c)] = True
+        masks.append(m)
+    return masks
+
+
+def _unit_ranks(x: np.ndarray) -> np.ndarray:
+    r = _rank(x)
+    r = r - r.mean(axis=-1, keepdims=True)
+    return r / np.linalg.norm(r, axis=-1, keepdims=True)
+
+
+def _effect_correlation(paired: np.ndarray, splits, genes_idx: np.ndarray, n_top: int, min_reliability: float):
+    """Cross-half effect correlation, disattenuated by split-half reliability (select on one half, test on the other).
+
+    For each split and each direction, genes are chosen as the ``n_top`` largest mean |effect| in one half and
+    the Spearman correlations are computed in the other half only, so neither noise shared with the control nor
+    the gene selection can create similarity.
+    """
+    acc = 0.0
+    for m in splits:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a condition missing from every donor of a half
+            halves = (np.nanmean(paired[m][:, :, genes_idx], axis=0), np.nanmean(paired[~m][:, :, genes_idx], axis=0))
+        for sel, test in ((0, 1), (1, 0)):
+            top = np.argsort(-np.nan_to_num(np.abs(halves[sel])).max(axis=0), kind="stable")[:n_top]
+            acc = acc + _unit_ranks(halves[sel][:, top]) @ _unit_ranks(halves[test][:, top]).T
+    c = acc / (2 * len(splits))
+    rel = np.diag(c).copy()
+    sym = (c + c.T) / 2
+    ok = np.outer(rel >= min_reliability, rel >= min_reliability)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(ok, sym / np.sqrt(np.abs(np.outer(rel, rel))), np.nan)
+    return np.clip(r, -1, 1), rel
+
+
+def compare(
+    sig: AnnData,
+    *,
+    groupby: str | None = None,
+    layer: str = "stat",
+    metrics: Sequence[Literal["spearman", "pearson", "cosine"]] = METRICS,
+    alpha: float = 0.05,
+    n_top: int = 500,
+    ci: Literal["genes", "none"] = "genes",
+    pdata: AnnData | None = None,
+    donor_key: str = "donor",
+    n_splits: int = 20,
+    effect_genes: int = 100,
+    min_reliability: float = 0.2,
+    n_boot: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+    key_added: str | None = "compare",
+) -> pd.DataFrame:
+    """Similarity of every pair of signatures within each group (cell type), with intervals.
+
+    Two kinds of similarity are reported.
+
+    - **Signature similarity** (always): Spearman, Pearson and cosine of ``layer`` over *informative genes*
+      (tested in all signatures of the group and significant, ``padj < alpha``, in at least one; topped up to
+      ``n_top`` by the largest |statistic|), with a percentile interval over bootstrap resamples of those genes;
+      and the Jaccard index of the signed DEG sets (``GENE↑``/``GENE↓``) with a one-sided Fisher test. Caveat:
+      signatures tested against the *same* control profiles share that control's noise, which alone makes them
+      correlate (≈ 0.5 for balanced designs, more over noise-selected genes); such pairs are flagged
+      ``shared_reference``.
+    - **Effect correlation** (when ``pdata``, the profiles the signatures were fitted on, is given and has at
+      least 4 donors): donors are split into halves; each drug's effect is the mean donor-paired log-CPM
+      difference to the control in each half. Genes are chosen in one half (the ``effect_genes`` largest effects)
+      and correlated in the other, so that neither the shared control nor the gene selection creates
+      similarity; the Spearman correlation of drug *a* with drug *b* across halves, divided by the geometric
+      mean of their split-half reliabilities (Spearman's correction for attenuation), estimates the
+      correlation of the true effects. Averaged over up to ``n_splits`` splits, both directions; interval from
+      bootstrap resamples of genes. ``NaN`` when a drug's reliability is below ``min_reliability``: it has no
+      reproducible effect, so there is no fingerprint to compare.
+
+    The drugs of each group are clustered (average linkage on 1 − Spearman of the signatures).
+
+    Parameters
+    ----------
+    sig
+        Signatures (from :func:`drugprint.tl.de`, :func:`drugprint.io.read_de_table` …).
+    groupby
+        ``obs`` column whose levels are compared separately; default the one used by :func:`~drugprint.tl.de`.
+        Pass ``"none"`` to compare all signatures with each other (e.g. across studies).
+    layer
+        Per-gene values compared (``"stat"`` or ``"log2fc"``).
+    metrics
+        Signature-similarity measures to report.
+    alpha, n_top
+        Define the informative genes and the DEG sets.
+    ci
+        ``"genes"`` for bootstrap intervals, ``"none"`` for none.
+    pdata, donor_key
+        Profiles and their donor column, for the effect correlation.
+    n_splits, effect_genes, min_reliability
+        Donor splits averaged; genes selected per half-split; the split-half reliability below which no effect
+        correlation is given.
+    n_boot, level, seed
+        Bootstrap replicates, interval level and seed (equal seeds give equal results).
+    key_added
+        Store results in ``sig.uns[key_added]``: the long ``table``, per-group similarity ``matrices``, the drug
+        ``order`` and ``linkage`` of each group, and the parameters.
+
+    Returns
+    -------
+    Long DataFrame, one row per group × pair (``a``, ``b``): each metric with ``_lo``/``_hi``; ``jaccard``,
+    ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with ``pdata`` also ``effect_r``,
+    ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the flags ``shared_reference`` and
+    ``cross_platform`` (different ``platform`` values in ``obs``).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    >>> tab = dp.tl.compare(sig, pdata=pdata, n_boot=40)
+    >>> row = tab[(tab.a == "lenalidomide") & (tab.b == "pomalidomide")].iloc[0]
+    >>> bool(row["spearman_lo"] <= row["spearman"] <= row["spearman_hi"]), bool(row["effect_r_lo"] > 0.5)
+    (True, True)
+    """
+    for m in metrics:
+        check_choice(m, METRICS, name="metric")
+    check_choice(ci, ["genes", "none"], name="ci")
+    if layer not in sig.layers:
+        raise KeyError(f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}.")
+    if pdata is not None:
+        de = sig.uns.get("de", {})
+        if "condition_key" not in de:
+            raise ValueError("pdata is used with signatures from dp.tl.de (their uns['de'] names the condition key).")
+        check_obs_keys(pdata, [donor_key, de["condition_key"]], what="pdata")
+    gk = None if groupby == "none" else (groupby or _group_key(sig))
+    if gk is not None:
+        check_obs_keys(sig, [gk], what="sig")
+    group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
+    labels = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
+    platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
+    values_all = np.asarray(sig.layers[layer], dtype=float)
+    padj_all = np.asarray(sig.layers["padj"], dtype=float) if "padj" in sig.layers else None
+    lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else values_all
+    rng = np.random.default_rng(seed)
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    rows, matrices, orders, linkages = [], {}, {}, {}
+    for group in dict.fromkeys(group_of):
+        idx = np.flatnonzero((group_of == group).to_numpy())
+        if idx.size < 2:
+            continue
+        names = labels.iloc[idx].tolist()
+        if len(set(names)) < len(names):  # e.g. all signatures of several studies, or one drug at several times
+            names = sig.obs_names[idx].tolist()
+        values = values_all[idx]
+        padj = padj_all[idx] if padj_all is not None else None
+        genes = informative_genes(values, padj, alpha=alpha, n_top=n_top)
+        if genes.size < 3:
+            continue
+        x = values[:, genes]
+        est = {m: _similarity(x, m) for m in metrics}
+        bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if ci == "genes":
+            picks = rng.integers(0, genes.size, size=(n_boot, genes.size))
+            boot = {m: _similarity(x[:, picks].transpose(1, 0, 2), m) for m in metrics}
+            bounds = {m: tuple(np.nanpercentile(boot[m], q, axis=0)) for m in metrics}
+        effect = None
+        if pdata is not None:
+            de = sig.uns["de"]
+            sub = pdata[pdata.obs[gk].astype(str) == group] if gk and gk in pdata.obs else pdata
+            conds = sig.obs["condition"].astype(str).iloc[idx].tolist()
+            refs = set(sig.obs["reference"].astype(str).iloc[idx])
+            paired = _paired_lfc(
+                sub,
+                conds,
+                de["condition_key"],
+                de["control"],
+                donor_key,
+                None if de.get("layer", "X") == "X" else de["layer"],
+            )
+            if refs == {de["control"]} and paired.shape[0] >= 4:
+                tested = np.flatnonzero(np.isfinite(values).all(axis=0))
+                cols = sub.var_names.get_indexer(sig.var_names[tested])
+                splits = _splits(paired.shape[0], n_splits, rng)
+                r, rel = _effect_correlation(paired, splits, cols, effect_genes, min_reliability)
+                lo = hi = np.full_like(r, np.nan)
+                if ci == "genes":
+                    n_draws = max(n_boot // 4, 20)
+                    draws = [
+                        _effect_correlation(paired, splits, rng.choice(cols, cols.size), effect_genes, min_reliability)
+                        for _ in range(n_draws)
+                    ]
+                    draws = [d[0] for d in draws]
+                    lo, hi = np.nanpercentile(np.stack(draws), q, axis=0)
+                effect = (r, lo, hi, rel)
+        deg = None
+        if padj is not None:
+            sig_mask = np.nan_to_num(padj, nan=1.0) < alpha
+            up = sig_mask & (lfc_all[idx] > 0)
+            down = sig_mask & (lfc_all[idx] < 0)
+            deg = (up, down, np.isfinite(values).all(axis=0).sum())
+        for i in range(len(idx)):
+            for j in range(i + 1, len(idx)):
+                row = {"group": group, "a": names[i], "b": names[j], "n_genes": int(genes.size)}
+                for m in metrics:
+                    row[m] = float(est[m][i, j])
+                    if m in bounds:
+                        row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
+                if deg is not None:
+                    up, down, universe = deg
+                    a_set = up[i] | down[i]
+                    b_set = up[j] | down[j]
+                    shared = int(((up[i] & up[j]) | (down[i] & down[j])).sum())
+                    union = int(a_set.sum() + b_set.sum() - shared)
+                    row.update(
+                        {
+                            "jaccard": shared / union if union else np.nan,
+                            "n_deg_a": int(a_set.sum()),
+                            "n_deg_b": int(b_set.sum()),
+                            "n_shared": shared,
+                        }
+                    )
+                    table = [
+                        [shared, int(a_set.sum()) - shared],
+                        [int(b_set.sum()) - shared, max(int(universe) - union, 0)],
+                    ]
+                    row["overlap_pvalue"] = float(stats.fisher_exact(table, alternative="greater").pvalue)
+                if effect is not None:
+                    r, lo, hi, rel = effect
+                    row.update(
+                        {
+                            "effect_r": float(r[i, j]),
+                            "effect_r_lo": float(lo[i, j]),
+                            "effect_r_hi": float(hi[i, j]),
+                            "reliability_a": float(rel[i]),
+                            "reliability_b": float(rel[j]),
+                        }
+                    )
+                row["shared_reference"] = bool(
+                    "reference" in sig.obs
+                    and sig.obs["reference"].iloc[idx[i]] == sig.obs["reference"].iloc[idx[j]]
+                    and sig.uns.get("de", {}).get("method") != "published table"
+                )
+                row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
+                rows.append(row)
+        sim = pd.DataFrame(est["spearman" if "spearman" in est else metrics[0]], index=names, columns=names)
+        matrices[group] = {m: pd.DataFrame(est[m], index=names, columns=names) for m in metrics}
+        dist = np.clip(1 - sim.to_numpy(), 0, 2)
+        link = hierarchy.linkage(dist[np.triu_indices(len(names), 1)], method="average")
+        linkages[group] = link
+        orders[group] = [names[k] for k in hierarchy.leaves_list(link)]
+    if not rows:
+        raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
+    table = pd.DataFrame(rows)
+    if key_added:
+        sig.uns[key_added] = {
+            "table": table,
+            "matrices": {g: {m: df for m, df in d.items()} for g, d in matrices.items()},
+            "order": orders,
+            "linkage": linkages,
+            "params": {
+                "layer": layer,
+                "metrics": list(metrics),
+                "alpha": alpha,
+                "n_top": n_top,
+                "ci": ci,
+                "n_boot": n_boot,
+                "level": level,
+                "seed": seed,
+                "groupby": gk or "",
+            },
+        }
+    return table

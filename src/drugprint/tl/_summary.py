@@ -1,0 +1,189 @@
+"""``summary_table``: the seed's three tables as functions (two-drug comparison, tier matrix, DEG counts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._utils import check_choice
+from ._potency import _group_key, potency
+
+#: pathways whose fall is reported as impairment of the cell cycle (Table 2's wording)
+CELL_CYCLE = ("HALLMARK_G2M_CHECKPOINT", "HALLMARK_E2F_TARGETS", "HALLMARK_MITOTIC_SPINDLE", "IMID_PROLIFERATION")
+
+
+def _call(r: float, lo: float) -> str:
+    if not np.isfinite(r):
+        return "no reproducible effect to compare"
+    if lo >= 0.7:
+        return "qualitatively similar"
+    if lo >= 0.4:
+        return "partly similar"
+    if r <= 0.2:
+        return "distinct"
+    return "weakly related"
+
+
+def _pair(sig: AnnData, drugs: tuple[str, str], groups, alpha: float, pdata, key: str) -> pd.DataFrame:
+    from ._compare import compare
+
+    a, b = drugs
+    tab = compare(sig, pdata=pdata, key_added=None)
+    pot = potency(sig, key, alpha=alpha, key_added=None)
+    rows = []
+    for group, sub in pot.groupby("group", sort=False, observed=True):
+        if groups is not None and group not in groups:
+            continue
+        ta = sub[sub["condition"].astype(str) == a].set_index("source")
+        tb = sub[sub["condition"].astype(str) == b].set_index("source")
+        if ta.empty or tb.empty:
+            continue
+        hit_a = set(ta.index[ta["tier"] != "none"])
+        hit_b = set(tb.index[tb["tier"] != "none"])
+        same_dir = {s for s in hit_a & hit_b if ta.loc[s, "direction"] == tb.loc[s, "direction"]}
+        pair = tab[(tab["group"] == group) & (((tab.a == a) & (tab.b == b)) | ((tab.a == b) & (tab.b == a)))]
+        if pair.empty:
+            continue
+        p = pair.iloc[0]
+        use_effect = "effect_r" in p.index
+        r, lo, hi = (
+            (p["effect_r"], p["effect_r_lo"], p["effect_r_hi"])
+            if use_effect
+            else (p["spearman"], p.get("spearman_lo", np.nan), p.get("spearman_hi", np.nan))
+        )
+        call = _call(r, lo if np.isfinite(lo) else r)
+        if not hit_a or not hit_b:
+            call = "no reproducible effect to compare"
+        elif not use_effect and bool(p.get("shared_reference", False)):
+            call += " (signatures share a control, which inflates their similarity; pass pdata)"
+        sa = ta["log2fc"].abs().reindex(sorted(same_dir)).mean()
+        sb = tb["log2fc"].abs().reindex(sorted(same_dir)).mean()
+        rows.append(
+            {
+                "group": group,
+                "a": a,
+                "b": b,
+                "similarity": r,
+                "similarity_lo": lo,
+                "similarity_hi": hi,
+                "similarity_measure": "effect correlation (split donors)" if use_effect else "signature Spearman",
+                "shared_pathways": "; ".join(sorted(same_dir)),
+                "n_shared": len(same_dir),
+                f"only_{a}": "; ".join(sorted(hit_a - hit_b)),
+                f"only_{b}": "; ".join(sorted(hit_b - hit_a)),
+                "jaccard_degs": p.get("jaccard", np.nan),
+                "call": call,
+                "stronger": (a if sa > sb else b) if same_dir else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _tiers(sig: AnnData, groups, alpha: float, key: str, sources) -> pd.DataFrame:
+    pot = potency(sig, key, alpha=alpha, key_added=None, sources=sources)
+    label = pot["tier"].astype(str).to_numpy(dtype=object)
+    cyc = pot["source"].isin(CELL_CYCLE).to_numpy() & (pot["direction"] == "down").to_numpy() & (label != "none")
+    label[cyc] = np.where(pot.loc[cyc, "tier"].astype(str) == "strong", "more significantly impaired", "impaired")
+    pot = pot.assign(label=label)
+    if groups is not None:
+        pot = pot[pot["group"].isin(list(groups))]
+    wide = pot.pivot_table(
+        index=["group", "source"], columns="condition", values="label", aggfunc="first", observed=True
+    )
+    conds = [c for c in pot["condition"].cat.categories if c in wide.columns]
+    return wide[conds]
+
+
+def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.DataFrame:
+    gk = _group_key(sig)
+    padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
+    lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
+    has = key in sig.obsm
+    rows = []
+    for i in range(sig.n_obs):
+        group = str(sig.obs[gk].iloc[i]) if gk else "all"
+        if groups is not None and group not in groups:
+            continue
+        row = {
+            "group": group,
+            "condition": str(sig.obs["condition"].iloc[i]),
+            "n_up": int(((padj[i] < alpha) & (lfc[i] > 0)).sum()),
+            "n_down": int(((padj[i] < alpha) & (lfc[i] < 0)).sum()),
+        }
+        if has:
+            sc = sig.obsm[key].iloc[i]
+            q = sig.obsm[f"{key}_padj"].iloc[i]
+            up = sc[(q < alpha) & (sc > 0)].sort_values(ascending=False).index[:n_pathways]
+            down = sc[(q < alpha) & (sc < 0)].sort_values().index[:n_pathways]
+            row["top_pathways_up"] = "; ".join(up)
+            row["top_pathways_down"] = "; ".join(down)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_table(
+    sig: AnnData,
+    kind: Literal["pair", "tiers", "degs"] = "tiers",
+    *,
+    drugs: tuple[str, str] | None = None,
+    groups: Sequence[str] | None = None,
+    key: str = "pathways",
+    sources: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    pdata: AnnData | None = None,
+    n_pathways: int = 3,
+) -> pd.DataFrame:
+    """Summary tables in the form of the seed's Tables 1–3.
+
+    Parameters
+    ----------
+    sig
+        Signatures with pathways scored (:func:`drugprint.tl.pathways`).
+    kind
+        ``"pair"`` (Table 1): for two ``drugs`` per group, the pathways both move in the same direction and
+        those only one moves, their similarity with its interval (the split-donor effect correlation when
+        ``pdata`` is given, else the signature Spearman, flagged when the two share a control), DEG Jaccard,
+        which is stronger on the shared pathways, and a call: ``"qualitatively similar"`` (interval's lower
+        bound ≥ 0.7), ``"partly similar"`` (≥ 0.4), ``"weakly related"``, ``"distinct"`` (estimate ≤ 0.2).
+        ``"tiers"`` (Table 2): pathway × drug tiers per group (:func:`drugprint.tl.potency`); falling cell-cycle
+        pathways read ``"impaired"`` or, when strong, ``"more significantly impaired"``.
+        ``"degs"`` (Table 3): up/down DEG counts per group × drug with the top ``n_pathways`` pathways each way.
+    drugs
+        The two conditions compared by ``kind="pair"``.
+    groups, key, sources, alpha
+        Restrict groups; which scores; restrict pathways (``"tiers"``); significance level.
+    pdata
+        Profiles for the effect correlation (``kind="pair"``).
+    n_pathways
+        Pathways listed per direction (``kind="degs"``).
+
+    Returns
+    -------
+    A DataFrame (wide for ``"tiers"``, indexed by group and pathway).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    >>> dp.tl.pathways(sig)
+    >>> t2 = dp.tl.summary_table(sig, "tiers", sources=["HALLMARK_G2M_CHECKPOINT"])
+    >>> t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"]
+    'more significantly impaired'
+    """
+    check_choice(kind, ["pair", "tiers", "degs"], name="kind")
+    if kind == "pair":
+        if drugs is None or len(drugs) != 2:
+            raise ValueError("kind='pair' needs drugs=(a, b), two conditions of the signatures.")
+        present = set(sig.obs["condition"].astype(str))
+        missing = [d for d in drugs if d not in present]
+        if missing:
+            raise ValueError(f"{missing} are not conditions of these signatures; present: {sorted(present)}.")
+        return _pair(sig, tuple(drugs), groups, alpha, pdata, key)
+    if kind == "tiers":
+        return _tiers(sig, groups, alpha, key, sources)
+    return _degs(sig, groups, alpha, key, n_pathways)

@@ -1,0 +1,144 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import drugprint as dp
+from drugprint.datasets import DRUGS
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="module")
+def six_donors():
+    """Six donors (as the default preset), fewer cells; voom keeps it quick."""
+    adata = dp.datasets.imid_screen("small", seed=1, n_donors=6, cells_per_sample=150)
+    pdata = dp.pp.pseudobulk(adata)
+    sig = dp.tl.de(pdata, groups=["Myeloma", "B", "NK"], method="voom", verbose=False)
+    dp.tl.pathways(sig)
+    dp.tl.panels(sig)
+    return pdata, sig
+
+
+def _pair(tab, group, a, b):
+    return tab[(tab.group == group) & (tab.a == a) & (tab.b == b)].iloc[0]
+
+
+def test_effect_correlation_backs_similarity_with_interval(six_donors):
+    pdata, sig = six_donors
+    tab = dp.tl.compare(sig, pdata=pdata, n_boot=60)
+    row = _pair(tab, "Myeloma", "thalidomide", "lenalidomide")
+    assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1.0
+    assert row["effect_r_lo"] <= row["effect_r"] <= row["effect_r_hi"]
+    # every planted drug shares the same programmes in myeloma cells
+    assert tab[tab.group == "Myeloma"]["effect_r"].min() > 0.7
+    # B cells: nothing planted, so no reproducible effect and no fingerprint similarity to claim
+    b = tab[tab.group == "B"]
+    assert b["effect_r"].isna().all()
+    assert (b[["reliability_a", "reliability_b"]].abs() < 0.2).all().all()
+    # ... while their signatures still correlate through the shared control, which is flagged
+    assert (b["spearman"] > 0.3).all() and b["shared_reference"].all()
+
+
+def test_signature_similarity_structure(sig_all):
+    tab = dp.tl.compare(sig_all.copy(), n_boot=50)
+    my = tab[tab.group == "Myeloma"].set_index(["a", "b"])
+    assert my["spearman"].idxmax() == ("iberdomide", "mezigdomide")  # the two CELMoDs, most potent
+    assert (my["spearman_lo"] <= my["spearman"]).all() and (my["spearman"] <= my["spearman_hi"]).all()
+    assert my.loc[("iberdomide", "mezigdomide"), "overlap_pvalue"] < 1e-10
+    assert my.loc[("pomalidomide", "mezigdomide"), "jaccard"] > my.loc[("thalidomide", "mezigdomide"), "jaccard"]
+
+
+def test_compare_stores_matrices_and_order(six_donors):
+    _, sig = six_donors
+    sig = sig.copy()
+    dp.tl.compare(sig, n_boot=10, metrics=["spearman", "cosine"])
+    rec = sig.uns["compare"]
+    assert set(rec["order"]["Myeloma"]) == set(DRUGS)
+    m = rec["matrices"]["Myeloma"]["cosine"]
+    assert m.shape == (5, 5) and np.allclose(np.diag(m), 1)
+    a = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
+    b = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_compare_errors(six_donors):
+    pdata, sig = six_donors
+    with pytest.raises(ValueError, match="Unknown metric"):
+        dp.tl.compare(sig, metrics=["kendall"])
+    with pytest.raises(KeyError, match="'site'"):
+        dp.tl.compare(sig, pdata=pdata, donor_key="site")
+    with pytest.raises(ValueError, match="level"):
+        dp.tl.compare(sig, level=95)
+
+
+def test_deg_overlap(six_donors):
+    _, sig = six_donors
+    sig = sig.copy()
+    tab = dp.tl.deg_overlap(sig)
+    my = tab[(tab.group == "Myeloma") & (tab.direction == "up")]
+    assert (my["category"] == "all").any()
+    assert my["category"].str.startswith("only ").any()
+    assert (my["n_conditions"] == my[list(DRUGS)].sum(axis=1)).all()
+    assert "B" not in set(tab["group"])
+    inter = sig.uns["deg_overlap"]["intersections"]
+    assert inter[(inter.group == "Myeloma") & (inter.direction == "up")]["n_genes"].sum() == len(my)
+
+
+def test_potency_rank_with_uncertainty(six_donors):
+    _, sig = six_donors
+    rank = dp.tl.potency_rank(sig.copy(), n_boot=200)
+    my = rank[rank.group == "Myeloma"]
+    assert list(my["condition"]) == list(DRUGS)[::-1]
+    assert my.iloc[0]["p_first"] > 0.5
+    assert (my["score_lo"] <= my["score"]).all() and (my["score"] <= my["score_hi"]).all()
+    assert rank[rank.group == "B"]["n_sources"].eq(0).all()
+
+
+def test_summary_tables(six_donors):
+    pdata, sig = six_donors
+    t1 = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=pdata)
+    my = t1.set_index("group").loc["Myeloma"]
+    assert my["call"] == "qualitatively similar" and my["stronger"] == "lenalidomide"
+    assert "HALLMARK_INTERFERON_ALPHA_RESPONSE" in my["shared_pathways"]
+    assert t1.set_index("group").loc["B", "call"] == "no reproducible effect to compare"
+    no_pdata = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"))
+    assert "share a control" in no_pdata.set_index("group").loc["Myeloma", "call"]
+    t2 = dp.tl.summary_table(sig, "tiers", groups=["Myeloma"])
+    assert t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"] == "more significantly impaired"
+    assert t2.loc[("Myeloma", "HALLMARK_INTERFERON_ALPHA_RESPONSE"), "mezigdomide"] == "strong"
+    t3 = dp.tl.summary_table(sig, "degs")
+    row = t3[(t3.group == "Myeloma") & (t3.condition == "mezigdomide")].iloc[0]
+    assert row["n_up"] > 50 and row["n_down"] > 50
+    assert "HALLMARK_INTERFERON_ALPHA_RESPONSE" in row["top_pathways_up"]
+    assert "G2M" in row["top_pathways_down"] or "E2F" in row["top_pathways_down"]
+    with pytest.raises(ValueError, match="not conditions"):
+        dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "aspirin"))
+
+
+def test_cross_study_comparison_flags_platform(six_donors):
+    _, sig = six_donors
+    path = shared_path("aifi_lenalidomide_tcells", "deg_scatter_cd4_naive_24_dex_len_data_2023-10-24.csv")
+    kw = {"padj_col": None, "reference": "DMSO", "group": "CD4 naive", "study": "AIFI", "platform": "scRNA MAST"}
+    with pytest.warns(UserWarning, match="adjusted"):
+        pub = dp.io.read_de_table(path, "gene", "y_lfc", **{**kw, "padj_col": "y_fdr"}, condition="lenalidomide")
+    with pytest.warns(UserWarning, match="adjusted"):
+        dex = dp.io.read_de_table(path, "gene", "x_lfc", **{**kw, "padj_col": "x_fdr"}, condition="dexamethasone")
+    sim = sig[sig.obs["cell_type"] == "NK"].copy()
+    both = dp.tl.concat_signatures(
+        {"screen": sim, "AIFI len": pub, "AIFI dex": dex}, platform=["simulated pseudobulk", "scRNA MAST", "scRNA MAST"]
+    )
+    assert both.n_vars < sim.n_vars and set(both.obs["study"]) == {"screen", "AIFI len", "AIFI dex"}
+    tab = dp.tl.compare(both, groupby="none", n_boot=20)
+    cross = tab[tab["a"].str.startswith("screen") & tab["b"].str.startswith("AIFI")]
+    assert cross["cross_platform"].all()
+    same = tab[tab["a"].str.startswith("AIFI len") & tab["b"].str.startswith("AIFI dex")]
+    assert not same["cross_platform"].any()
+
+
+def test_concat_errors(six_donors):
+    _, sig = six_donors
+    with pytest.raises(ValueError, match="at least two"):
+        dp.tl.concat_signatures([sig])
+    other = sig.copy()
+    other.var_names = [f"X{i}" for i in range(other.n_vars)]
+    with pytest.raises(ValueError, match="share no gene"):
+        dp.tl.concat_signatures([sig, other])

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+import drugprint as dp
+from drugprint.datasets import DRUGS
+
+IFN, P53, APOP = "HALLMARK_INTERFERON_ALPHA_RESPONSE", "HALLMARK_P53_PATHWAY", "HALLMARK_APOPTOSIS"
+
+
+@pytest.fixture(scope="module")
+def dose_sig():
+    adata = dp.datasets.imid_screen(
+        "small", seed=2, doses=[0.001, 0.01, 0.1, 1, 10, 100], n_donors=3, cells_per_sample=110
+    )
+    pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
+    sig = dp.tl.de(pdata, condition_key="condition", method="voom", verbose=False)
+    dp.tl.pathways(sig)
+    return adata, sig
+
+
+def test_signatures_carry_dose(dose_sig):
+    _, sig = dose_sig
+    assert {"dose", "drug"} <= set(sig.obs.columns)
+    assert sig.n_obs == 5 * 6
+
+
+@pytest.mark.parametrize("source", [IFN, P53])
+def test_ec50_recovered_within_twofold(dose_sig, source):
+    adata, sig = dose_sig
+    fits = dp.tl.dose_response(sig, sources=[source]).set_index("drug")
+    planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
+    ratio = fits["ec50"] / planted.reindex(fits.index)
+    assert fits["converged"].all()
+    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio.to_dict()
+    assert list(fits.sort_values("ec50_rank").index) == list(DRUGS)[::-1]
+    assert (fits["ec50_lo"] < fits["ec50"]).all() and (fits["ec50"] < fits["ec50_hi"]).all()
+    assert (fits["r2"] > 0.9).all()
+    assert fits.loc["mezigdomide", "emax"] > fits.loc["thalidomide", "emax"]
+
+
+def test_dose_response_errors_and_free_bottom(dose_sig):
+    _, sig = dose_sig
+    fits = dp.tl.dose_response(sig, sources=[IFN], bottom=None, key_added=None)
+    assert fits["bottom"].abs().max() < 0.3
+    with pytest.raises(KeyError, match="'concentration'"):
+        dp.tl.dose_response(sig, dose_key="concentration")
+    with pytest.raises(KeyError, match="not scored"):
+        dp.tl.dose_response(sig, sources=["NOPE"])
+
+
+def test_time_course_from_one_fit():
+    adata = dp.datasets.imid_screen("small", seed=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110)
+    pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
+    sig = dp.tl.de(pdata, match="time", method="voom", verbose=False)
+    assert sig.n_obs == 5 * 3
+    assert sig.obs_names[0] == "Myeloma|thalidomide vs DMSO @ time=6.0"
+    assert sig.uns["de"]["groups"].shape[0] == 1  # one fit for all time points
+    dp.tl.pathways(sig)
+    tc = dp.tl.time_course(sig, sources=[IFN, APOP])
+    mezi = tc[tc.drug == "mezigdomide"].pivot_table(index="source", columns="time", values="log2fc")
+    # interferon responds fast (τ = 6 h), apoptosis slowly (τ = 24 h): relative to 24 h, IFN is further at 6 h
+    assert mezi.loc[IFN, 6.0] / mezi.loc[IFN, 24.0] > mezi.loc[APOP, 6.0] / mezi.loc[APOP, 24.0]
+    assert mezi.loc[APOP, 48.0] > mezi.loc[APOP, 24.0]
+    with pytest.raises(ValueError, match="cannot also be covariates"):
+        dp.tl.de(pdata, match="donor", method="voom", verbose=False)
+    with pytest.raises(KeyError, match="'hour'"):
+        dp.tl.de(pdata, match="hour", method="voom", verbose=False)
+
+
+def test_hill_curve_fit_exact():
+    from drugprint.tl._dose import _fit, hill
+
+    d = np.logspace(-3, 2, 8)
+    y = hill(d, 0.0, 1.5, np.log10(0.3), 1.2)
+    f = _fit(d, y, 0.0, 0.95)
+    assert np.isclose(f["ec50"], 0.3, rtol=1e-4) and np.isclose(f["hill"], 1.2, rtol=1e-4)
