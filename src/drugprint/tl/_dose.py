@@ -45,12 +45,13 @@ def _fit(dose: np.ndarray, y: np.ndarray, bottom: float | None, level: float) ->
     se = np.sqrt(np.clip(np.diag(cov), 0, None)) if np.isfinite(cov).all() else np.full(len(par), np.nan)
     z = stats.t.ppf((1 + level) / 2, dfree)
     ss_tot = ((y - y.mean()) ** 2).sum()
+    lo_ec, hi_ec = np.clip([par[1] - z * se[1], par[1] + z * se[1]], -300, 300)  # poorly determined fits
     out.update(
         {
             "converged": True,
             "ec50": 10 ** par[1],
-            "ec50_lo": 10 ** (par[1] - z * se[1]),
-            "ec50_hi": 10 ** (par[1] + z * se[1]),
+            "ec50_lo": 10**lo_ec,
+            "ec50_hi": 10**hi_ec,
             "emax": par[0],
             "emax_lo": par[0] - z * se[0],
             "emax_hi": par[0] + z * se[0],
