@@ -49,3 +49,19 @@ def test_potency_tiers(sig_all):
     assert any(t.startswith("strong") for t in texts)
     with pytest.raises(ValueError, match="No rows"):
         dp.pl.potency_tiers(table, "Platelets")
+
+
+def test_comparison_figures(sig_all, tmp_path):
+    sig = sig_all.copy()
+    dp.tl.compare(sig, n_boot=20)
+    fig = dp.pl.similarity(sig, "Myeloma", save=tmp_path / "s.png")
+    assert (tmp_path / "s.png").exists() and len(fig.axes) == 3
+    with pytest.raises(ValueError, match="effect correlation"):
+        dp.pl.similarity(sig, "Myeloma", metric="effect_r")
+    dp.tl.deg_overlap(sig)
+    fig = dp.pl.deg_upset(sig, "Myeloma", "down")
+    assert fig.axes[0].patches
+    with pytest.raises(ValueError, match="No up-regulated"):
+        dp.pl.deg_upset(sig, "B", "up")
+    fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_boot=50), "Myeloma")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "mezigdomide"

@@ -5,7 +5,7 @@ from ._compare import deg_upset, similarity
 from ._curves import dose_response, time_course
 from ._dotplot import panel_dotplot
 from ._heatmap import pathway_heatmap
-from ._tiers import potency_tiers
+from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "dose_response",
     "panel_dotplot",
     "pathway_heatmap",
+    "potency_rank",
     "potency_tiers",
     "similarity",
     "time_course",

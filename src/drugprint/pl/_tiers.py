@@ -86,3 +86,51 @@ def potency_tiers(
     ax.set_yticks(range(len(sources)), [pretty(s) for s in sources], fontsize=8)
     ax.set_title(f"{group}: potency tiers", fontsize=9)
     return finish(fig, save)
+
+
+def potency_rank(
+    table: pd.DataFrame,
+    group: str,
+    *,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] = (4.5, 3.0),
+    save: str | PathLike | None = None,
+) -> Figure:
+    """Potency scores of one group with their bootstrap intervals, most potent on top.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`drugprint.tl.potency_rank`.
+    group
+        The group (cell type) to draw.
+    ax, figsize, save
+        Axes to draw into; figure size; path to save to.
+
+    Returns
+    -------
+    The matplotlib Figure.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    >>> dp.tl.pathways(sig)
+    >>> fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_boot=100), "Myeloma")
+    """
+    sub = table[table["group"].astype(str) == str(group)].sort_values("score")
+    if sub.empty:
+        raise ValueError(f"No rows for group {group!r}; groups: {sorted(table['group'].astype(str).unique())}.")
+    fig, ax = new_axes(ax, figsize)
+    y = np.arange(len(sub))
+    err = np.vstack([sub["score"] - sub["score_lo"], sub["score_hi"] - sub["score"]])
+    ax.barh(y, sub["score"], xerr=err, color="#c2452d", alpha=0.8, capsize=3)
+    for yi, (_, r) in zip(y, sub.iterrows(), strict=True):
+        if np.isfinite(r["p_first"]):
+            ax.text(r["score_hi"] + 0.02, yi, f"P(1st) {r['p_first']:.2f}", va="center", fontsize=7)
+    ax.set_yticks(y, sub["condition"], fontsize=8)
+    ax.set_xlim(0, 1.25)
+    ax.set_xlabel("potency score (mean scaled effect)")
+    ax.set_title(f"{group}: potency across {int(sub['n_sources'].max())} responsive pathways/panels", fontsize=9)
+    return finish(fig, save)
