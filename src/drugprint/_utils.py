@@ -27,6 +27,29 @@ def check_obs_keys(adata: AnnData, keys: Iterable[str | None], *, what: str = "a
         )
 
 
+def as_anndata(data: Any, mod: str = "rna", *, what: str = "data") -> AnnData:
+    """The AnnData to work on: ``data`` itself, or modality ``mod`` of a MuData.
+
+    A modality gets the global ``obs`` columns it lacks joined in, on a copy (``data`` is never modified).
+    """
+    if isinstance(data, AnnData):
+        return data
+    try:
+        from mudata import MuData
+    except ImportError:  # pragma: no cover - mudata is a dependency
+        MuData = ()
+    if isinstance(data, MuData):
+        if mod not in data.mod:
+            raise KeyError(f"The MuData has no modality {mod!r}; modalities: {list(data.mod)}. Pass mod=...")
+        adata = data.mod[mod]
+        extra = [c for c in data.obs.columns if c not in adata.obs.columns and ":" not in c]
+        if extra:
+            adata = adata.copy()
+            adata.obs = adata.obs.join(data.obs.loc[adata.obs_names, extra])
+        return adata
+    raise TypeError(f"{what} must be an AnnData or a MuData, got {type(data).__name__}.")
+
+
 def check_choice(value: Any, choices: Sequence[Any], *, name: str) -> None:
     """Raise a ValueError when ``value`` is not one of ``choices``, listing the valid ones."""
     if value not in choices:

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from mudata import MuData
 from scipy import sparse
 
 from .._utils import check_choice
@@ -178,7 +179,7 @@ def imid_screen(
     timepoints: Sequence[float] | None = None,
     n_donors: int | None = None,
     cells_per_sample: int | None = None,
-) -> AnnData:
+) -> AnnData | MuData:
     """Simulated single-cell screen of thalidomide, lenalidomide, pomalidomide, iberdomide and mezigdomide.
 
     Peripheral blood cells and myeloma cells of several donors are exposed to each drug or to DMSO.
@@ -202,7 +203,9 @@ def imid_screen(
     seed
         Seed of the random generator; equal seeds give identical data.
     modalities
-        Modalities to simulate; ``("rna",)``.
+        ``("rna",)`` for an AnnData, or ``("rna", "prot")`` for a MuData with CITE-seq-like antibody counts
+        as well (``prot``: lineage markers and intracellular Ikaros/Aiolos, whose protein falls with each
+        drug's potency while their mRNA does not; truth in ``uns["truth"]["protein"]`` of the RNA modality).
     doses
         Doses in µM given of every drug (default one dose, 1 µM).
     timepoints
@@ -212,7 +215,8 @@ def imid_screen(
 
     Returns
     -------
-    AnnData with raw counts in ``layers["counts"]`` and log-normalised values in ``X``; ``obs`` columns
+    AnnData (or MuData with ``rna`` and ``prot``) with raw counts in ``layers["counts"]`` and log-normalised
+    values in ``X``; ``obs`` columns
     ``donor``, ``drug``, ``dose`` (µM), ``time`` (h), ``condition`` (drug, with the dose when several are
     given), ``sample`` and ``cell_type``; the planted truth in ``uns["truth"]``: ``compounds`` (Hill
     parameters), ``activity`` (per drug, dose and time), ``effects`` (cell type × programme × drug effect
@@ -229,7 +233,9 @@ def imid_screen(
     check_choice(preset, list(_PRESETS), name="preset")
     modalities = tuple(modalities)
     for m in modalities:
-        check_choice(m, ["rna"], name="modality")
+        check_choice(m, ["rna", "prot"], name="modality")
+    if "rna" not in modalities:
+        raise ValueError("modalities must include 'rna'.")
     cfg = dict(_PRESETS[preset])
     if n_donors is not None:
         cfg["n_donors"] = int(n_donors)
@@ -333,7 +339,18 @@ def imid_screen(
     _log_normalise(adata)
     adata.uns["truth"] = _truth(conds, programme_genes, gene_rows)
     adata.uns["imid_screen"] = {"preset": preset, "seed": seed, **cfg, "doses_uM": doses, "timepoints_h": timepoints}
-    return adata
+    if "prot" not in modalities:
+        return adata
+    import mudata as md
+
+    from ._protein import simulate_protein
+
+    prot, truth = simulate_protein(adata.obs, activity, np.random.default_rng([seed, 1]))
+    adata.uns["truth"]["protein"] = truth
+    with md.set_options(pull_on_update=False):
+        mdata = md.MuData({"rna": adata, "prot": prot})
+    mdata.obs = adata.obs.copy()
+    return mdata
 
 
 def _log_normalise(adata: AnnData) -> None:

@@ -44,12 +44,7 @@ def read(path: str | PathLike, *, mod: str = "rna") -> AnnData:
     if suffix == ".h5mu":
         import mudata as md
 
-        mdata = md.read_h5mu(p)
-        if mod not in mdata.mod:
-            raise KeyError(f"{p.name} has no modality {mod!r}; modalities: {list(mdata.mod)}. Pass mod=...")
-        adata = mdata.mod[mod].copy()
-        extra = [c for c in mdata.obs.columns if c not in adata.obs.columns and not c.startswith(f"{mod}:")]
-        if extra:
-            adata.obs = adata.obs.join(mdata.obs.loc[adata.obs_names, extra])
-        return adata
+        from .._utils import as_anndata
+
+        return as_anndata(md.read_h5mu(p), mod)
     raise ValueError(f"Cannot read {p.name!r}: use .h5ad, .zarr or .h5mu.")

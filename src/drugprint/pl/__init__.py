@@ -2,7 +2,7 @@
 
 from ._base import KEY_PATHWAYS
 from ._compare import deg_upset, similarity
-from ._curves import dose_response, time_course
+from ._curves import dose_response, neosubstrates, time_course
 from ._dotplot import panel_dotplot
 from ._heatmap import pathway_heatmap
 from ._tiers import potency_rank, potency_tiers
@@ -12,6 +12,7 @@ __all__ = [
     "KEY_PATHWAYS",
     "deg_upset",
     "dose_response",
+    "neosubstrates",
     "panel_dotplot",
     "pathway_heatmap",
     "potency_rank",

@@ -134,3 +134,69 @@ def time_course(
     ax.set_title(f"{group}: {pretty(source)}", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     return finish(fig, save)
+
+
+def neosubstrates(
+    table: pd.DataFrame,
+    group: str,
+    *,
+    genes: list[str] | None = None,
+    groupby: str = "cell_type",
+    figsize: tuple[float, float] | None = None,
+    save: str | PathLike | None = None,
+) -> Figure:
+    """Protein against mRNA change of each neosubstrate per drug: degradation is seen in the protein only.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`drugprint.tl.neosubstrates`.
+    group
+        The group (cell type) to draw.
+    genes
+        Genes to show (default: all in the table).
+    groupby
+        Name of the group column in ``table``.
+    figsize, save
+        Figure size; path to save to.
+
+    Returns
+    -------
+    The matplotlib Figure: one panel per gene, bars of mRNA (grey) and protein (red) log2 fold change per
+    drug; ``*`` marks a significant change (padj < 0.05).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> mdata = dp.datasets.imid_screen("small", modalities=("rna", "prot"), n_donors=3, cells_per_sample=80)
+    >>> fig = dp.pl.neosubstrates(dp.tl.neosubstrates(mdata, key_added=None), "CD4 T")
+    """
+    import matplotlib.pyplot as plt
+
+    sub = table[table[groupby].astype(str) == str(group)]
+    if sub.empty:
+        raise ValueError(f"No rows for group {group!r}; groups: {sorted(table[groupby].astype(str).unique())}.")
+    genes = genes or list(dict.fromkeys(sub["gene"]))
+    drugs = list(dict.fromkeys(sub["condition"]))
+    fig, axes = plt.subplots(
+        1, len(genes), figsize=figsize or (3.2 * len(genes), 3.4), squeeze=False, sharey=True, layout="constrained"
+    )
+    x = np.arange(len(drugs))
+    for ax, gene in zip(axes[0], genes, strict=True):
+        g = sub[sub["gene"] == gene].set_index("condition").reindex(drugs)
+        for off, col, q, colour, label in (
+            (-0.2, "rna_log2fc", "rna_padj", "#9e9e9e", "mRNA"),
+            (0.2, "protein_log2fc", "protein_padj", "#c2452d", "protein"),
+        ):
+            vals = g[col].to_numpy(dtype=float)
+            ax.bar(x + off, np.nan_to_num(vals), width=0.38, color=colour, label=label)
+            for xi, v, p in zip(x + off, vals, g[q].to_numpy(dtype=float), strict=True):
+                if np.isfinite(p) and p < 0.05:
+                    ax.text(xi, v + (0.05 if v >= 0 else -0.15), "*", ha="center", fontsize=9)
+        ax.axhline(0, color="black", lw=0.6)
+        protein = g["protein"].dropna().iloc[0] if g["protein"].notna().any() else ""
+        ax.set_title(f"{gene} ({protein}) in {group}", fontsize=9)
+        ax.set_xticks(x, drugs, rotation=45, ha="right", fontsize=8)
+    axes[0][0].set_ylabel("log2 fold change vs control")
+    axes[0][0].legend(fontsize=7, frameon=False)
+    return finish(fig, save)

@@ -9,9 +9,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from mudata import MuData
 from scipy import sparse
 
-from .._utils import check_choice, check_obs_keys, get_matrix, is_integer_valued, logger, resolve_counts_layer
+from .._utils import (
+    as_anndata,
+    check_choice,
+    check_obs_keys,
+    get_matrix,
+    is_integer_valued,
+    logger,
+    resolve_counts_layer,
+)
 
 
 def _as_list(keys: str | Sequence[str] | None) -> list[str]:
@@ -49,13 +58,14 @@ def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, n_profiles: int) -> 
 
 
 def pseudobulk(
-    adata: AnnData,
+    adata: AnnData | MuData,
     sample_key: str = "sample",
     groupby: str | Sequence[str] | None = "cell_type",
     *,
     layer: str | None = None,
     func: Literal["sum", "mean"] = "sum",
     min_cells: int = 10,
+    mod: str = "rna",
 ) -> AnnData:
     """Aggregate cells into profiles: one per sample × group, with the sample's metadata.
 
@@ -65,7 +75,7 @@ def pseudobulk(
     Parameters
     ----------
     adata
-        Cells × genes, raw counts in ``layer`` (or ``X``).
+        Cells × genes, raw counts in ``layer`` (or ``X``); or a MuData, of which modality ``mod`` is used.
     sample_key
         ``obs`` column naming the biological sample (e.g. donor × drug).
     groupby
@@ -76,6 +86,8 @@ def pseudobulk(
         ``"sum"`` (for count models such as DESeq2) or ``"mean"``.
     min_cells
         Profiles made of fewer cells are dropped (listed in ``uns["pseudobulk"]["dropped"]`` and logged).
+    mod
+        Modality of a MuData input (its global ``obs`` columns are used too).
 
     Returns
     -------
@@ -94,8 +106,7 @@ def pseudobulk(
     >>> int(pdata.obs.loc["D1_DMSO|NK", "n_cells"])
     25
     """
-    if not isinstance(adata, AnnData):
-        raise TypeError(f"pseudobulk expects an AnnData, got {type(adata).__name__}.")
+    adata = as_anndata(adata, mod, what="pseudobulk's input")
     check_choice(func, ["sum", "mean"], name="func")
     if not isinstance(min_cells, int | np.integer) or min_cells < 0:
         raise ValueError(f"min_cells must be a non-negative integer, got {min_cells!r}.")

@@ -4,7 +4,7 @@ from ._compounds import VEHICLE_LABELS, compounds, resolve_compound
 from ._genesets import COLLECTIONS, genesets, provenance, read_gmt
 from ._harmonise import harmonise_net, match_net
 from ._online import ONLINE, cache_dir
-from ._panels import panels
+from ._panels import markers, panels
 
 __all__ = [
     "COLLECTIONS",
@@ -14,6 +14,7 @@ __all__ = [
     "compounds",
     "genesets",
     "harmonise_net",
+    "markers",
     "match_net",
     "panels",
     "provenance",

@@ -1,9 +1,11 @@
 """Statistics that add results (``dp.tl``)."""
 
+from ._annotate import annotate
 from ._compare import compare
 from ._concat import concat_signatures
 from ._de import de
 from ._dose import dose_response, time_course
+from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
 from ._panels import panels, score_cells
 from ._pathways import pathways
@@ -12,11 +14,14 @@ from ._rank import potency_rank
 from ._summary import summary_table
 
 __all__ = [
+    "annotate",
+    "call_degradation",
     "compare",
     "concat_signatures",
     "de",
     "deg_overlap",
     "dose_response",
+    "neosubstrates",
     "panels",
     "pathways",
     "potency",

@@ -10,8 +10,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from mudata import MuData
 
 from .._utils import (
+    as_anndata,
     categories,
     check_choice,
     check_obs_keys,
@@ -129,7 +131,7 @@ def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Ser
 
 
 def de(
-    pdata: AnnData,
+    pdata: AnnData | MuData,
     condition_key: str = "drug",
     control: str = "DMSO",
     groupby: str | None = "cell_type",
@@ -144,6 +146,7 @@ def de(
     filter_genes: bool | None = None,
     alpha: float = 0.05,
     n_cpus: int = 1,
+    mod: str = "rna",
     verbose: bool = True,
 ) -> AnnData:
     """Differential expression per group (cell type): every condition against the control, from one fit.
@@ -192,6 +195,8 @@ def de(
         Significance level used by DESeq2's independent filtering.
     n_cpus
         Processes used by pydeseq2 for each fit.
+    mod
+        Modality used when ``pdata`` is a MuData.
     verbose
         Show a progress bar (only on a terminal).
 
@@ -214,8 +219,7 @@ def de(
     >>> sig.obs_names[0]
     'NK|thalidomide vs DMSO'
     """
-    if not isinstance(pdata, AnnData):
-        raise TypeError(f"de expects an AnnData of profiles, got {type(pdata).__name__}.")
+    pdata = as_anndata(pdata, mod, what="de's input")
     check_choice(method, METHODS, name="method")
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")

@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+from anndata import AnnData
+from sklearn.metrics import adjusted_rand_score
+
+import drugprint as dp
+from tests.conftest import shared_path
+
+
+def test_annotate_recovers_simulated_cell_types(screen):
+    adata = screen.copy()
+    before = {
+        "obs": adata.obs.copy(),
+        "var": adata.var.copy(),
+        "uns": set(adata.uns),
+        "obsm": set(adata.obsm),
+        "X": adata.X.copy(),
+    }
+    dp.tl.annotate(adata, key_added="predicted")
+    ari = adjusted_rand_score(adata.obs["cell_type"].astype(str), adata.obs["predicted"].astype(str))
+    assert ari >= 0.8
+    top = pd.crosstab(adata.obs["cell_type"], adata.obs["predicted"]).idxmax(axis=1)
+    assert top["Myeloma"] == "Plasma/Myeloma" and top["B"] == "B" and top["CD14 Mono"] == "CD14 Mono"
+    assert adata.obs["predicted_confidence"].between(0, 1).all()
+    # only three obs columns were added; nothing else changed
+    assert list(adata.obs.columns) == [*before["obs"].columns, "predicted", "predicted_cluster", "predicted_confidence"]
+    pd.testing.assert_frame_equal(adata.obs[before["obs"].columns], before["obs"])
+    pd.testing.assert_frame_equal(adata.var, before["var"])
+    assert set(adata.uns) == before["uns"] and set(adata.obsm) == before["obsm"]
+    assert (adata.X != before["X"]).nnz == 0
+
+
+def test_annotate_is_deterministic(screen):
+    a = screen[:1500].copy()
+    b = screen[:1500].copy()
+    dp.tl.annotate(a, random_state=1)
+    dp.tl.annotate(b, random_state=1)
+    assert (a.obs["cell_type"] == b.obs["cell_type"]).all()
+
+
+def test_annotate_real_pbmc_kang2018():
+    """Real PBMCs (Kang et al. 2018, 1,267 genes): symbols are matched through var['SYMBOL']."""
+    d = shared_path("kang2018_ifnb_pbmc")
+    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
+    adata = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
+    dp.tl.annotate(adata, key_added="predicted", resolution=0.5)
+    assert adjusted_rand_score(adata.obs["cluster_id"], adata.obs["predicted"]) > 0.6
+    top = pd.crosstab(adata.obs["cluster_id"], adata.obs["predicted"]).idxmax(axis=1)
+    assert top["B cells"] == "B" and top["CD14+ Monocytes"] == "CD14 Mono"
+    assert top["FCGR3A+ Monocytes"] == "CD16 Mono" and top["CD4 T cells"] == "CD4 T"
+
+
+def test_annotate_errors(screen):
+    with pytest.raises(ValueError, match="No marker gene"):
+        dp.tl.annotate(screen[:300].copy(), markers={"x": ["NOT_A_GENE", "NOR_THIS"]})
