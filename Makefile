@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,all]"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -24,6 +24,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+tutorials: $(VENV)/.installed-test
+	MPLBACKEND=Agg $(BIN)/python tutorials/run.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

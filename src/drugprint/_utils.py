@@ -98,7 +98,7 @@ def is_integer_valued(x: Any, *, sample: int | None = None) -> bool:
 
 def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", verbose: bool = True):
     """Wrap ``iterable`` in a tqdm bar, shown only when ``verbose`` and stderr is a terminal."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     disable = (not verbose) or not sys.stderr.isatty()
     return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False)

@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--preset", default="default", choices=["default", "small"])
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--n-cpus", type=int, default=1)
+    d.add_argument("--n-jobs", type=int, default=1, help="cell types fitted in parallel")
 
     r = sub.add_parser("run", help="run the analysis on your cells (.h5ad, .h5mu or .zarr)")
     r.add_argument("input")
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=["deseq2", "voom", "limma", "ttest"],
         help="DE engine (default: deseq2; voom is much faster)",
     )
+    r.add_argument("--match", default=None, help="obs column pairing drugs with the control, e.g. time")
+    r.add_argument("--donor-key", default="donor", help="obs column of donors (for the effect correlation)")
+    r.add_argument("--n-jobs", type=int, default=1, help="cell types fitted in parallel")
     r.add_argument("--layer", default=None, help="layer of raw counts (default: 'counts' if present, else X)")
     r.add_argument("--mod", default="rna", help="modality of an .h5mu file (default: rna)")
     r.add_argument("--min-cells", type=int, default=10)
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         if args.command == "demo":
-            res = report.demo(args.out, preset=args.preset, seed=args.seed, n_cpus=args.n_cpus)
+            res = report.demo(args.out, preset=args.preset, seed=args.seed, n_cpus=args.n_cpus, n_jobs=args.n_jobs)
         else:
             adata = io.read(args.input, mod=args.mod)
             res = report.run(
@@ -69,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 control=args.control,
                 covariates=args.covariates,
                 method=args.method,
+                match=args.match,
+                donor_key=args.donor_key,
+                n_jobs=args.n_jobs,
                 layer=args.layer,
                 min_cells=args.min_cells,
                 net=args.net,

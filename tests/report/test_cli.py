@@ -16,50 +16,103 @@ def small_h5ad(tmp_path_factory, screen):
     return path
 
 
-def test_cli_run_writes_report(small_h5ad, tmp_path, capsys):
-    out = tmp_path / "res"
-    code = main(
-        [
-            "run",
-            str(small_h5ad),
-            "--out",
-            str(out),
-            "--sample-key",
-            "sample",
-            "--groupby",
-            "cell_type",
-            "--condition-key",
-            "drug",
-            "--control",
-            "DMSO",
-            "--covariates",
-            "donor",
-            "--method",
-            "voom",
-        ]
-    )
-    assert code == 0
-    assert "report.html" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def cli_report(small_h5ad, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "res"
+    args = [
+        "run",
+        str(small_h5ad),
+        "--out",
+        str(out),
+        "--sample-key",
+        "sample",
+        "--groupby",
+        "cell_type",
+        "--condition-key",
+        "drug",
+        "--control",
+        "DMSO",
+        "--covariates",
+        "donor",
+        "--method",
+        "voom",
+    ]
+    assert main(args) == 0
+    return out
+
+
+def test_cli_run_writes_report(cli_report):
+    out = cli_report
     html = (out / "report.html").read_text()
     imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(imgs) >= 4
+    assert len(imgs) >= 6
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
     for section in (
+        "Summary",
         "Inputs and design",
         "Quality control",
         "Differential expression",
         "Pathways",
         "Cytotoxicity",
+        "Drug similarity",
         "Provenance",
     ):
         assert section in html
-    for table in ("de_results", "pathways", "panels", "potency_pathways", "de_summary", "qc_cells_per_group"):
+    assert "effect correlation" in html  # donors present: the split-donor similarity is reported
+    for table in (
+        "de_results",
+        "pathways",
+        "panels",
+        "potency_pathways",
+        "potency_rank",
+        "similarity",
+        "table2_tiers",
+        "table3_degs",
+        "de_summary",
+        "qc_cells_per_group",
+    ):
         assert (out / "tables" / f"{table}.csv").stat().st_size > 0
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["gene_sets"]["licence"] == "CC BY 4.0"
     assert prov["drugprint_run"]["control"] == "DMSO"
     assert prov["de"]["method"] == "voom"
-    assert "pydeseq2" in prov["versions"]
+
+
+def test_report_renders_in_headless_chromium(cli_report):
+    """The report opens in Debian's Chromium and every embedded figure decodes (naturalWidth > 0)."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver")
+    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not browser or not driver_path:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    try:
+        driver.get((cli_report / "report.html").resolve().as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]);"
+        )
+        headings = driver.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
+    finally:
+        driver.quit()
+    assert len(images) >= 6
+    assert all(done and w > 100 and h > 100 for done, w, h in images)
+    assert headings[0] == "Summary" and headings[-1] == "Provenance"
 
 
 def test_cli_errors_are_clear(small_h5ad, tmp_path, capsys):

@@ -26,7 +26,7 @@ def test_effect_correlation_backs_similarity_with_interval(six_donors):
     pdata, sig = six_donors
     tab = dp.tl.compare(sig, pdata=pdata, n_boot=60)
     row = _pair(tab, "Myeloma", "thalidomide", "lenalidomide")
-    assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1.0
+    assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1.15  # disattenuated: may exceed 1 by noise
     assert row["effect_r_lo"] <= row["effect_r"] <= row["effect_r_hi"]
     # every planted drug shares the same programmes in myeloma cells
     assert tab[tab.group == "Myeloma"]["effect_r"].min() > 0.7

@@ -37,8 +37,8 @@ def test_signatures_contract(sig_all, pdata):
     assert (tested < sig.n_vars).all()
     rec = sig.uns["de"]
     assert rec["method"] == "deseq2" and rec["covariates"] == ["donor"]
-    assert set(rec["groups"]["group"]) == set(pdata.obs["cell_type"])
-    assert (rec["groups"]["design"] == "~ donor + drug").all()
+    assert set(rec["fits"]["group"]) == set(pdata.obs["cell_type"])
+    assert (rec["fits"]["design"] == "~ donor + drug").all()
     assert "pydeseq2" in rec["versions"]
 
 
@@ -108,7 +108,7 @@ def test_continuous_covariate_and_no_groupby(pdata):
     sub.obs["depth"] = np.log(sub.obs["n_cells"].to_numpy().astype(float))
     sig = dp.tl.de(sub, groupby=None, covariates=["donor", "depth"], verbose=False)
     assert sig.n_obs == len(DRUGS)
-    assert sig.uns["de"]["groups"]["design"].iloc[0] == "~ donor + depth + drug"
+    assert sig.uns["de"]["fits"]["design"].iloc[0] == "~ donor + depth + drug"
     assert sig.obs_names[0] == "all|thalidomide vs DMSO"
 
 
@@ -154,3 +154,12 @@ def test_input_not_mutated(pdata):
     np.testing.assert_array_equal(pdata.X, before.X)
     pd.testing.assert_frame_equal(pdata.obs, before.obs)
     assert pdata.uns.keys() == before.uns.keys()
+
+
+def test_parallel_groups_give_identical_results(pdata):
+    one = dp.tl.de(pdata, method="voom", verbose=False)
+    two = dp.tl.de(pdata, method="voom", n_jobs=2, verbose=False)
+    for layer in one.layers:
+        np.testing.assert_array_equal(one.layers[layer], two.layers[layer])
+    assert list(one.obs_names) == list(two.obs_names)
+    assert two.uns["de"]["n_jobs"] == 2

@@ -54,7 +54,7 @@ def test_time_course_from_one_fit():
     sig = dp.tl.de(pdata, match="time", method="voom", verbose=False)
     assert sig.n_obs == 5 * 3
     assert sig.obs_names[0] == "Myeloma|thalidomide vs DMSO @ time=6.0"
-    assert sig.uns["de"]["groups"].shape[0] == 1  # one fit for all time points
+    assert sig.uns["de"]["fits"].shape[0] == 1  # one fit for all time points
     dp.tl.pathways(sig)
     tc = dp.tl.time_course(sig, sources=[IFN, APOP])
     mezi = tc[tc.drug == "mezigdomide"].pivot_table(index="source", columns="time", values="log2fc")

@@ -45,7 +45,7 @@ def test_limma_equals_r_on_all(all_microarray):
         contrasts=[("BCR/ABL", "NEG"), ("BCR/ABL", "ALL1/AF4")],
         verbose=False,
     )
-    assert sig.uns["de"]["groups"]["design"].iloc[0] == "~ sex + mol_biol"
+    assert sig.uns["de"]["fits"]["design"].iloc[0] == "~ sex + mol_biol"
     for name, ref in (
         ("all|BCR/ABL vs NEG", "limma_all_bcrabl_vs_neg"),
         ("all|BCR/ABL vs ALL1/AF4", "limma_all_bcrabl_vs_all1af4"),

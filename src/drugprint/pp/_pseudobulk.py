@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from mudata import MuData
-from scipy import sparse
 
 from .._utils import (
     as_anndata,
@@ -21,6 +20,7 @@ from .._utils import (
     logger,
     resolve_counts_layer,
 )
+from ._aggregate import aggregate_sum, first_block
 
 
 def _as_list(keys: str | Sequence[str] | None) -> list[str]:
@@ -29,31 +29,44 @@ def _as_list(keys: str | Sequence[str] | None) -> list[str]:
     return [keys] if isinstance(keys, str) else list(keys)
 
 
-def _profile_codes(obs: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer profile id per cell (-1 where a key is missing) and the key values of each profile."""
-    grouped = obs.groupby(keys, observed=True, sort=True, dropna=True)
-    codes = grouped.ngroup().to_numpy()
-    codes = np.where(np.isnan(codes.astype(float)), -1, codes).astype(np.int64)
-    return codes, grouped.size().reset_index(name="n_cells")
+def _profile_codes(obs: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Profile id per cell (−1 where a key is missing), each profile's key values, size and first cell.
+
+    Profiles are ordered by the keys (category order for categoricals, sorted values otherwise).
+    """
+    cols = [obs[k] if isinstance(obs[k].dtype, pd.CategoricalDtype) else obs[k].astype("category") for k in keys]
+    cat_codes = [c.cat.codes.to_numpy().astype(np.int64) for c in cols]
+    sizes = [len(c.cat.categories) for c in cols]
+    missing = np.zeros(len(obs), dtype=bool)
+    for c in cat_codes:
+        missing |= c < 0
+    combined = np.ravel_multi_index([np.where(missing, 0, c) for c in cat_codes], sizes)
+    present, first, inverse = np.unique(combined[~missing], return_index=True, return_inverse=True)
+    codes = np.full(len(obs), -1, dtype=np.int64)
+    codes[~missing] = inverse
+    first = np.flatnonzero(~missing)[first]
+    values = np.unravel_index(present, sizes)
+    profiles = pd.DataFrame({k: c.cat.categories[v] for k, c, v in zip(keys, cols, values, strict=True)})
+    profiles["n_cells"] = np.bincount(inverse, minlength=len(present))
+    return codes, profiles, first
 
 
-def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, n_profiles: int) -> pd.DataFrame:
+def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -> pd.DataFrame:
     """The obs columns whose value is the same for every cell of each profile, one row per profile."""
     keep = codes >= 0
-    order = np.flatnonzero(keep)[np.argsort(codes[keep], kind="stable")]
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    first = order[starts]
     out = {}
     for col in obs.columns:
         values = obs[col]
-        fcodes, _ = pd.factorize(values, use_na_sentinel=True)
-        fsorted = fcodes[order]
-        if np.array_equal(np.minimum.reduceat(fsorted, starts), np.maximum.reduceat(fsorted, starts)):
+        fcodes = (
+            values.cat.codes.to_numpy()
+            if isinstance(values.dtype, pd.CategoricalDtype)
+            else pd.factorize(values, use_na_sentinel=True)[0]
+        )
+        if np.array_equal(fcodes[keep], fcodes[first][codes[keep]]):
             kept = values.iloc[first].reset_index(drop=True)
             if isinstance(kept.dtype, pd.CategoricalDtype):
                 kept = kept.cat.remove_unused_categories()
             out[col] = kept
-    assert len(first) == n_profiles
     return pd.DataFrame(out)
 
 
@@ -70,7 +83,9 @@ def pseudobulk(
     """Aggregate cells into profiles: one per sample × group, with the sample's metadata.
 
     Counts are summed in one pass over the non-zeros (an indicator-matrix product, as
-    :func:`scanpy.get.aggregate`); the cell matrix is never densified.
+    :func:`scanpy.get.aggregate`); the cell matrix is never densified. A Dask array in ``X`` or the layer
+    (e.g. from :func:`anndata.experimental.read_elem_lazy` on zarr or h5ad) is reduced chunk by chunk with
+    bounded memory on the active Dask scheduler or ``dask.distributed`` client; the result is the same.
 
     Parameters
     ----------
@@ -112,29 +127,31 @@ def pseudobulk(
         raise ValueError(f"min_cells must be a non-negative integer, got {min_cells!r}.")
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise ValueError(f"adata is empty ({adata.n_obs} cells × {adata.n_vars} genes); nothing to aggregate.")
+    if not adata.var_names.is_unique:
+        dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run adata.var_names_make_unique() first.")
     keys = [sample_key, *_as_list(groupby)]
-    check_obs_keys(adata, keys)
+    obs, var = (df if isinstance(df, pd.DataFrame) else df.to_memory() for df in (adata.obs, adata.var))  # lazy
+    missing = [k for k in keys if k not in obs.columns]
+    if missing:
+        check_obs_keys(adata, keys)
     if len(set(keys)) != len(keys):
         raise ValueError(f"sample_key and groupby must name different columns, got {keys}.")
     layer = resolve_counts_layer(adata, layer)
     x = get_matrix(adata, layer)
 
-    codes, profiles = _profile_codes(adata.obs, keys)
+    codes, profiles, first = _profile_codes(obs, keys)
     n_missing = int((codes < 0).sum())
     if n_missing:
         warnings.warn(
             f"{n_missing} cells have no value in {keys} and are left out of every profile.", UserWarning, stacklevel=2
         )
     n_profiles = len(profiles)
-    cells = np.flatnonzero(codes >= 0)
-    indicator = sparse.csr_matrix((np.ones(cells.size), (codes[cells], cells)), shape=(n_profiles, adata.n_obs))
-    summed = indicator @ x
-    summed = summed.toarray() if sparse.issparse(summed) else np.asarray(summed, dtype=np.float64)
-    summed = summed.astype(np.float64, copy=False)
+    summed = aggregate_sum(x, codes, n_profiles)
     n_cells = profiles["n_cells"].to_numpy()
     if func == "mean":
         summed /= n_cells[:, None]
-    elif not is_integer_valued(x, sample=1_000_000):
+    elif not is_integer_valued(first_block(x), sample=1_000_000):
         warnings.warn(
             f"The values summed ({'layers[' + repr(layer) + ']' if layer else 'X'}) are not non-negative integers; "
             "count models (dp.tl.de method='deseq2') need raw counts. Pass layer='counts' (or the layer holding them).",
@@ -142,7 +159,7 @@ def pseudobulk(
             stacklevel=2,
         )
 
-    meta = _constant_columns(adata.obs, codes, n_profiles)
+    meta = _constant_columns(obs, codes, first)
     meta["n_cells"] = n_cells
     names = profiles[keys].astype(str).agg("|".join, axis=1).to_numpy()
     meta.index = pd.Index(names, name=None)
@@ -164,13 +181,14 @@ def pseudobulk(
             f"Every profile has fewer than min_cells={min_cells} cells (largest: {int(n_cells.max())}). "
             "Lower min_cells or check sample_key/groupby."
         )
-    pdata = AnnData(X=summed[keep], obs=meta.iloc[keep].copy(), var=adata.var.copy())
+    pdata = AnnData(X=summed[keep], obs=meta.iloc[keep].copy(), var=var.copy())
     pdata.uns["pseudobulk"] = {
         "sample_key": sample_key,
         "groupby": _as_list(groupby),
         "layer": "X" if layer is None else layer,
         "func": func,
         "min_cells": int(min_cells),
+        "mod": mod,
         "n_profiles": int(keep.sum()),
         "dropped": dropped,
     }

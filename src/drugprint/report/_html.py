@@ -1,4 +1,4 @@
-"""A self-contained HTML report: every figure embedded, tables inline."""
+"""A self-contained HTML report that reads like a short results section: every figure embedded."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import datetime as _dt
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._utils import categories
-from ..pl._base import pretty
+from ..pl._base import KEY_PATHWAYS, pretty
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -21,24 +22,84 @@ table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px so
 text-align:right}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
 .note{background:#fff8e6;border-left:4px solid #f0b429;padding:.5em 1em;font-size:.9em}
+.summary{background:#f3f7fb;border-left:4px solid #2e6da4;padding:.6em 1em}
 code{background:#f4f4f4;padding:0 .25em}
 """
+
+ENGINES = {
+    "deseq2": "DESeq2 (pydeseq2; Wald test)",
+    "voom": "limma-voom (TMM, precision weights, moderated t)",
+    "limma": "limma (moderated t)",
+    "ttest": "Welch's t-test",
+}
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
 
 
 def _img(path: Path, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 
 
-def _table(df: pd.DataFrame, index: bool = False, floatfmt: str = "{:.3g}") -> str:
-    return df.to_html(index=index, border=0, float_format=lambda v: floatfmt.format(v), escape=True)
+def _table(df: pd.DataFrame, index: bool = False) -> str:
+    return df.to_html(index=index, border=0, float_format=lambda v: f"{v:.3g}", escape=True)
+
+
+def _summary(sig, rank, compare, summary, metric, groupby) -> str:
+    parts = []
+    responsive = [g for g in dict.fromkeys(rank["group"]) if rank[rank["group"] == g]["n_sources"].max() > 0]
+    silent = [g for g in dict.fromkeys(rank["group"]) if g not in responsive]
+    for g in responsive:
+        r = rank[rank["group"] == g].sort_values("rank")
+        top = r.iloc[0]
+        n_deg = summary[(summary["group"] == g) & (summary["condition"] == top["condition"])]["n_deg"]
+        parts.append(
+            f"<b>{_e(g)}</b>: {int(top['n_sources'])} pathways or panels responded; potency "
+            f"{' &gt; '.join(_e(c) for c in r['condition'])} (most potent: {_e(top['condition'])}, "
+            f"P(first) = {top['p_first']:.2f}; {int(n_deg.iloc[0]) if len(n_deg) else 0} DE genes)."
+        )
+    if silent:
+        parts.append(f"No pathway or panel responded in {', '.join(map(_e, silent))}.")
+    col = metric if metric in compare else "spearman"
+    best = compare[compare["group"].isin(responsive)].dropna(subset=[col]).sort_values(col)
+    if len(best):
+        lo, hi = best.iloc[0], best.iloc[-1]
+        what = "effect correlation (split donors)" if col == "effect_r" else "signature correlation"
+
+        def fmt(row):
+            ci = (
+                f" [{row[col + '_lo']:.2f}, {row[col + '_hi']:.2f}]"
+                if f"{col}_lo" in row and np.isfinite(row[f"{col}_lo"])
+                else ""
+            )
+            return f"{_e(row['a'])} vs {_e(row['b'])} in {_e(row['group'])}: {row[col]:.2f}{ci}"
+
+        parts.append(f"Most alike by {what}: {fmt(hi)}; least alike: {fmt(lo)}.")
+    return "<div class='summary'><p>" + "</p><p>".join(parts) + "</p></div>"
 
 
 def render(
-    out: Path, *, title, adata, pdata, sig, summary, qc, potency, potency_panels, tier_figs, volcano_figs, provenance
+    out: Path,
+    *,
+    title,
+    adata,
+    pdata,
+    sig,
+    summary,
+    qc,
+    potency,
+    potency_panels,
+    rank,
+    compare,
+    metric,
+    dose_fits,
+    per_group,
+    provenance,
 ) -> Path:
     """Write ``out / "report.html"`` from the results of :func:`drugprint.report.run`."""
     run = provenance["drugprint_run"]
@@ -46,110 +107,148 @@ def render(
     figs = out / "figures"
     groups = [str(g) for g in categories(sig.obs[groupby])]
     conditions = [c for c in categories(pdata.obs[cond_key]) if c != run["control"]]
-    parts = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p class='meta'>drugprint {html.escape(provenance['versions'].get('drugprint', ''))} · "
+    de_rec = sig.uns["de"]
+    design = de_rec["fits"]["design"].iloc[0] if len(de_rec["fits"]) else ""
+    gs = provenance["gene_sets"]
+    p = [
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='meta'>drugprint {_e(provenance['versions'].get('drugprint', ''))} · "
         f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC</p>",
+        "<h2>Summary</h2>",
+        _summary(sig, rank, compare, summary, metric, groupby),
     ]
 
-    # inputs and design
     n_samples = pdata.obs[run["sample_key"]].nunique()
-    design = sig.uns["de"]["groups"]["design"].iloc[0] if len(sig.uns["de"]["groups"]) else ""
-    engine = {
-        "deseq2": "DESeq2 (pydeseq2; Wald test)",
-        "voom": "limma-voom (TMM, precision weights, moderated t)",
-        "limma": "limma (moderated t)",
-        "ttest": "Welch's t-test",
-    }[sig.uns["de"]["method"]]
-    parts += [
+    p += [
         "<h2>1. Inputs and design</h2>",
         f"<p>{adata.n_obs:,} cells × {adata.n_vars:,} genes from {n_samples} samples were summed into "
-        f"{pdata.n_obs} profiles (sample × {html.escape(groupby)}; profiles of fewer than {run['min_cells']} "
-        f"cells dropped). Each {html.escape(groupby)} was fitted separately with {engine} "
-        f"using the design <code>{html.escape(design)}</code>; every condition "
-        f"({', '.join(map(html.escape, map(str, conditions)))}) was compared with "
-        f"<b>{html.escape(run['control'])}</b> from that single fit. Genes with too few counts were removed "
-        f"per group with edgeR's filterByExpr rule. Pathway activity is decoupler's univariate linear "
-        f"model on the per-gene statistics over "
-        f"{html.escape(provenance['gene_sets'].get('source', run['net']))} "
-        f"({html.escape(provenance['gene_sets'].get('version', ''))}).</p>",
+        f"{pdata.n_obs} profiles (sample × {_e(groupby)}; profiles of fewer than {run['min_cells']} cells "
+        f"dropped). Each {_e(groupby)} was fitted separately with {ENGINES.get(de_rec['method'], de_rec['method'])}"
+        f" using the design <code>{_e(design)}</code>; every condition "
+        f"({', '.join(map(_e, conditions))}) was compared with <b>{_e(run['control'])}</b> from that single fit"
+        + (f", each against the control of the same {_e(run['match'])}" if run.get("match") else "")
+        + ". Genes with too few counts were removed per group with edgeR's filterByExpr rule. Pathway activity "
+        f"is decoupler's univariate linear model on the per-gene statistics over {_e(gs.get('source', run['net']))}"
+        f" ({_e(gs.get('version', ''))}).</p>",
     ]
 
-    # QC
     dropped = pdata.uns["pseudobulk"]["dropped"]
-    parts += [
+    p += [
         "<h2>2. Quality control</h2>",
-        f"<h3>Cells per {html.escape(groupby)} and condition</h3>",
+        f"<h3>Cells per {_e(groupby)} and condition</h3>",
         _table(qc, index=True),
         f"<p>{len(dropped)} profile(s) dropped for having fewer than {run['min_cells']} cells"
         + (":</p>" + _table(dropped) if len(dropped) else ".</p>"),
     ]
-    skipped = sig.uns["de"]["skipped"]
-    if len(skipped):
-        parts += ["<p>Not tested:</p>", _table(skipped)]
+    if len(de_rec["skipped"]):
+        p += ["<p>Not tested (and why):</p>", _table(de_rec["skipped"])]
 
-    # DE summary
-    counts = summary.pivot_table(index="group", columns="condition", values="n_deg", aggfunc="first")
-    counts = counts.reindex(
-        index=[g for g in groups if g in counts.index], columns=[c for c in conditions if c in counts.columns]
-    )
     updown = summary.assign(cell=lambda d: d["n_up"].astype(str) + " ↑ / " + d["n_down"].astype(str) + " ↓")
     updown = updown.pivot_table(index="group", columns="condition", values="cell", aggfunc="first")
-    updown = updown.reindex(index=counts.index, columns=counts.columns)
-    timing = sig.uns["de"]["groups"][["group", "n_profiles", "n_genes_tested", "seconds"]]
-    parts += [
+    updown = updown.reindex(
+        index=[g for g in groups if g in updown.index], columns=[c for c in conditions if c in updown.columns]
+    )
+    p += [
         "<h2>3. Differential expression per cell type</h2>",
-        "<p>Genes at adjusted p &lt; 0.05 (up / down) in each cell type for each drug against the control:</p>",
+        "<p>Genes at adjusted p &lt; 0.05 (up / down) for each condition against the control:</p>",
         _table(updown, index=True),
-        "<p>Fits (one per cell type; seconds of DESeq2):</p>",
-        _table(timing),
+        "<p>Fits (one per cell type; seconds):</p>",
+        _table(de_rec["fits"][["group", "n_profiles", "n_genes_tested", "seconds"]]),
     ]
-    for g, name in volcano_figs.items():
-        parts.append(_img(figs / f"{name}.png", f"{g}: volcano of the condition with the most DE genes."))
+    for g in groups:
+        if "volcano" in per_group[g]:
+            p.append(
+                _img(figs / f"{per_group[g]['volcano']}.png", f"{g}: volcano of the condition with most DE genes.")
+            )
 
-    # pathways and tiers
-    parts += [
-        "<h2>4. Pathways</h2>",
-        _img(
-            figs / "pathway_heatmap.png",
-            "Pathway scores (decoupler ulm t-value) per cell type and drug; dots mark padj < 0.05.",
-        ),
-        "<p>Potency tiers: <b>none</b> (not significant), then by the mean |log2FC| of the pathway's genes: "
-        f"<b>modest</b> &lt; {potency_thresholds(sig)[0]}, <b>moderate</b> &lt; {potency_thresholds(sig)[1]}, "
-        "<b>strong</b> above. Drugs are ranked within each pathway by that effect size.</p>",
+    th = list(sig.uns["potency"]["params"]["thresholds"])
+    p += [
+        "<h2>4. Pathways and potency</h2>",
+        _img(figs / "pathway_heatmap.png", "Pathway scores (decoupler ulm) per cell type and drug; dots: padj < 0.05."),
+        f"<p>Tiers: <b>none</b> (not significant), then by the mean |log2FC| of the pathway's genes: <b>modest</b> "
+        f"&lt; {th[0]}, <b>moderate</b> &lt; {th[1]}, <b>strong</b> above; falling cell-cycle pathways read "
+        "<i>impaired</i> / <i>more significantly impaired</i> in <code>tables/table2_tiers.csv</code>. The potency "
+        "score pools every responsive pathway and panel (scaled effects); intervals come from resampling them.</p>",
     ]
-    for g, name in tier_figs.items():
-        parts.append(_img(figs / f"{name}.png", f"{g}: pathway × drug potency tiers."))
-    silent = [g for g in groups if g not in tier_figs]
+    for g in groups:
+        for kind, cap in (("tiers", "pathway × drug potency tiers"), ("rank", "potency ranking with 95 % interval")):
+            if kind in per_group[g]:
+                p.append(_img(figs / f"{per_group[g][kind]}.png", f"{g}: {cap}."))
+    silent = [g for g in groups if "tiers" not in per_group[g]]
     if silent:
-        parts.append(f"<p>No pathway reached significance for any drug in: {', '.join(map(html.escape, silent))}.</p>")
-    ranking = _potency_ranking(potency)
-    if not ranking.empty:
-        parts += ["<h3>Drug order per cell type and key pathway (most potent first)</h3>", _table(ranking)]
+        p.append(f"<p>No key pathway reached significance for any drug in: {', '.join(map(_e, silent))}.</p>")
 
-    # cytotoxicity
     cyto = potency_panels[potency_panels["source"] == "cytotoxicity"]
-    parts += [
+    p += [
         "<h2>5. Cytotoxicity and the IMiD axis</h2>",
-        _img(
-            figs / "cytotoxicity_dotplot.png",
-            "Cytotoxicity genes: colour log2 fold change, size −log10 padj (edge: padj < 0.05).",
-        ),
+        _img(figs / "cytotoxicity_dotplot.png", "Cytotoxicity genes: colour log2FC, size −log10 padj."),
         _table(cyto[["group", "condition", "score", "log2fc", "padj", "rank", "tier"]].astype({"tier": str}))
         if len(cyto)
         else "<p>The cytotoxicity panel was not scored (too few tested genes).</p>",
-        "<p class='note'>Neosubstrates (IKZF1, IKZF3, CK1α …) are degraded as <i>proteins</i>. Their mRNA "
-        "does not report degradation and may even rise; the transcript readouts here are not evidence of "
-        "degradation, which needs protein data.</p>",
+        "<p class='note'>Neosubstrates (IKZF1, IKZF3, CK1α …) are degraded as <i>proteins</i>. Their mRNA does not "
+        "report degradation and may even rise; transcript readouts here are not evidence of degradation, which "
+        "needs protein data (<code>dp.tl.neosubstrates</code>).</p>",
     ]
 
-    # provenance
-    gs = provenance["gene_sets"]
-    parts += [
-        "<h2>6. Provenance</h2>",
-        f"<p>Gene sets: {html.escape(gs.get('source', ''))}, {html.escape(gs.get('version', ''))}; "
-        f"{html.escape(gs.get('citation', ''))}; licence {html.escape(gs.get('licence', ''))}; sha256 "
-        f"<code>{html.escape(gs.get('sha256', ''))[:16]}…</code>.</p>",
+    p.append("<h2>6. Drug similarity</h2>")
+    if metric == "effect_r":
+        p.append(
+            "<p>Similarity is the <b>effect correlation</b>: donors are split in halves, one drug's effect in one "
+            "half is correlated with the other's in the other half and corrected for split-half reliability, "
+            "so the shared control cannot create similarity. Missing where a drug has no reproducible effect."
+            "</p>"
+        )
+    else:
+        p.append(
+            "<p class='note'>Similarity is the Spearman correlation of the signatures. Signatures tested against "
+            "the same control share its noise, which inflates their correlation.</p>"
+        )
+    for g in groups:
+        if "similarity" in per_group[g]:
+            p.append(_img(figs / f"{per_group[g]['similarity']}.png", f"{g}: drug × drug similarity."))
+    cols = [
+        c
+        for c in (
+            "group",
+            "a",
+            "b",
+            "effect_r",
+            "effect_r_lo",
+            "effect_r_hi",
+            "spearman",
+            "spearman_lo",
+            "spearman_hi",
+            "jaccard",
+        )
+        if c in compare
+    ]
+    resp = [g for g in groups if "similarity" in per_group[g]]
+    if resp:
+        p.append(_table(compare[compare["group"].isin(resp)][cols]))
+
+    if dose_fits is not None or any("time" in d for d in per_group.values()):
+        p.append("<h2>7. Dose and time</h2>")
+        if dose_fits is not None:
+            shown = dose_fits[dose_fits["source"].isin(KEY_PATHWAYS[:3])]
+            p.append(
+                _table(
+                    shown[
+                        ["group", "drug", "source", "ec50", "ec50_lo", "ec50_hi", "emax", "hill", "r2", "ec50_rank"]
+                    ].assign(source=lambda d: d["source"].map(pretty))
+                )
+            )
+        for g in groups:
+            for kind, cap in (
+                ("dose", "activity against dose with Hill fits; dotted lines: EC50"),
+                ("time", "pathway activity over time"),
+            ):
+                if kind in per_group[g]:
+                    p.append(_img(figs / f"{per_group[g][kind]}.png", f"{g}: {cap}."))
+
+    p += [
+        "<h2>Provenance</h2>",
+        f"<p>Gene sets: {_e(gs.get('source', ''))}, {_e(gs.get('version', ''))}; {_e(gs.get('citation', ''))}; "
+        f"licence {_e(gs.get('licence', ''))}; sha256 <code>{_e(gs.get('sha256', ''))[:16]}…</code>.</p>",
         _table(pd.DataFrame(provenance["versions"].items(), columns=["package", "version"])),
         _table(pd.DataFrame(provenance["drugprint_run"].items(), columns=["parameter", "value"]).astype(str)),
         "<p>Timings (s): "
@@ -157,34 +256,9 @@ def render(
         + ". Full record: <code>provenance.json</code>; tables in <code>tables/</code>.</p>",
     ]
     doc = (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(p)}</body></html>"
     )
     path = out / "report.html"
     path.write_text(doc, encoding="utf-8")
     return path
-
-
-def potency_thresholds(sig) -> list[float]:
-    return list(sig.uns.get("potency", {}).get("params", {}).get("thresholds", [0.25, 0.5]))
-
-
-def _potency_ranking(potency: pd.DataFrame) -> pd.DataFrame:
-    from ..pl._base import KEY_PATHWAYS
-
-    sub = potency[potency["source"].isin(KEY_PATHWAYS) & (potency["tier"].astype(str) != "none")]
-    if sub.empty:
-        return pd.DataFrame()
-    rows = []
-    for (g, s), d in sub.sort_values("rank").groupby(["group", "source"], sort=False):
-        rows.append(
-            {
-                "group": g,
-                "pathway": pretty(s),
-                "direction": d["direction"].iloc[0],
-                "order (tier)": " > ".join(
-                    f"{c} ({t})" for c, t in zip(d["condition"], d["tier"].astype(str), strict=True)
-                ),
-            }
-        )
-    return pd.DataFrame(rows)

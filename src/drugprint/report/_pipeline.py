@@ -1,4 +1,4 @@
-"""The main job end to end: cells → profiles → signatures → pathways, panels, potency → report."""
+"""The main job end to end: cells → profiles → signatures → pathways, panels, potency, similarity → report."""
 
 from __future__ import annotations
 
@@ -9,194 +9,16 @@ from os import PathLike
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 from .. import get, pl, pp, tl
 from .._utils import categories, logger, versions
 from ..resources import genesets, provenance
 
 
-def run(
-    adata,
-    out: str | PathLike,
-    *,
-    sample_key: str = "sample",
-    groupby: str = "cell_type",
-    condition_key: str = "drug",
-    control: str = "DMSO",
-    covariates: Sequence[str] = ("donor",),
-    method: str = "deseq2",
-    layer: str | None = None,
-    min_cells: int = 10,
-    net: str = "hallmark",
-    n_cpus: int = 1,
-    title: str = "drugprint report",
-    verbose: bool = True,
-) -> dict:
-    """Run the whole analysis on cells and write ``report.html``, CSV tables, figures and provenance to ``out``.
-
-    Parameters
-    ----------
-    adata
-        Cells × genes with raw counts (``layers["counts"]`` or ``X``) and the ``obs`` keys below.
-    out
-        Output directory (created).
-    sample_key, groupby, condition_key, control, covariates, method, layer, min_cells
-        As in :func:`drugprint.pp.pseudobulk` and :func:`drugprint.tl.de` (``method``: ``"deseq2"`` or the
-        faster ``"voom"``).
-    net
-        Gene-set collection for :func:`drugprint.tl.pathways`.
-    n_cpus
-        Processes per DESeq2 fit.
-    title
-        Title of the report.
-    verbose
-        Progress bars on a terminal.
-
-    Returns
-    -------
-    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, timings and output paths.
-
-    Examples
-    --------
-    >>> import drugprint as dp, tempfile
-    >>> adata = dp.datasets.imid_screen("small")
-    >>> nk = adata[adata.obs["cell_type"] == "NK"].copy()
-    >>> res = dp.report.run(nk, tempfile.mkdtemp(), method="voom", verbose=False)
-    >>> res["paths"]["report"].name
-    'report.html'
-    """
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from ._html import render
-
-    out = Path(out)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-
-    t0 = time.perf_counter()
-    pdata = pp.pseudobulk(adata, sample_key=sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
-    timings["pseudobulk"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sig = tl.de(
-        pdata,
-        condition_key=condition_key,
-        control=control,
-        groupby=groupby,
-        covariates=covariates,
-        method=method,
-        n_cpus=n_cpus,
-        verbose=verbose,
-    )
-    timings["de"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    net_df = genesets(net)
-    tl.pathways(sig, net_df)
-    tl.panels(sig)
-    pot = tl.potency(sig, "pathways")
-    pot_panels = tl.potency(sig, "panels", key_added="potency_panels")
-    timings["pathways_panels_potency"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    tables = out / "tables"
-    de_all = get.de_table(sig)
-    de_all.to_csv(tables / "de_results.csv", index=False)
-    get.pathway_table(sig, "pathways").to_csv(tables / "pathways.csv", index=False)
-    get.pathway_table(sig, "panels").to_csv(tables / "panels.csv", index=False)
-    pot.to_csv(tables / "potency_pathways.csv", index=False)
-    pot_panels.to_csv(tables / "potency_panels.csv", index=False)
-    summary = de_summary(sig, groupby)
-    summary.to_csv(tables / "de_summary.csv", index=False)
-    qc = (
-        pdata.obs.pivot_table(index=groupby, columns=condition_key, values="n_cells", aggfunc="sum", observed=True)
-        .fillna(0)
-        .astype(int)
-    )
-    qc.to_csv(tables / "qc_cells_per_group.csv")
-    pdata.uns["pseudobulk"]["dropped"].to_csv(tables / "qc_dropped_profiles.csv", index=False)
-
-    figs = out / "figures"
-    groups_present = [str(g) for g in categories(sig.obs[groupby])]
-    figures = {"pathway_heatmap": pl.pathway_heatmap(sig, save=figs / "pathway_heatmap.png")}
-    cyto_groups = [g for g in ("NK", "CD8 T") if g in groups_present] or groups_present[:2]
-    figures["cytotoxicity_dotplot"] = pl.panel_dotplot(
-        sig, "cytotoxicity", groups=cyto_groups, save=figs / "cytotoxicity_dotplot.png"
-    )
-    tier_figs = {}
-    for g in groups_present:
-        shown = pot[(pot["group"] == g) & pot["source"].isin(pl.KEY_PATHWAYS)]
-        if (shown["tier"] != "none").any():
-            name = f"tiers_{_slug(g)}"
-            tier_figs[g] = name
-            figures[name] = pl.potency_tiers(pot, g, save=figs / f"{name}.png")
-    volcano_figs = {}
-    for g in groups_present:
-        rows = summary[summary["group"] == g]
-        if rows.empty:
-            continue
-        best = rows.sort_values("n_deg", ascending=False).iloc[0]
-        name = f"volcano_{_slug(g)}"
-        volcano_figs[g] = name
-        figures[name] = pl.volcano(sig, best["signature"], highlight=_highlight(g), save=figs / f"{name}.png")
-    for f in figures.values():
-        plt.close(f)
-    timings["tables_figures"] = time.perf_counter() - t0
-
-    prov = {
-        "drugprint_run": {
-            "sample_key": sample_key,
-            "groupby": groupby,
-            "condition_key": condition_key,
-            "control": control,
-            "covariates": list(covariates),
-            "method": method,
-            "layer": layer,
-            "min_cells": min_cells,
-            "net": net,
-            "n_cpus": n_cpus,
-        },
-        "input": {"n_cells": int(adata.n_obs), "n_genes": int(adata.n_vars)},
-        "pseudobulk": {k: v for k, v in pdata.uns["pseudobulk"].items() if k != "dropped"},
-        "de": {k: v for k, v in sig.uns["de"].items() if k not in ("groups", "skipped")},
-        "de_groups": sig.uns["de"]["groups"].to_dict(orient="records"),
-        "de_skipped": sig.uns["de"]["skipped"].to_dict(orient="records"),
-        "gene_sets": provenance(net_df),
-        "potency": pot.attrs or sig.uns["potency"]["params"],
-        "versions": versions(),
-        "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
-    }
-    (out / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
-    sig.write_h5ad(out / "signatures.h5ad")
-    report = render(
-        out,
-        title=title,
-        adata=adata,
-        pdata=pdata,
-        sig=sig,
-        summary=summary,
-        qc=qc,
-        potency=pot,
-        potency_panels=pot_panels,
-        tier_figs=tier_figs,
-        volcano_figs=volcano_figs,
-        provenance=prov,
-    )
-    logger.info("report written to %s", report)
-    return {
-        "pdata": pdata,
-        "sig": sig,
-        "potency": pot,
-        "timings": timings,
-        "paths": {"report": report, "tables": tables, "figures": figs},
-    }
-
-
-def de_summary(sig, groupby: str, alpha: float = 0.05):
+def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
     """Per signature: genes tested, up and down at ``padj < alpha``."""
-    import numpy as np
-    import pandas as pd
-
     padj = np.asarray(sig.layers["padj"], dtype=float)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
     hit = padj < alpha
@@ -227,8 +49,265 @@ def _highlight(group: str) -> list[str]:
     return p["irf4_myc"] + p["neosubstrates"][:2]
 
 
+def _key_source(pot: pd.DataFrame, group: str) -> str | None:
+    """The first key pathway with a significant change in ``group`` (for dose/time figures)."""
+    sub = pot[(pot["group"] == group) & (pot["tier"] != "none")]
+    for s in pl.KEY_PATHWAYS:
+        if s in set(sub["source"]):
+            return s
+    return None
+
+
+def run(
+    adata,
+    out: str | PathLike,
+    *,
+    sample_key: str = "sample",
+    groupby: str = "cell_type",
+    condition_key: str = "drug",
+    control: str = "DMSO",
+    covariates: Sequence[str] = ("donor",),
+    method: str = "deseq2",
+    match: str | None = None,
+    donor_key: str = "donor",
+    layer: str | None = None,
+    min_cells: int = 10,
+    net: str = "hallmark",
+    n_cpus: int = 1,
+    n_jobs: int = 1,
+    title: str = "drugprint report",
+    verbose: bool = True,
+) -> dict:
+    """Run the whole analysis on cells and write ``report.html``, CSV tables, figures and provenance to ``out``.
+
+    Steps: :func:`~drugprint.pp.pseudobulk`, :func:`~drugprint.tl.de`, :func:`~drugprint.tl.pathways`,
+    :func:`~drugprint.tl.panels`, :func:`~drugprint.tl.potency` and :func:`~drugprint.tl.potency_rank`,
+    :func:`~drugprint.tl.compare` (with the split-donor effect correlation when ``donor_key`` is present),
+    the seed's summary tables, and, when the signatures carry several doses or time points of a drug,
+    :func:`~drugprint.tl.dose_response` and :func:`~drugprint.tl.time_course`.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes with raw counts (``layers["counts"]`` or ``X``) and the ``obs`` keys below.
+    out
+        Output directory (created).
+    sample_key, groupby, condition_key, control, covariates, method, match, layer, min_cells
+        As in :func:`drugprint.pp.pseudobulk` and :func:`drugprint.tl.de` (``method``: ``"deseq2"`` or the
+        faster ``"voom"``; ``match="time"`` pairs drugs and control by time point).
+    donor_key
+        ``obs`` column of donors, for the effect correlation of :func:`~drugprint.tl.compare`.
+    net
+        Gene-set collection for :func:`drugprint.tl.pathways`.
+    n_cpus, n_jobs
+        Processes per DESeq2 fit; cell types fitted in parallel.
+    title
+        Title of the report.
+    verbose
+        Progress bars on a terminal.
+
+    Returns
+    -------
+    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, timings and output paths.
+
+    Examples
+    --------
+    >>> import drugprint as dp, tempfile
+    >>> adata = dp.datasets.imid_screen("small")
+    >>> nk = adata[adata.obs["cell_type"] == "NK"].copy()
+    >>> res = dp.report.run(nk, tempfile.mkdtemp(), method="voom", verbose=False)
+    >>> res["paths"]["report"].name
+    'report.html'
+    """
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ._html import render
+
+    out = Path(out)
+    figs, tables = out / "figures", out / "tables"
+    figs.mkdir(parents=True, exist_ok=True)
+    tables.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    pdata = pp.pseudobulk(adata, sample_key=sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
+    timings["pseudobulk"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sig = tl.de(
+        pdata,
+        condition_key=condition_key,
+        control=control,
+        groupby=groupby,
+        covariates=covariates,
+        method=method,
+        match=match,
+        n_cpus=n_cpus,
+        n_jobs=n_jobs,
+        verbose=verbose,
+    )
+    timings["de"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    net_df = genesets(net)
+    tl.pathways(sig, net_df)
+    tl.panels(sig)
+    pot = tl.potency(sig, "pathways")
+    pot_panels = tl.potency(sig, "panels", key_added="potency_panels")
+    rank = tl.potency_rank(sig)
+    has_donors = donor_key in pdata.obs and match is None
+    cmp = tl.compare(sig, pdata=pdata if has_donors else None, donor_key=donor_key)
+    tiers_table = tl.summary_table(sig, "tiers")
+    degs_table = tl.summary_table(sig, "degs")
+    dose_fits = time_table = None
+    if "dose" in sig.obs and "drug" in sig.obs and sig.obs.groupby("drug", observed=True)["dose"].nunique().max() >= 3:
+        dose_fits = tl.dose_response(sig, sources=[s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]])
+    if match is not None and match in sig.obs:
+        time_table = tl.time_course(sig, match, sources=[s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]])
+    timings["pathways_potency_comparison"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    summary = de_summary(sig, groupby)
+    qc = (
+        pdata.obs.pivot_table(index=groupby, columns=condition_key, values="n_cells", aggfunc="sum", observed=True)
+        .fillna(0)
+        .astype(int)
+    )
+    for name, df, index in (
+        ("de_results", get.de_table(sig), False),
+        ("pathways", get.pathway_table(sig, "pathways"), False),
+        ("panels", get.pathway_table(sig, "panels"), False),
+        ("potency_pathways", pot, False),
+        ("potency_panels", pot_panels, False),
+        ("potency_rank", rank, False),
+        ("similarity", cmp, False),
+        ("table2_tiers", tiers_table, True),
+        ("table3_degs", degs_table, False),
+        ("de_summary", summary, False),
+        ("qc_cells_per_group", qc, True),
+        ("qc_dropped_profiles", pdata.uns["pseudobulk"]["dropped"], False),
+    ):
+        df.to_csv(tables / f"{name}.csv", index=index)
+    if dose_fits is not None:
+        dose_fits.to_csv(tables / "dose_response.csv", index=False)
+    if time_table is not None:
+        time_table.to_csv(tables / "time_course.csv", index=False)
+
+    groups_present = [str(g) for g in categories(sig.obs[groupby])]
+    responsive = [g for g in groups_present if rank[(rank["group"] == g)]["n_sources"].max() > 0]
+    figures = {"pathway_heatmap": pl.pathway_heatmap(sig, save=figs / "pathway_heatmap.png")}
+    cyto = [g for g in ("NK", "CD8 T") if g in groups_present] or groups_present[:2]
+    figures["cytotoxicity_dotplot"] = pl.panel_dotplot(
+        sig, "cytotoxicity", groups=cyto, save=figs / "cytotoxicity_dotplot.png"
+    )
+    per_group: dict[str, dict[str, str]] = {g: {} for g in groups_present}
+    for g in groups_present:
+        shown = pot[(pot["group"] == g) & pot["source"].isin(pl.KEY_PATHWAYS)]
+        if (shown["tier"] != "none").any():
+            per_group[g]["tiers"] = f"tiers_{_slug(g)}"
+        if g in responsive:
+            per_group[g]["rank"] = f"rank_{_slug(g)}"
+            if g in sig.uns["compare"]["matrices"]:
+                per_group[g]["similarity"] = f"similarity_{_slug(g)}"
+        rows = summary[summary["group"] == g]
+        if not rows.empty:
+            per_group[g]["volcano"] = f"volcano_{_slug(g)}"
+        src = _key_source(pot, g)
+        if dose_fits is not None and src is not None:
+            per_group[g]["dose"] = f"dose_{_slug(g)}"
+        if time_table is not None and src is not None:
+            per_group[g]["time"] = f"time_{_slug(g)}"
+    metric = "effect_r" if has_donors and "effect_r" in cmp else "spearman"
+    for g, names in per_group.items():
+        src = _key_source(pot, g)
+        for kind, name in names.items():
+            path = figs / f"{name}.png"
+            if kind == "tiers":
+                figures[name] = pl.potency_tiers(pot, g, save=path)
+            elif kind == "rank":
+                figures[name] = pl.potency_rank(rank, g, save=path)
+            elif kind == "similarity":
+                use = (
+                    metric if cmp[(cmp["group"] == g)].get(metric, pd.Series(dtype=float)).notna().any() else "spearman"
+                )
+                figures[name] = pl.similarity(sig, g, metric=use, save=path)
+            elif kind == "volcano":
+                best = summary[summary["group"] == g].sort_values("n_deg", ascending=False).iloc[0]
+                figures[name] = pl.volcano(sig, best["signature"], highlight=_highlight(g), save=path)
+            elif kind == "dose":
+                figures[name] = pl.dose_response(sig, g, src, save=path)
+            elif kind == "time":
+                figures[name] = pl.time_course(time_table, g, src, save=path)
+    for f in figures.values():
+        plt.close(f)
+    timings["tables_figures"] = time.perf_counter() - t0
+
+    prov = {
+        "drugprint_run": {
+            "sample_key": sample_key,
+            "groupby": groupby,
+            "condition_key": condition_key,
+            "control": control,
+            "covariates": list(covariates),
+            "method": method,
+            "match": match,
+            "donor_key": donor_key,
+            "layer": layer,
+            "min_cells": min_cells,
+            "net": net,
+            "n_cpus": n_cpus,
+            "n_jobs": n_jobs,
+        },
+        "input": {"n_cells": int(adata.n_obs), "n_genes": int(adata.n_vars)},
+        "pseudobulk": {k: v for k, v in pdata.uns["pseudobulk"].items() if k != "dropped"},
+        "de": {k: v for k, v in sig.uns["de"].items() if k not in ("fits", "skipped")},
+        "de_groups": sig.uns["de"]["fits"].to_dict(orient="records"),
+        "de_skipped": sig.uns["de"]["skipped"].to_dict(orient="records"),
+        "gene_sets": provenance(net_df),
+        "pathways": {k: v for k, v in sig.uns["pathways"].items() if k not in ("net", "overlap")},
+        "potency": sig.uns["potency"]["params"],
+        "potency_rank": sig.uns["potency_rank"]["params"],
+        "compare": sig.uns["compare"]["params"],
+        "versions": versions(),
+        "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
+    }
+    (out / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
+    sig.write_h5ad(out / "signatures.h5ad")
+    report = render(
+        out,
+        title=title,
+        adata=adata,
+        pdata=pdata,
+        sig=sig,
+        summary=summary,
+        qc=qc,
+        potency=pot,
+        potency_panels=pot_panels,
+        rank=rank,
+        compare=cmp,
+        metric=metric,
+        dose_fits=dose_fits,
+        per_group=per_group,
+        provenance=prov,
+    )
+    logger.info("report written to %s", report)
+    return {
+        "pdata": pdata,
+        "sig": sig,
+        "potency": pot,
+        "timings": timings,
+        "paths": {"report": report, "tables": tables, "figures": figs},
+    }
+
+
 def demo(
-    out: str | PathLike = "results", *, preset: str = "default", seed: int = 0, n_cpus: int = 1, verbose: bool = True
+    out: str | PathLike = "results",
+    *,
+    preset: str = "default",
+    seed: int = 0,
+    n_cpus: int = 1,
+    n_jobs: int = 1,
+    verbose: bool = True,
 ) -> dict:
     """Simulate the bundled IMiD/CELMoD screen and run :func:`run` on it.
 
@@ -246,6 +325,7 @@ def demo(
         adata,
         out,
         n_cpus=n_cpus,
+        n_jobs=n_jobs,
         verbose=verbose,
         title=f"drugprint demo: simulated IMiD/CELMoD screen ({preset} preset, seed {seed})",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -80,7 +81,9 @@ def annotate(
     )
     # exact k-NN (sklearn): deterministic, and avoids a scipy ≥ 1.17 incompatibility of the pynndescent path
     sc.pp.neighbors(work, n_neighbors=n_neighbors, random_state=random_state, transformer="sklearn")
-    sc.tl.leiden(work, resolution=resolution, flavor="leidenalg", random_state=random_state, key_added="cluster")
+    with warnings.catch_warnings():  # scanpy announces igraph as its future default; leidenalg is our choice
+        warnings.simplefilter("ignore", FutureWarning)
+        sc.tl.leiden(work, resolution=resolution, flavor="leidenalg", random_state=random_state, key_added="cluster")
     net = pd.DataFrame(
         [(ct, g, 1.0) for ct, genes in markers.items() for g in dict.fromkeys(genes)],
         columns=["source", "target", "weight"],

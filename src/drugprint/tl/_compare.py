@@ -109,7 +109,7 @@ def _effect_correlation(paired: np.ndarray, splits, genes_idx: np.ndarray, n_top
     ok = np.outer(rel >= min_reliability, rel >= min_reliability)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(ok, sym / np.sqrt(np.abs(np.outer(rel, rel))), np.nan)
-    return np.clip(r, -1, 1), rel
+    return r, rel
 
 
 def compare(
@@ -150,7 +150,8 @@ def compare(
       mean of their split-half reliabilities (Spearman's correction for attenuation), estimates the
       correlation of the true effects. Averaged over up to ``n_splits`` splits, both directions; interval from
       bootstrap resamples of genes. ``NaN`` when a drug's reliability is below ``min_reliability``: it has no
-      reproducible effect, so there is no fingerprint to compare.
+      reproducible effect, so there is no fingerprint to compare. Like any disattenuated correlation it can
+      exceed 1 by sampling noise when the true correlation is close to 1; it is not clipped.
 
     The drugs of each group are clustered (average linkage on 1 − Spearman of the signatures).
 
@@ -267,7 +268,9 @@ def compare(
                         for _ in range(n_draws)
                     ]
                     draws = [d[0] for d in draws]
-                    lo, hi = np.nanpercentile(np.stack(draws), q, axis=0)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)  # pairs without effects stay NaN
+                        lo, hi = np.nanpercentile(np.stack(draws), q, axis=0)
                 effect = (r, lo, hi, rel)
         deg = None
         if padj is not None:

@@ -79,6 +79,27 @@ def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]
     return out
 
 
+def _fit_job(method, data, design, todo, condition, alpha, n_cpus, is_counts):
+    """Fit one group; BLAS limited to one thread so that parallel workers do not oversubscribe the cores."""
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=1):
+        res = _run_engine(method, data, design, todo, condition, alpha, n_cpus, is_counts)
+    return res, time.perf_counter() - t0
+
+
+def _run_jobs(jobs, method, cond_col, alpha, n_cpus, is_counts, n_jobs, verbose):
+    args = [(method, j["data"], j["design"], j["todo"], j["sub"][cond_col], alpha, n_cpus, is_counts) for j in jobs]
+    desc = f"DE ({method})"
+    if n_jobs == 1 or len(jobs) < 2:
+        return [_fit_job(*a) for a in progress(args, total=len(args), desc=desc, verbose=verbose)]
+    from joblib import Parallel, delayed
+
+    run = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(_fit_job)(*a) for a in args)
+    return list(progress(run, total=len(args), desc=desc, verbose=verbose))
+
+
 def _as_list(keys) -> list[str]:
     if keys is None:
         return []
@@ -146,6 +167,7 @@ def de(
     filter_genes: bool | None = None,
     alpha: float = 0.05,
     n_cpus: int = 1,
+    n_jobs: int = 1,
     mod: str = "rna",
     verbose: bool = True,
 ) -> AnnData:
@@ -194,7 +216,10 @@ def de(
     alpha
         Significance level used by DESeq2's independent filtering.
     n_cpus
-        Processes used by pydeseq2 for each fit.
+        Processes used by pydeseq2 within each fit.
+    n_jobs
+        Groups fitted in parallel (processes); results are identical to ``n_jobs=1``. Each worker limits BLAS to
+        one thread, so ``n_jobs`` × ``n_cpus`` should not exceed the cores available.
     mod
         Modality used when ``pdata`` is a MuData.
     verbose
@@ -208,7 +233,7 @@ def de(
     within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers`` ``log2fc``, ``lfcse``,
     ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value for the limma
     methods) (NaN where a gene was not tested); ``X`` is ``stat`` with
-    untested genes at 0. ``uns["de"]`` records the parameters, the design of each group, per-group fit times,
+    untested genes at 0. ``uns["de"]`` records every parameter, the design and fit time of each group (``fits``),
     skipped groups and contrasts, and library versions.
 
     Examples
@@ -275,8 +300,8 @@ def de(
             raise ValueError(f"groups {unknown} are not in obs[{groupby!r}]; present: {', '.join(all_groups)}.")
         all_groups = [g for g in all_groups if g in set(groups)]
 
-    rows, results, skipped, summary = [], [], [], []
-    for group in progress(all_groups, desc=f"DE ({method})", verbose=verbose):
+    skipped, jobs = [], []
+    for group in all_groups:
         mask = (group_of == group).to_numpy()
         meta = obs.loc[mask]
         cond = meta[cond_col].astype(str)
@@ -322,16 +347,29 @@ def de(
             skipped.append((group, "*", "no gene passed the expression filter"))
             warnings.warn(f"Group {group!r} skipped: no gene passed the expression filter.", UserWarning, stacklevel=2)
             continue
-        t0 = time.perf_counter()
-        res = _run_engine(method, counts.loc[:, tested], design, todo, sub[cond_col], alpha, n_cpus, is_counts)
-        seconds = time.perf_counter() - t0
+        jobs.append(
+            {
+                "group": group,
+                "sub": sub,
+                "design": design,
+                "todo": todo,
+                "tested": tested,
+                "data": counts.loc[:, tested],
+            }
+        )
+
+    fitted = _run_jobs(jobs, method, cond_col, alpha, n_cpus, is_counts, n_jobs, verbose)
+    rows, results, summary = [], [], []
+    formula = condition_key if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
+    for job, (res, seconds) in zip(jobs, fitted, strict=True):
+        group, sub, design, todo, tested = job["group"], job["sub"], job["design"], job["todo"], job["tested"]
         logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", group, seconds, len(sub), tested.sum())
         summary.append(
             (
                 group,
                 len(sub),
                 int(tested.sum()),
-                design.formula(condition_key if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"),
+                design.formula(formula),
                 ", ".join(design.dropped_covariates),
                 round(seconds, 3),
             )
@@ -376,7 +414,10 @@ def de(
         "scale": "counts" if is_counts else "log values",
         "alpha": float(alpha),
         "n_cpus": int(n_cpus),
-        "groups": pd.DataFrame(
+        "n_jobs": int(n_jobs),
+        "groups": list(all_groups),
+        "mod": mod,
+        "fits": pd.DataFrame(
             summary, columns=["group", "n_profiles", "n_genes_tested", "design", "dropped_covariates", "seconds"]
         ),
         "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),

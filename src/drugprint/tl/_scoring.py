@@ -53,6 +53,9 @@ def score_sets(
 
     check_choice(method, METHODS, name="method")
     original = net if "weight" in net.columns else net.assign(weight=1.0)
+    if not sig.var_names.is_unique:
+        dup = sig.var_names[sig.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run sig.var_names_make_unique() first.")
     if layer is not None and layer not in sig.layers:
         raise KeyError(
             f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
@@ -101,6 +104,9 @@ def score_sets(
         "method": method,
         "layer": layer if layer is not None else "X",
         "tmin": int(tmin),
+        "min_fraction": float(min_fraction),
+        "id_column": id_column or "",
+        "key_added": key_added,
         "net": provenance(original),
         "matched_by": matched_by,
         "overlap": report.reset_index(),

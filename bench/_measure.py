@@ -1,0 +1,92 @@
+"""Run one benchmark case in this process and print a JSON line: seconds and peak memory (RSS)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def rss_gb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def pseudobulk_case(method: str, n_cells: int) -> dict:
+    import decoupler as dc
+    import scanpy as sc
+    import synth
+
+    import drugprint as dp
+
+    funcs = {
+        "drugprint": lambda a: dp.pp.pseudobulk(a, sample_key="sample", groupby="cell_type", min_cells=0),
+        "scanpy": lambda a: sc.get.aggregate(a, by=["sample", "cell_type"], func="sum"),
+        "decoupler": lambda a: dc.pp.pseudobulk(a, sample_col="sample", groups_col="cell_type", mode="sum"),
+    }
+    funcs[method](synth.screen(2_000, seed=1))  # warm-up: imports and JIT compilation are not timed
+    adata = synth.screen(n_cells)
+    before = rss_gb()
+    peak_before = peak_gb()
+    t0 = time.perf_counter()
+    out = funcs[method](adata)
+    seconds = time.perf_counter() - t0
+    return {
+        "case": "pseudobulk",
+        "method": method,
+        "n_cells": n_cells,
+        "seconds": seconds,
+        "input_rss_gb": before,
+        "peak_rss_gb": max(peak_gb(), peak_before),
+        "n_profiles": int(out.n_obs),
+        "checksum": float(out.X.sum() if method != "scanpy" else out.layers["sum"].sum()),
+    }
+
+
+def outofcore_case(path: str, chunk: int) -> dict:
+    import anndata as ad
+    import synth
+    import zarr
+
+    import drugprint as dp
+
+    warm = synth.screen(2_000, seed=1)
+    dp.pp.pseudobulk(warm, sample_key="sample", groupby="cell_type", min_cells=0)  # JIT outside the timing
+    g = zarr.open(path, mode="r")
+    adata = ad.AnnData(
+        X=ad.experimental.read_elem_lazy(g["X"], chunks=(chunk, -1)),
+        obs=ad.io.read_elem(g["obs"]),
+        var=ad.io.read_elem(g["var"]),
+    )
+    before = rss_gb()
+    t0 = time.perf_counter()
+    out = dp.pp.pseudobulk(adata, sample_key="sample", groupby="cell_type", min_cells=0)
+    return {
+        "case": "pseudobulk_out_of_core",
+        "method": "drugprint+dask",
+        "n_cells": int(adata.n_obs),
+        "seconds": time.perf_counter() - t0,
+        "input_rss_gb": before,
+        "peak_rss_gb": peak_gb(),
+        "n_profiles": int(out.n_obs),
+        "checksum": float(out.X.sum()),
+    }
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1]
+    if kind == "pseudobulk":
+        res = pseudobulk_case(sys.argv[2], int(sys.argv[3]))
+    else:
+        res = outofcore_case(sys.argv[2], int(sys.argv[3]))
+    print(json.dumps(res))

@@ -1,0 +1,172 @@
+"""Bad input gets a clear answer: the error type and a message naming the key, value or set at fault."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from anndata import AnnData
+
+import drugprint as dp
+
+
+@pytest.fixture(scope="module")
+def nk(pdata):
+    return pdata[pdata.obs["cell_type"] == "NK"].copy()
+
+
+def test_missing_obs_keys(screen, pdata):
+    with pytest.raises(KeyError, match=r"'patient'.*Columns present: 'donor'"):
+        dp.pp.pseudobulk(screen, sample_key="patient")
+    with pytest.raises(KeyError, match="'celltype'"):
+        dp.pp.pseudobulk(screen, groupby="celltype")
+    with pytest.raises(KeyError, match="'batch'"):
+        dp.tl.de(pdata, covariates=["donor", "batch"], verbose=False)
+
+
+def test_unknown_control_lists_labels(pdata):
+    with pytest.raises(ValueError, match=r"'vehicle'.*levels present: DMSO, thalidomide"):
+        dp.tl.de(pdata, control="vehicle", verbose=False)
+
+
+@pytest.mark.parametrize(("bad", "what"), [(0.5, "non-integer"), (-3.0, "negative"), (np.nan, "NaN")])
+def test_count_models_refuse_non_counts(nk, bad, what):
+    x = nk.X.copy()
+    x[0, 0] = bad
+    data = AnnData(x, obs=nk.obs, var=nk.var)
+    for method in ("deseq2", "voom"):
+        with pytest.raises(ValueError, match=f"method='{method}' needs raw counts"):
+            dp.tl.de(data, method=method, verbose=False)
+
+
+def test_one_replicate_per_condition_is_not_testable(nk):
+    one = nk[nk.obs["donor"] == "D1"].copy()
+    with (
+        pytest.warns(UserWarning, match="fewer than 2 profiles"),
+        pytest.raises(ValueError, match="No group could be tested"),
+    ):
+        dp.tl.de(one, verbose=False)
+
+
+def test_no_residual_degrees_of_freedom(nk):
+    two = nk[nk.obs["drug"].isin(["DMSO", "pomalidomide"]) & nk.obs["donor"].isin(["D1", "D2"])].copy()
+    # 4 profiles, design ~ donor + drug + batch(per profile) leaves none
+    two.obs["batch"] = [f"b{i}" for i in range(two.n_obs)]
+    with pytest.warns(UserWarning, match="skipped"), pytest.raises(ValueError, match="No group could be tested"):
+        dp.tl.de(two, covariates=["batch"], method="voom", verbose=False)
+
+
+def test_untestable_group_is_skipped_and_recorded(pdata):
+    sub = pdata.copy()
+    drop = (sub.obs["cell_type"] == "B") & (sub.obs["drug"] == "DMSO") & (sub.obs["donor"] != "D1")
+    sub = sub[~drop.to_numpy()].copy()
+    with pytest.warns(UserWarning, match="Group 'B' skipped"):
+        sig = dp.tl.de(sub, method="voom", verbose=False)
+    assert "B" not in set(sig.obs["cell_type"]) and "NK" in set(sig.obs["cell_type"])
+    skipped = sig.uns["de"]["skipped"]
+    assert (skipped["group"] == "B").any()
+
+
+def test_confounded_condition(nk):
+    nk = nk.copy()
+    nk.obs["site"] = np.where(nk.obs["drug"] == "DMSO", "A", "B")
+    with (
+        pytest.warns(UserWarning, match="confounded with covariate 'site'"),
+        pytest.raises(ValueError, match="No group could be tested"),
+    ):
+        dp.tl.de(nk, covariates=["site"], method="voom", verbose=False)
+
+
+def test_empty_inputs(screen, pdata):
+    with pytest.raises(ValueError, match="empty"):
+        dp.pp.pseudobulk(screen[:0].copy())
+    with pytest.raises(ValueError, match="empty"):
+        dp.tl.de(pdata[:, :0].copy(), verbose=False)
+
+
+def test_duplicated_gene_names(screen, pdata, sig_all):
+    dup = screen[:200].copy()
+    dup.var_names = ["IKZF1"] * 2 + list(dup.var_names[2:])
+    with pytest.raises(ValueError, match=r"duplicated \(e\.g\. \['IKZF1'\]\).*var_names_make_unique"):
+        dp.pp.pseudobulk(dup)
+    p = pdata.copy()
+    p.var_names = ["MYC"] * 2 + list(p.var_names[2:])
+    with pytest.raises(ValueError, match="duplicated"):
+        dp.tl.de(p, verbose=False)
+    s = sig_all.copy()
+    s.var_names = ["MYC"] * 2 + list(s.var_names[2:])
+    with pytest.raises(ValueError, match="duplicated"):
+        dp.tl.pathways(s)
+
+
+def test_gene_sets_without_overlap_report_counts(sig_all):
+    net = pd.DataFrame({"source": ["A", "A", "B"], "target": ["ENSG1", "ENSG2", "ENSG3"]})
+    with pytest.raises(ValueError, match=r"No gene of the 2 sets \(A, B"):
+        dp.tl.pathways(sig_all.copy(), net)
+    few = pd.DataFrame({"source": ["A"] * 3, "target": ["ISG15", "MX1", "OAS1"]})
+    with pytest.raises(ValueError, match=r"tmin=5.*\{'A': 3\}"):
+        dp.tl.pathways(sig_all.copy(), few, tmin=5)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda p, s: dp.tl.de(p, method="edger", verbose=False), "'deseq2', 'voom', 'limma', 'ttest'"),
+        (lambda p, s: dp.tl.pathways(s.copy(), method="fgsea"), "'ulm', 'mlm'"),
+        (lambda p, s: dp.tl.compare(s, metrics=["kendall"]), "'spearman'"),
+        (lambda p, s: dp.pp.pseudobulk(p, func="median"), "'sum', 'mean'"),
+        (lambda p, s: dp.tl.summary_table(s, "table4"), "'pair', 'tiers', 'degs'"),
+    ],
+)
+def test_unknown_method_names_list_valid_ones(pdata, sig_all, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(pdata, sig_all)
+
+
+def test_malformed_files(tmp_path):
+    (tmp_path / "x.gmt").write_text("SET_ONLY\n")
+    with pytest.raises(ValueError, match=r"x\.gmt, line 1"):
+        dp.resources.read_gmt(tmp_path / "x.gmt")
+    (tmp_path / "c.csv").write_text("gene,S1\nA,1.5\n")
+    with pytest.raises(ValueError, match=r"'A' in sample 'S1' has 1\.5"):
+        dp.io.read_counts(tmp_path / "c.csv")
+    (tmp_path / "m.txt").write_text('!Series_title\t"no table"\n')
+    with pytest.raises(ValueError, match="series_matrix_table_begin"):
+        dp.io.read_microarray(tmp_path / "m.txt")
+    (tmp_path / "de.csv").write_text("gene,lfc\nA,1\n")
+    with pytest.raises(KeyError, match="'pval'"):
+        dp.io.read_de_table(tmp_path / "de.csv", "gene", "lfc", pvalue_col="pval")
+    (tmp_path / "x.loom").write_text("")
+    with pytest.raises(ValueError, match=r"Cannot read 'x\.loom'"):
+        dp.io.read(tmp_path / "x.loom")
+
+
+def test_wrong_types(screen, sig_all):
+    with pytest.raises(TypeError, match="AnnData or a MuData"):
+        dp.pp.pseudobulk(screen.to_df())
+    with pytest.raises(TypeError, match="signatures AnnData"):
+        dp.tl.pathways(sig_all.to_df())
+
+
+def test_deterministic_results(pdata):
+    a = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
+    b = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
+    np.testing.assert_array_equal(a.layers["stat"], b.layers["stat"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = dp.tl.potency_rank(dp.tl.pathways(a, copy=True), seed=4, key_added=None)
+        y = dp.tl.potency_rank(dp.tl.pathways(b, copy=True), seed=4, key_added=None)
+    pd.testing.assert_frame_equal(x, y)
+
+
+def test_provenance_names_every_parameter(pdata, sig_all):
+    import inspect
+
+    sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
+    params = set(inspect.signature(dp.tl.de).parameters) - {"pdata", "verbose"}
+    assert params <= set(sig.uns["de"]), params - set(sig.uns["de"])
+    pb = set(inspect.signature(dp.pp.pseudobulk).parameters) - {"adata"}
+    assert pb <= set(pdata.uns["pseudobulk"])
+    rec = sig_all.uns["pathways"]
+    for k in ("method", "layer", "tmin", "min_fraction", "id_column", "net", "matched_by"):
+        assert k in rec
