@@ -22,15 +22,15 @@ demo: $(VENV)/.installed
 	$(BIN)/drugprint demo --out $(OUT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check .
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 tutorials: $(VENV)/.installed-test
 	MPLBACKEND=Agg $(BIN)/python tutorials/run.py
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

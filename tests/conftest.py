@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import matplotlib
@@ -39,6 +40,17 @@ def sig_all(pdata):
 @pytest.fixture
 def sig(sig_all):
     return sig_all.copy()
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every socket connection is refused, as on a machine without network."""
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("network disabled in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def shared_path(*parts: str) -> Path:

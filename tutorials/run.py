@@ -1,6 +1,6 @@
 """Execute every tutorial notebook top to bottom in a fresh kernel; fail on the first error.
 
-    python tutorials/run.py [NOTEBOOK ...]      (outputs are not written back: the notebooks stay stripped)
+Usage: ``python tutorials/run.py [NOTEBOOK ...]``. Outputs are not written back: the notebooks stay stripped.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ HERE = Path(__file__).parent
 
 
 def main(paths: list[str]) -> int:
+    """Run ``paths`` (default: every numbered notebook here) and print each one's wall time."""
     notebooks = [Path(p) for p in paths] or sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)

@@ -1,5 +1,4 @@
 import hashlib
-import socket
 from importlib.resources import files
 
 import pandas as pd
@@ -7,17 +6,6 @@ import pytest
 
 import drugprint as dp
 from tests.conftest import shared_path
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every socket connection is refused, as on a machine without network."""
-
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def test_shipped_collections_load_offline(no_network):

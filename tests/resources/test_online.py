@@ -1,4 +1,3 @@
-import socket
 import time
 
 import pandas as pd
@@ -12,15 +11,6 @@ from drugprint.resources import _online
 def cache(tmp_path, monkeypatch):
     monkeypatch.setattr(_online, "cache_dir", lambda: tmp_path / "genesets")
     return tmp_path / "genesets"
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("network disabled in tests")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def test_offline_default_never_touches_network(no_network):
