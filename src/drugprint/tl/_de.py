@@ -190,7 +190,8 @@ def de(
     covariates
         ``obs`` columns entering the design before the condition (e.g. donor, batch, a continuous dose).
     method
-        ``"deseq2"``: DESeq2's negative-binomial GLM and Wald test (pydeseq2), for counts.
+        ``"deseq2"``: DESeq2's negative-binomial GLM and Wald test (pydeseq2; its IRLS and Wald steps batched over
+        genes, same estimates), for counts.
         ``"voom"``: limma-voom for counts (TMM, log-CPM with precision weights, moderated t); fast.
         ``"limma"``: limma's linear model and empirical-Bayes moderated t for log-scale data (microarrays,
         normalised tables). ``"ttest"``: Welch's t-test on log values (log-CPM for counts), ignoring covariates;

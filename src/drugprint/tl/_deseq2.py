@@ -36,10 +36,11 @@ def fit_deseq2(
     ``base_mean``.
     """
     from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
 
-    inference = DefaultInference(n_cpus=n_cpus)
+    from ._nbinom import BatchedInference
+
+    inference = BatchedInference(n_cpus=n_cpus)
     meta = pd.DataFrame({"profile": counts.index}, index=counts.index)
     # pydeseq2 prints progress and warns about its own trend fitting; keep the user's console clean
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -1,0 +1,119 @@
+"""BatchedInference (gene-batched IRLS and Wald test) against pydeseq2's own per-gene DefaultInference."""
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydeseq2.dds import DeseqDataSet
+from pydeseq2.default_inference import DefaultInference
+from pydeseq2.ds import DeseqStats
+
+from drugprint.tl._de import _filter_genes
+from drugprint.tl._nbinom import BatchedInference
+
+
+@pytest.fixture(scope="module")
+def nb_data():
+    """24 samples (4 conditions × 6 donors), 300 NB genes with planted effects, one all-zero-in-a-condition gene."""
+    rng = np.random.default_rng(3)
+    obs = pd.DataFrame(
+        {"donor": np.tile([f"d{i}" for i in range(6)], 4), "drug": np.repeat(["a", "b", "c", "d"], 6)},
+        index=[f"s{i}" for i in range(24)],
+    )
+    X = pd.get_dummies(obs[["donor", "drug"]], drop_first=True).astype(float)
+    X.insert(0, "Intercept", 1.0)
+    beta = np.column_stack(
+        [
+            rng.uniform(1, 8, 300),
+            rng.normal(0, 0.3, (300, 5)),
+            rng.normal(0, 1, (300, 3)) * (rng.random((300, 1)) < 0.3),
+        ]
+    )
+    sf = rng.uniform(0.6, 1.6, 24)
+    mu = sf[:, None] * np.exp(X.to_numpy() @ beta.T)
+    disp = rng.uniform(0.02, 0.5, 300)
+    counts = rng.negative_binomial(1 / disp, 1 / (1 + mu * disp)).astype(np.int64)
+    counts[obs["drug"].to_numpy() == "d", 0] = 0  # silent in one condition: the fit rests on the min_mu bound
+    counts[:, 0] += np.where(obs["drug"].to_numpy() == "d", 0, 50)
+    return X.to_numpy(), sf, counts, disp, obs
+
+
+def test_irls_equals_pydeseq2_per_gene(nb_data):
+    X, sf, counts, disp, _ = nb_data
+    args = {"counts": counts, "size_factors": sf, "design_matrix": X, "disp": disp, "min_mu": 0.5, "beta_tol": 1e-8}
+    ours = BatchedInference(n_cpus=1).irls(**args)
+    ref = DefaultInference(n_cpus=1).irls(**args)
+    for a, b in zip(ours, ref, strict=True):
+        assert a.shape == b.shape
+    assert np.allclose(ours[0], ref[0], rtol=1e-7, atol=1e-9)  # coefficients
+    assert np.allclose(ours[1], ref[1], rtol=1e-7)  # fitted means
+    assert np.allclose(ours[2], ref[2], rtol=1e-6, atol=1e-12)  # hat diagonals (Cook's distances)
+    assert np.array_equal(ours[3], ref[3])
+    assert ours[0][0, -1] < -5  # the silent condition
+
+
+@pytest.mark.parametrize(("limits", "share"), [({"maxiter": 2}, 1.0), ({"max_beta": 4.0}, (0.05, 0.95))])
+def test_irls_hands_diverging_genes_to_pydeseq2(nb_data, monkeypatch, limits, share):
+    """Genes whose IRLS leaves [min_beta, max_beta] or reaches maxiter get pydeseq2's per-gene solver (L-BFGS-B)."""
+    from drugprint.tl import _nbinom
+
+    X, sf, counts, disp, _ = nb_data
+    calls = []
+    solver = _nbinom.irls_solver
+    monkeypatch.setattr(_nbinom, "irls_solver", lambda **kw: (calls.append(1), solver(**kw))[1])
+    args = {"counts": counts, "size_factors": sf, "design_matrix": X, "disp": disp, "min_mu": 0.5, "beta_tol": 1e-8}
+    ours = BatchedInference(n_cpus=1).irls(**args, **limits)
+    ref = DefaultInference(n_cpus=1).irls(**args, **limits)
+    for a, b in zip(ours, ref, strict=True):
+        assert np.allclose(a, b, rtol=1e-7, atol=1e-9)
+    handed = len(calls) / counts.shape[1]
+    assert handed == share if share == 1.0 else share[0] < handed < share[1]
+
+
+def test_wald_equals_pydeseq2_per_gene(nb_data):
+    X, sf, counts, disp, _ = nb_data
+    lfc, mu, _, _ = DefaultInference(n_cpus=1).irls(counts, sf, X, disp, min_mu=0.5, beta_tol=1e-8)
+    contrast = pd.Series(np.eye(X.shape[1])[-2])  # pydeseq2 passes a Series
+    args = {
+        "design_matrix": X,
+        "disp": disp,
+        "lfc": lfc,
+        "mu": mu,
+        "ridge_factor": np.diag(np.repeat(1e-6, X.shape[1])),
+    }
+    ours = BatchedInference(n_cpus=1).wald_test(**args, contrast=contrast, lfc_null=0.0)
+    ref = DefaultInference(n_cpus=1).wald_test(**args, contrast=contrast.to_numpy(), lfc_null=0.0)
+    for a, b in zip(ours, ref, strict=True):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-300)
+    one_sided = BatchedInference(n_cpus=1).wald_test(**args, contrast=contrast, lfc_null=0.1, alt_hypothesis="greater")
+    ref_sided = DefaultInference(n_cpus=1).wald_test(
+        **args, contrast=contrast.to_numpy(), lfc_null=0.1, alt_hypothesis="greater"
+    )
+    assert np.allclose(one_sided[0], ref_sided[0])
+
+
+def _fit(counts, obs, inference):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        dds = DeseqDataSet(counts=counts, metadata=obs, design="~donor + drug", inference=inference, quiet=True)
+        dds.deseq2()
+        st = DeseqStats(dds, contrast=["drug", "b", "a"], inference=inference, quiet=True)
+        st.summary()
+    return dds, st.results_df
+
+
+def test_whole_fit_matches_pydeseq2(nb_data):
+    _, _, counts, _, obs = nb_data
+    df = pd.DataFrame(counts, index=obs.index, columns=[f"g{i}" for i in range(counts.shape[1])])
+    df = df.loc[:, _filter_genes(df, obs["drug"])]
+    dds_b, ours = _fit(df, obs, BatchedInference(n_cpus=1))
+    dds_d, ref = _fit(df, obs, DefaultInference(n_cpus=1))
+    rel_disp = np.abs(dds_b.var["dispersions"] / dds_d.var["dispersions"] - 1)
+    assert np.median(rel_disp) < 1e-8 and np.quantile(rel_disp, 0.99) < 1e-3
+    assert np.median(np.abs(ours["log2FoldChange"] - ref["log2FoldChange"])) < 1e-8
+    assert np.corrcoef(ours["log2FoldChange"], ref["log2FoldChange"])[0, 1] > 0.99999
+    assert ((ours["padj"] < 0.05) == (ref["padj"] < 0.05)).all()
+    assert (ref["padj"] < 0.05).sum() > 10
