@@ -2,6 +2,7 @@
 
 python bench/run_all.py            # ~30 min on 2 cores; needs ~3 GB of free disk for the 10M-cell store
 python bench/run_all.py --quick    # 100k cells only, no 10M store, no DE (a few minutes)
+python bench/run_all.py --render   # rewrite RESULTS.md from the last run's bench/out/results.json
 """
 
 from __future__ import annotations
@@ -62,14 +63,64 @@ def main(quick: bool) -> None:
     write_markdown(rows)
 
 
-def write_markdown(rows: list[dict]) -> None:
+def goals(rows: list[dict]) -> list[str]:
+    """The scale issue's goals, each with the figure this run reached."""
+
+    def get(case, method=None, n=None):
+        return next(
+            (
+                r
+                for r in rows
+                if r["case"] == case
+                and (method is None or r["method"].startswith(method))
+                and (n is None or r.get("n_cells") == n)
+            ),
+            None,
+        )
+
+    def yes(ok: bool) -> str:
+        return "yes" if ok else "**no**"
+
+    out = ["## Goals", "", "| goal | reached | met |", "|---|---|---|"]
+    pb = [r for r in rows if r["case"] == "pseudobulk" and r["method"] == "drugprint"]
+    if pb:
+        ratios = [r["seconds"] / get("pseudobulk", "scanpy", r["n_cells"])["seconds"] for r in pb]
+        reached = ", ".join(f"{x:.2f} at {r['n_cells']:,} cells" for x, r in zip(ratios, pb, strict=True))
+        out.append(f"| pseudobulk time ratio to `sc.get.aggregate` ≤ 1.0 | {reached} | {yes(max(ratios) <= 1.0)} |")
+    ooc = get("pseudobulk_out_of_core")
+    if ooc:
+        out.append(
+            f"| 10M cells out of core < 3 GB peak RSS | {ooc['peak_rss_gb']:.2f} GB | {yes(ooc['peak_rss_gb'] < 3)} |"
+        )
+    loop, fast = get("de", "pydeseq2"), [r for r in rows if r["method"].startswith("dp.tl.de deseq2")]
+    if loop and fast:
+        best = min(fast, key=lambda r: r["seconds"])
+        ratio = loop["seconds"] / best["seconds"]
+        out.append(
+            f"| DE ≥ 5× faster than the per-contrast pydeseq2 loop | {ratio:.1f}× ({best['method']}); "
+            f"{loop['seconds'] / fast[0]['seconds']:.1f}× on one core | {yes(ratio >= 5)} |"
+        )
+    out += [
+        "",
+        "The per-contrast loop fits 12 profiles (DMSO + one drug) at a time; `dp.tl.de` fits all 36 profiles of a "
+        "cell type once, as DESeq2 recommends, so dispersions are estimated from more samples and the two agree "
+        "closely but not exactly (median r of log2FC and share of identical padj < 0.05 calls in the DE table). "
+        "On the same samples, `dp.tl.de`'s batched IRLS/Wald steps give pydeseq2's estimates "
+        "(`tests/tl/test_nbinom.py`).",
+        "",
+    ]
+    return out
+
+
+def write_markdown(rows: list[dict], when: str | None = None) -> None:
     lines = [
         "# Benchmarks",
         "",
         f"Measured in one run of `python bench/run_all.py` on {machine()}, "
-        f"{time.strftime('%Y-%m-%d')}. Every case runs in a fresh process; peak memory is the process's "
+        f"{when or time.strftime('%Y-%m-%d')}. Every case runs in a fresh process; peak memory is the process's "
         "maximum resident set size (input data included).",
         "",
+        *goals(rows),
     ]
     pb = [r for r in rows if r["case"] == "pseudobulk"]
     if pb:
@@ -118,4 +169,8 @@ def write_markdown(rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    if "--render" in sys.argv:
+        saved = OUT / "results.json"
+        write_markdown(json.loads(saved.read_text()), time.strftime("%Y-%m-%d", time.localtime(saved.stat().st_mtime)))
+    else:
+        main(quick="--quick" in sys.argv)
