@@ -117,3 +117,13 @@ def test_whole_fit_matches_pydeseq2(nb_data):
     assert np.corrcoef(ours["log2FoldChange"], ref["log2FoldChange"])[0, 1] > 0.99999
     assert ((ours["padj"] < 0.05) == (ref["padj"] < 0.05)).all()
     assert (ref["padj"] < 0.05).sum() > 10
+
+
+def test_weighted_crossproducts_in_gene_blocks():
+    from drugprint.tl._nbinom import _xtwx
+
+    rng = np.random.default_rng(0)
+    X, W = rng.normal(size=(30, 5)), rng.random((30, 1000))
+    ref = np.einsum("np,ng,nq->gpq", X, W, X)
+    assert np.allclose(_xtwx(X, W, block=450), ref, rtol=1e-12)  # 3 genes per block, a ragged last block
+    assert np.allclose(_xtwx(X, W), ref, rtol=1e-12)

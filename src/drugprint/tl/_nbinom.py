@@ -20,10 +20,18 @@ from scipy.special import gammaln
 from scipy.stats import norm
 
 
-def _xtwx(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``X.T @ diag(W[:, g]) @ X`` for every gene ``g`` (samples × genes weights) → genes × p × p."""
-    XW = W.T[:, :, None] * X[None, :, :]
-    return np.matmul(XW.transpose(0, 2, 1), X)
+def _xtwx(X: np.ndarray, W: np.ndarray, block: int = 1 << 22) -> np.ndarray:
+    """``X.T @ diag(W[:, g]) @ X`` for every gene ``g`` (samples × genes weights) → genes × p × p.
+
+    Genes go in blocks so that the samples × coefficients temporary stays near ``block`` floats (32 MB).
+    """
+    n, p = X.shape
+    out = np.empty((W.shape[1], p, p))
+    step = max(1, block // (n * p))
+    for start in range(0, W.shape[1], step):
+        XW = W[:, start : start + step].T[:, :, None] * X[None, :, :]
+        out[start : start + step] = np.matmul(XW.transpose(0, 2, 1), X)
+    return out
 
 
 def _nb_nll(counts: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
