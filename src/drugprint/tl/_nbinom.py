@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 from pydeseq2.default_inference import DefaultInference
-from pydeseq2.utils import irls_solver
+from pydeseq2.utils import irls_solver, nb_nll
 from scipy.linalg import solve
-from scipy.special import gammaln
 from scipy.stats import norm
 
 
@@ -32,14 +31,6 @@ def _xtwx(X: np.ndarray, W: np.ndarray, block: int = 1 << 22) -> np.ndarray:
         XW = W[:, start : start + step].T[:, :, None] * X[None, :, :]
         out[start : start + step] = np.matmul(XW.transpose(0, 2, 1), X)
     return out
-
-
-def _nb_nll(counts: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
-    """Negative-binomial negative log-likelihood per gene (column), as ``pydeseq2.utils.nb_nll``."""
-    n = counts.shape[0]
-    inv = 1.0 / disp
-    logbinom = gammaln(counts + inv) - gammaln(counts + 1) - gammaln(inv)
-    return n * inv * np.log(disp) + (-logbinom + (counts + inv) * np.log(inv + mu) - counts * np.log(mu)).sum(axis=0)
 
 
 class BatchedInference(DefaultInference):
@@ -97,7 +88,7 @@ class BatchedInference(DefaultInference):
             beta[ok] = beta_ok
             mu[:, ok] = np.maximum(sf * np.exp(X @ beta_ok.T), min_mu)
             old = dev[ok]
-            dev[ok] = -2.0 * _nb_nll(counts[:, ok], mu[:, ok], disp[ok])
+            dev[ok] = -2.0 * nb_nll(counts[:, ok], mu[:, ok], disp[ok])  # per gene (column) for a vector of disp
             with np.errstate(invalid="ignore"):
                 ratio = np.abs(dev[ok] - old) / (np.abs(dev[ok]) + 0.1)
                 active[ok[~(ratio > beta_tol)]] = False
