@@ -10,7 +10,9 @@ import time
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="drugprint", description="Compare drug transcriptomic fingerprints per cell type.")
-    p.add_argument("--version", action="store_true", help="print the version and exit")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command")
 
     d = sub.add_parser("demo", help="simulate the bundled IMiD/CELMoD screen and write a report")
@@ -46,15 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.version:
-        from . import __version__
-
-        print(__version__)
-        return 0
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        _parser().print_help()
+        parser.print_help()
         return 2
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures are only written to files
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from . import io, report
 
@@ -82,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 n_cpus=args.n_cpus,
                 title=f"drugprint report: {args.input}",
             )
-    except (KeyError, ValueError, TypeError, FileNotFoundError) as err:
-        print(f"drugprint: error: {err}", file=sys.stderr)
+    except (KeyError, ValueError, TypeError, OSError) as err:  # bad input: one line; other errors keep a traceback
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"drugprint: error: {message}", file=sys.stderr)
         return 1
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in res["timings"].items())
     print(f"drugprint: wrote {res['paths']['report']} in {time.perf_counter() - t0:.1f}s ({timings})")

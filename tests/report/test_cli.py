@@ -110,7 +110,7 @@ def test_report_renders_in_headless_chromium(cli_report):
         headings = driver.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
     finally:
         driver.quit()
-    assert len(images) >= 6
+    assert len(images) == len(list((cli_report / "figures").glob("*.png"))) >= 6
     assert all(done and w > 100 and h > 100 for done, w, h in images)
     assert headings[0] == "Summary" and headings[-1] == "Provenance"
 
@@ -118,9 +118,15 @@ def test_report_renders_in_headless_chromium(cli_report):
 def test_cli_errors_are_clear(small_h5ad, tmp_path, capsys):
     code = main(["run", str(small_h5ad), "--out", str(tmp_path), "--control", "vehicle"])
     assert code == 1
-    assert "levels present" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'vehicle'" in err and "'DMSO'" in err and "levels present" in err
     assert main(["run", str(tmp_path / "missing.h5ad"), "--out", str(tmp_path)]) == 1
+    assert "missing.h5ad" in capsys.readouterr().err
     assert main([]) == 2
+    assert "usage: drugprint" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("drugprint ")
 
 
 def test_io_read_h5mu(tmp_path, screen):

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -119,7 +118,6 @@ def run(
     >>> res["paths"]["report"].name
     'report.html'
     """
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     from ._html import render
