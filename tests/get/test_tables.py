@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 import drugprint as dp
 
@@ -13,7 +14,11 @@ def test_de_table(sig_all):
     j = sig_all.var_names.get_loc("GZMB")
     assert np.isclose(row["log2fc"], sig_all["NK|mezigdomide vs DMSO"].layers["log2fc"][0, j])
     sig_only = dp.get.de_table(sig_all, alpha=0.05)
-    assert (sig_only["padj"] < 0.05).all()
+    assert len(sig_only) == np.sum(np.asarray(sig_all.layers["padj"]) < 0.05) > 0
+    with pytest.raises(KeyError, match=r"\['Nk'\] not in sig.obs\['cell_type'\].*'NK'"):
+        dp.get.de_table(sig_all, groups=["Nk"])
+    with pytest.raises(KeyError, match="mezi"):
+        dp.get.de_table(sig_all, conditions=["mezi"])
 
 
 def test_pathway_table(sig_all):

@@ -21,6 +21,13 @@ def test_pathway_heatmap(sig_all, tmp_path):
     assert len(fig2.axes[0].get_yticklabels()) == 5
     with pytest.raises(KeyError, match="were not scored"):
         dp.pl.pathway_heatmap(sig_all, sources=["NOPE"])
+    with pytest.raises(KeyError, match=r"\['Nk'\] are not in these signatures.*'NK'"):
+        dp.pl.pathway_heatmap(sig_all, groups=["Nk"])
+    flat = sig_all[sig_all.obs["cell_type"] == "B"].copy()
+    flat.obsm["pathways"].loc[:, :] = 0.0  # an all-zero matrix still gets a usable symmetric colour scale
+    fig3, ax = plt.subplots()
+    assert dp.pl.pathway_heatmap(flat, ax=ax) is fig3
+    assert fig3.axes[0].images[0].norm.vmax == pytest.approx(0.1)
 
 
 def test_panel_dotplot(sig_all):
@@ -30,6 +37,10 @@ def test_panel_dotplot(sig_all):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["IL2", "IL2RA"]
     with pytest.raises(ValueError, match="Unknown panel"):
         dp.pl.panel_dotplot(sig_all, "nope")
+    fig = dp.pl.panel_dotplot(sig_all, "cytotoxicity", groups=["NK", "Platelets"])  # absent groups are skipped
+    assert len(fig.axes[0].get_yticklabels()) == 5
+    with pytest.raises(KeyError, match="Platelets"):
+        dp.pl.panel_dotplot(sig_all, "cytotoxicity", groups=["Platelets"])
 
 
 def test_volcano(sig_all):
@@ -63,5 +74,7 @@ def test_comparison_figures(sig_all, tmp_path):
     assert fig.axes[0].patches
     with pytest.raises(ValueError, match="No up-regulated"):
         dp.pl.deg_upset(sig, "B", "up")
+    with pytest.raises(KeyError, match="Typo"):
+        dp.pl.deg_upset(sig, "Typo", "up")
     fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_boot=50), "Myeloma")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "mezigdomide"

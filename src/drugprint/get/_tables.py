@@ -13,14 +13,19 @@ from ..tl._potency import _group_key
 
 
 def _select(sig: AnnData, groups: Sequence[str] | None, conditions: Sequence[str] | None) -> np.ndarray:
+    """Rows of ``sig`` in ``groups`` and ``conditions``; unknown names raise a KeyError listing those present."""
     keep = np.ones(sig.n_obs, dtype=bool)
     gk = _group_key(sig)
-    if groups is not None:
-        if gk is None:
-            raise KeyError("These signatures have no group column; leave groups=None.")
-        keep &= sig.obs[gk].astype(str).isin(list(groups)).to_numpy()
-    if conditions is not None:
-        keep &= sig.obs["condition"].astype(str).isin(list(conditions)).to_numpy()
+    if groups is not None and gk is None:
+        raise KeyError("These signatures have no group column; leave groups=None.")
+    for wanted, col in ((groups, gk), (conditions, "condition")):
+        if wanted is None:
+            continue
+        values = sig.obs[col].astype(str)
+        unknown = sorted(set(wanted) - set(values))
+        if unknown:
+            raise KeyError(f"{unknown} not in sig.obs[{col!r}]; present: {sorted(set(values))}.")
+        keep &= values.isin(list(wanted)).to_numpy()
     return keep
 
 

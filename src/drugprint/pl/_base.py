@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from os import PathLike
 
 import matplotlib.pyplot as plt
+import numpy as np
+from anndata import AnnData
 from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+
+from ..tl._potency import _group_key
 
 #: The pathways a drug-comparison figure shows first (the seed's questions), when they were scored.
 KEY_PATHWAYS = (
@@ -75,3 +81,27 @@ def finish(fig: Figure, save: str | PathLike | None) -> Figure:
     if save is not None:
         fig.savefig(save, dpi=150, bbox_inches="tight")
     return fig
+
+
+def group_rows(sig: AnnData, groups: Sequence[str] | None, *, skip_missing: bool = False) -> np.ndarray:
+    """Row positions of ``sig`` for ``groups``, in the order given (all rows for ``None``).
+
+    Unknown groups raise a KeyError that lists the groups present, or are left out with ``skip_missing``
+    (then at least one must be present).
+    """
+    if groups is None:
+        return np.arange(sig.n_obs)
+    gk = _group_key(sig)
+    group_of = sig.obs[gk].astype(str).to_numpy() if gk else np.full(sig.n_obs, "all")
+    present = list(dict.fromkeys(group_of))
+    unknown = [g for g in groups if g not in present]
+    if unknown and (not skip_missing or len(unknown) == len(groups)):
+        raise KeyError(f"groups {unknown} are not in these signatures; groups present: {present}.")
+    return np.concatenate([np.flatnonzero(group_of == g) for g in groups if g in present])
+
+
+def symmetric_norm(values: np.ndarray, floor: float = 0.1) -> TwoSlopeNorm:
+    """A colour norm centred on 0 and symmetric around it, at least ``±floor`` wide (also for all-zero data)."""
+    values = np.asarray(values, dtype=float)
+    lim = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+    return TwoSlopeNorm(vcenter=0.0, vmin=-max(lim, floor), vmax=max(lim, floor))

@@ -12,7 +12,7 @@ from anndata import AnnData
 from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
 
-from ._base import finish
+from ._base import finish, group_rows
 
 
 def similarity(
@@ -126,6 +126,7 @@ def deg_upset(
     if key not in sig.uns:
         raise KeyError(f"sig.uns has no {key!r}; run dp.tl.deg_overlap(sig) first.")
     inter = sig.uns[key]["intersections"]
+    group_rows(sig, [group])  # a KeyError naming the groups present if ``group`` is not one of them
     inter = inter[(inter["group"] == group) & (inter["direction"] == direction)]
     if inter.empty:
         raise ValueError(f"No {direction}-regulated DEGs in group {group!r}.")

@@ -8,12 +8,11 @@ from os import PathLike
 import numpy as np
 from anndata import AnnData
 from matplotlib.axes import Axes
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ..resources import panels as shipped_panels
 from ..tl._potency import _group_key
-from ._base import finish, new_axes
+from ._base import finish, group_rows, new_axes, symmetric_norm
 
 
 def panel_dotplot(
@@ -36,7 +35,8 @@ def panel_dotplot(
     panel
         A shipped panel name (:func:`drugprint.resources.panels`) or a list of genes.
     groups
-        Groups (cell types) to show; ``None`` for all. Groups absent from ``sig`` are skipped.
+        Groups (cell types) to show; ``None`` for all. Groups absent from ``sig`` are skipped (a KeyError if
+        none is present).
     alpha
         Dots of genes with ``padj < alpha`` get a black edge.
     cmap, ax, figsize, save
@@ -64,12 +64,7 @@ def panel_dotplot(
     if not genes:
         raise ValueError(f"No gene of panel {title!r} is in sig.var_names.")
     gk = _group_key(sig)
-    rows = np.arange(sig.n_obs)
-    if groups is not None and gk:
-        present = [g for g in groups if g in set(sig.obs[gk].astype(str))]
-        if not present:
-            raise ValueError(f"None of groups {list(groups)} is in sig.obs[{gk!r}].")
-        rows = np.concatenate([np.flatnonzero(sig.obs[gk].astype(str).to_numpy() == g) for g in present])
+    rows = group_rows(sig, groups if gk else None, skip_missing=True)
     sub = sig[rows, genes]
     lfc = np.asarray(sub.layers["log2fc"], dtype=float)
     padj = np.asarray(sub.layers["padj"], dtype=float)
@@ -77,7 +72,6 @@ def panel_dotplot(
     fig, ax = new_axes(ax, figsize or (1.8 + 0.5 * len(genes), 1.0 + 0.3 * len(rows)))
     yy, xx = np.meshgrid(np.arange(len(rows)), np.arange(len(genes)), indexing="ij")
     size = np.clip(-np.log10(np.where(np.isfinite(padj), padj, 1.0) + 1e-300), 0, 20)
-    lim = max(np.nanmax(np.abs(lfc)) if np.isfinite(lfc).any() else 1.0, 0.1)
     edge = np.where((padj < alpha).ravel(), "black", "none")
     sc = ax.scatter(
         xx.ravel(),
@@ -85,7 +79,7 @@ def panel_dotplot(
         s=12 + 9 * size.ravel(),
         c=np.nan_to_num(lfc).ravel(),
         cmap=cmap,
-        norm=TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim),
+        norm=symmetric_norm(lfc),
         edgecolors=edge,
         linewidths=0.6,
     )

@@ -9,11 +9,10 @@ from typing import Literal
 import numpy as np
 from anndata import AnnData
 from matplotlib.axes import Axes
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ..tl._potency import _group_key
-from ._base import KEY_PATHWAYS, finish, new_axes, pretty
+from ._base import KEY_PATHWAYS, finish, group_rows, new_axes, pretty, symmetric_norm
 
 
 def pathway_heatmap(
@@ -75,18 +74,13 @@ def pathway_heatmap(
     if missing:
         raise KeyError(f"{missing} were not scored; scored: {list(scores.columns)[:8]} …")
     gk = _group_key(sig)
-    order = np.arange(sig.n_obs)
+    order = group_rows(sig, groups)
     labels = list(sig.obs["condition"].astype(str)) if "condition" in sig.obs else list(sig.obs_names)
     group_of = sig.obs[gk].astype(str).to_numpy() if gk else np.array(["all"] * sig.n_obs)
-    if groups is not None:
-        order = np.concatenate([np.flatnonzero(group_of == g) for g in groups])
     mat = scores.iloc[order][list(sources)].to_numpy(dtype=float)
     n_rows, n_cols = mat.shape
     fig, ax = new_axes(ax, figsize or (1.6 + 0.55 * n_cols, 1.2 + 0.28 * n_rows))
-    lim = np.nanmax(np.abs(mat)) if np.isfinite(mat).any() else 1.0
-    im = ax.imshow(
-        np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, norm=TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
-    )
+    im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, norm=symmetric_norm(mat))
     if padj is not None:
         sig_mask = padj.iloc[order][list(sources)].to_numpy(dtype=float) < alpha
         yy, xx = np.nonzero(sig_mask)
