@@ -50,9 +50,8 @@ def _table(df: pd.DataFrame, index: bool = False) -> str:
     return df.to_html(index=index, border=0, float_format=lambda v: f"{v:.3g}", escape=True)
 
 
-def _summary(sig, rank, compare, summary, metric, groupby) -> str:
+def _summary(rank, compare, summary, metric, responsive) -> str:
     parts = []
-    responsive = [g for g in dict.fromkeys(rank["group"]) if rank[rank["group"] == g]["n_sources"].max() > 0]
     silent = [g for g in dict.fromkeys(rank["group"]) if g not in responsive]
     for g in responsive:
         r = rank[rank["group"] == g].sort_values("rank")
@@ -96,7 +95,8 @@ def render(
     potency_panels,
     rank,
     compare,
-    metric,
+    responsive,
+    similarity_metric,
     dose_fits,
     per_group,
     provenance,
@@ -104,6 +104,7 @@ def render(
     """Write ``out / "report.html"`` from the results of :func:`drugprint.report.run`."""
     run = provenance["drugprint_run"]
     groupby, cond_key = run["groupby"], run["condition_key"]
+    metric = "effect_r" if "effect_r" in similarity_metric.values() else "spearman"
     figs = out / "figures"
     groups = [str(g) for g in categories(sig.obs[groupby])]
     conditions = [c for c in categories(pdata.obs[cond_key]) if c != run["control"]]
@@ -115,7 +116,7 @@ def render(
         f"<p class='meta'>drugprint {_e(provenance['versions'].get('drugprint', ''))} · "
         f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC</p>",
         "<h2>Summary</h2>",
-        _summary(sig, rank, compare, summary, metric, groupby),
+        _summary(rank, compare, summary, metric, responsive),
     ]
 
     n_samples = pdata.obs[run["sample_key"]].nunique()
@@ -181,7 +182,9 @@ def render(
     cyto = potency_panels[potency_panels["source"] == "cytotoxicity"]
     p += [
         "<h2>5. Cytotoxicity and the IMiD axis</h2>",
-        _img(figs / "cytotoxicity_dotplot.png", "Cytotoxicity genes: colour log2FC, size −log10 padj."),
+        _img(figs / "cytotoxicity_dotplot.png", "Cytotoxicity genes: colour log2FC, size −log10 padj.")
+        if (figs / "cytotoxicity_dotplot.png").exists()
+        else "<p>No cytotoxicity gene was measured.</p>",
         _table(cyto[["group", "condition", "score", "log2fc", "padj", "rank", "tier"]].astype({"tier": str}))
         if len(cyto)
         else "<p>The cytotoxicity panel was not scored (too few tested genes).</p>",
@@ -205,7 +208,8 @@ def render(
         )
     for g in groups:
         if "similarity" in per_group[g]:
-            p.append(_img(figs / f"{per_group[g]['similarity']}.png", f"{g}: drug × drug similarity."))
+            how = "effect correlation" if similarity_metric[g] == "effect_r" else "Spearman correlation of signatures"
+            p.append(_img(figs / f"{per_group[g]['similarity']}.png", f"{g}: drug × drug similarity ({how})."))
     cols = [
         c
         for c in (

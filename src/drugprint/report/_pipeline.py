@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import get, pl, pp, tl
 from .._utils import categories, logger, versions
-from ..resources import genesets, provenance
+from ..resources import genesets, panels, provenance
 
 
 def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
@@ -38,8 +38,6 @@ def _slug(text: str) -> str:
 
 
 def _highlight(group: str) -> list[str]:
-    from ..resources import panels
-
     p = panels()
     if group in ("NK", "CD8 T"):
         return p["cytotoxicity"]
@@ -193,51 +191,37 @@ def run(
 
     groups_present = [str(g) for g in categories(sig.obs[groupby])]
     responsive = [g for g in groups_present if rank[(rank["group"] == g)]["n_sources"].max() > 0]
-    figures = {"pathway_heatmap": pl.pathway_heatmap(sig, save=figs / "pathway_heatmap.png")}
+    metric = "effect_r" if has_donors and "effect_r" in cmp else "spearman"
+
+    def draw(name: str, plot, *args, **kwargs) -> str:
+        plt.close(plot(*args, save=figs / f"{name}.png", **kwargs))
+        return name
+
+    draw("pathway_heatmap", pl.pathway_heatmap, sig)
     cyto = [g for g in ("NK", "CD8 T") if g in groups_present] or groups_present[:2]
-    figures["cytotoxicity_dotplot"] = pl.panel_dotplot(
-        sig, "cytotoxicity", groups=cyto, save=figs / "cytotoxicity_dotplot.png"
-    )
+    (figs / "cytotoxicity_dotplot.png").unlink(missing_ok=True)  # the report embeds it only when drawn now
+    if any(gene in sig.var_names for gene in panels()["cytotoxicity"]):
+        draw("cytotoxicity_dotplot", pl.panel_dotplot, sig, "cytotoxicity", groups=cyto)
     per_group: dict[str, dict[str, str]] = {g: {} for g in groups_present}
+    similarity_metric: dict[str, str] = {}
     for g in groups_present:
+        made, slug = per_group[g], _slug(g)
         shown = pot[(pot["group"] == g) & pot["source"].isin(pl.KEY_PATHWAYS)]
         if (shown["tier"] != "none").any():
-            per_group[g]["tiers"] = f"tiers_{_slug(g)}"
+            made["tiers"] = draw(f"tiers_{slug}", pl.potency_tiers, pot, g)
         if g in responsive:
-            per_group[g]["rank"] = f"rank_{_slug(g)}"
+            made["rank"] = draw(f"rank_{slug}", pl.potency_rank, rank, g)
             if g in sig.uns["compare"]["matrices"]:
-                per_group[g]["similarity"] = f"similarity_{_slug(g)}"
-        rows = summary[summary["group"] == g]
-        if not rows.empty:
-            per_group[g]["volcano"] = f"volcano_{_slug(g)}"
+                has_metric = cmp.loc[cmp["group"] == g].get(metric, pd.Series(dtype=float)).notna().any()
+                similarity_metric[g] = metric if has_metric else "spearman"
+                made["similarity"] = draw(f"similarity_{slug}", pl.similarity, sig, g, metric=similarity_metric[g])
+        best = summary[summary["group"] == g].sort_values("n_deg", ascending=False).iloc[0]
+        made["volcano"] = draw(f"volcano_{slug}", pl.volcano, sig, best["signature"], highlight=_highlight(g))
         src = _key_source(pot, g)
         if dose_fits is not None and src is not None:
-            per_group[g]["dose"] = f"dose_{_slug(g)}"
+            made["dose"] = draw(f"dose_{slug}", pl.dose_response, sig, g, src)
         if time_table is not None and src is not None:
-            per_group[g]["time"] = f"time_{_slug(g)}"
-    metric = "effect_r" if has_donors and "effect_r" in cmp else "spearman"
-    for g, names in per_group.items():
-        src = _key_source(pot, g)
-        for kind, name in names.items():
-            path = figs / f"{name}.png"
-            if kind == "tiers":
-                figures[name] = pl.potency_tiers(pot, g, save=path)
-            elif kind == "rank":
-                figures[name] = pl.potency_rank(rank, g, save=path)
-            elif kind == "similarity":
-                use = (
-                    metric if cmp[(cmp["group"] == g)].get(metric, pd.Series(dtype=float)).notna().any() else "spearman"
-                )
-                figures[name] = pl.similarity(sig, g, metric=use, save=path)
-            elif kind == "volcano":
-                best = summary[summary["group"] == g].sort_values("n_deg", ascending=False).iloc[0]
-                figures[name] = pl.volcano(sig, best["signature"], highlight=_highlight(g), save=path)
-            elif kind == "dose":
-                figures[name] = pl.dose_response(sig, g, src, save=path)
-            elif kind == "time":
-                figures[name] = pl.time_course(time_table, g, src, save=path)
-    for f in figures.values():
-        plt.close(f)
+            made["time"] = draw(f"time_{slug}", pl.time_course, time_table, g, src)
     timings["tables_figures"] = time.perf_counter() - t0
 
     prov = {
@@ -283,7 +267,8 @@ def run(
         potency_panels=pot_panels,
         rank=rank,
         compare=cmp,
-        metric=metric,
+        responsive=responsive,
+        similarity_metric=similarity_metric,
         dose_fits=dose_fits,
         per_group=per_group,
         provenance=prov,
