@@ -54,13 +54,15 @@ def main(quick: bool) -> None:
             print(f"10M store written in {time.perf_counter() - t0:.0f} s", flush=True)
         rows += run([str(HERE / "_measure.py"), "outofcore", str(store), "250000"])
         print(rows[-1], flush=True)
-        rows += run([str(HERE / "bench_de.py")])
-        print(rows[-4:], flush=True)
+        de = run([str(HERE / "bench_de.py")])
+        rows += de
+        print(de, flush=True)
         t0 = time.perf_counter()
         subprocess.run([PY, "-m", "drugprint", "demo", "--out", str(OUT / "demo")], check=True, capture_output=True)
         rows.append({"case": "demo", "method": "drugprint demo (default preset)", "seconds": time.perf_counter() - t0})
-    (OUT / "results.json").write_text(json.dumps(rows, indent=1))
-    write_markdown(rows)
+    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    (OUT / "results.json").write_text(json.dumps(result, indent=1))
+    write_markdown(result)
 
 
 def goals(rows: list[dict]) -> list[str]:
@@ -112,12 +114,14 @@ def goals(rows: list[dict]) -> list[str]:
     return out
 
 
-def write_markdown(rows: list[dict], when: str | None = None) -> None:
+def write_markdown(result: dict) -> None:
+    """Write RESULTS.md from one run: ``{"machine": ..., "date": ..., "rows": [...]}``."""
+    rows = result["rows"]
     lines = [
         "# Benchmarks",
         "",
-        f"Measured in one run of `python bench/run_all.py` on {machine()}, "
-        f"{when or time.strftime('%Y-%m-%d')}. Every case runs in a fresh process; peak memory is the process's "
+        f"Measured in one run of `python bench/run_all.py` on {result['machine']}, "
+        f"{result['date']}. Every case runs in a fresh process; peak memory is the process's "
         "maximum resident set size (input data included).",
         "",
         *goals(rows),
@@ -170,7 +174,6 @@ def write_markdown(rows: list[dict], when: str | None = None) -> None:
 
 if __name__ == "__main__":
     if "--render" in sys.argv:
-        saved = OUT / "results.json"
-        write_markdown(json.loads(saved.read_text()), time.strftime("%Y-%m-%d", time.localtime(saved.stat().st_mtime)))
+        write_markdown(json.loads((OUT / "results.json").read_text()))
     else:
         main(quick="--quick" in sys.argv)
