@@ -67,11 +67,19 @@ def test_comparison_figures(sig_all, tmp_path):
     dp.tl.compare(sig, n_boot=20)
     fig = dp.pl.similarity(sig, "Myeloma", save=tmp_path / "s.png")
     assert (tmp_path / "s.png").exists() and len(fig.axes) == 3
+    ax = fig.axes[1]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == sig.uns["compare"]["order"]["Myeloma"][::-1]  # drawn in dendrogram order
+    spearman = sig.uns["compare"]["matrices"]["Myeloma"]["spearman"]
+    assert ax.images[0].get_array()[0, -1] == pytest.approx(spearman.loc[ticks[0], ticks[-1]])
     with pytest.raises(ValueError, match="effect correlation"):
         dp.pl.similarity(sig, "Myeloma", metric="effect_r")
     dp.tl.deg_overlap(sig)
     fig = dp.pl.deg_upset(sig, "Myeloma", "down")
-    assert fig.axes[0].patches
+    inter = sig.uns["deg_overlap"]["intersections"]
+    expected = inter[(inter["group"] == "Myeloma") & (inter["direction"] == "down")]["n_genes"]
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    assert heights == sorted(expected, reverse=True)[: len(heights)] and len(heights) == min(15, len(expected))
     with pytest.raises(ValueError, match="No up-regulated"):
         dp.pl.deg_upset(sig, "B", "up")
     with pytest.raises(KeyError, match="Typo"):
