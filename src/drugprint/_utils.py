@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,8 @@ def check_obs_keys(adata: AnnData, keys: Iterable[str | None], *, what: str = "a
 def as_anndata(data: Any, mod: str = "rna", *, what: str = "data") -> AnnData:
     """The AnnData to work on: ``data`` itself, or modality ``mod`` of a MuData.
 
-    A modality gets the global ``obs`` columns it lacks joined in, on a copy (``data`` is never modified).
+    A modality gets the global ``obs`` columns it lacks joined in, in a new AnnData that shares the
+    modality's matrices, ``var``, ``obsm`` and ``uns`` (``data`` is never modified).
     """
     if isinstance(data, AnnData):
         return data
@@ -44,10 +47,48 @@ def as_anndata(data: Any, mod: str = "rna", *, what: str = "data") -> AnnData:
         adata = data.mod[mod]
         extra = [c for c in data.obs.columns if c not in adata.obs.columns and ":" not in c]
         if extra:
-            adata = adata.copy()
-            adata.obs = adata.obs.join(data.obs.loc[adata.obs_names, extra])
+            adata = AnnData(
+                X=adata.X,
+                obs=adata.obs.join(data.obs.loc[adata.obs_names, extra]),
+                var=adata.var,
+                uns=dict(adata.uns),
+                obsm=dict(adata.obsm),
+                varm=dict(adata.varm),
+                layers=dict(adata.layers),
+                obsp=dict(adata.obsp),
+                varp=dict(adata.varp),
+            )
         return adata
     raise TypeError(f"{what} must be an AnnData or a MuData, got {type(data).__name__}.")
+
+
+def read_table(path: str | PathLike, **kwargs) -> pd.DataFrame:
+    """Read a CSV/TSV table, the separator chosen by extension.
+
+    Parameters
+    ----------
+    path
+        The file; ``.tsv``, ``.txt``, ``.tab`` and ``.sf`` are tab-separated, anything else comma-separated.
+        Gzip-compressed files (``.gz``) are read too.
+    **kwargs
+        Passed to :func:`pandas.read_csv` (``sep`` overrides the choice by extension).
+
+    Returns
+    -------
+    The table; ``FileNotFoundError`` names a missing file, ``ValueError`` one that does not parse.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"No file at {str(p)!r}.")
+    name = p.name.lower().removesuffix(".gz")
+    sep = "\t" if name.endswith((".tsv", ".txt", ".tab", ".sf")) else ","
+    kwargs.setdefault("sep", sep)
+    try:
+        return pd.read_csv(p, **kwargs)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(
+            f"Could not parse {p.name!r} as a {'tab' if kwargs['sep'] == chr(9) else 'comma'}-separated table: {err}"
+        ) from err
 
 
 def check_choice(value: Any, choices: Sequence[Any], *, name: str) -> None:

@@ -57,7 +57,8 @@ def test_featurecounts_with_sheet_and_symbol_map(tmp_path):
         adata = dp.io.read_counts(tmp_path / "counts.txt", samples=tmp_path / "samples.csv", gene_map=gmap)
     assert list(adata.obs_names) == ["S1", "S2", "S3"]
     assert adata.obs["drug"].tolist() == ["DMSO", "lenalidomide", "DMSO"]
-    assert adata.obs["dose"].dtype.kind in "if"
+    assert adata.obs["dose"].tolist() == [0, 1, 0]  # a sheet file gets pandas' own type inference
+    assert adata.obs["dose"].dtype == np.int64
     assert list(adata.var_names[:3]) == ["IKZF1", "IKZF3", "MYC"]
     assert adata["S2", "MYC"].X.item() == 150
     assert adata.X.dtype == np.int64 and (adata.layers["counts"] == adata.X).all()
@@ -108,9 +109,77 @@ def test_plain_tables_either_orientation(tmp_path, orientation):
     with gzip.open(path, "wt") as fh:
         table.to_csv(fh, sep="\t")
     sheet = pd.DataFrame({"drug": ["DMSO", "len"]}, index=["S1", "S2"])
-    adata = dp.io.read_counts(path, samples=sheet)
+    for how in ("auto", orientation):
+        adata = dp.io.read_counts(path, samples=sheet, orientation=how)
+        assert adata.to_df().loc["S2", "MYC"] == 5
+        assert adata.shape == (2, 3)
+        assert list(adata.var_names) == ["IKZF1", "MYC", "IRF4"]
+
+
+@pytest.mark.parametrize("orientation", ["auto", "samples_x_genes"])
+def test_samples_x_genes_metadata_columns_go_to_obs(tmp_path, orientation):
+    table = pd.DataFrame(
+        {"sample": ["S1", "S2"], "drug": ["DMSO", "len"], "IKZF1": [1, 4], "MYC": [2, 5], "IRF4": [3, 6]}
+    )
+    table.to_csv(tmp_path / "c.csv", index=False)
+    adata = dp.io.read_counts(tmp_path / "c.csv", orientation=orientation)
+    assert adata.obs["drug"].tolist() == ["DMSO", "len"]
+    assert list(adata.var_names) == ["IKZF1", "MYC", "IRF4"] and adata.var.shape[1] == 0
     assert adata.to_df().loc["S2", "MYC"] == 5
-    assert adata.shape == (2, 3)
+    # the sheet's columns come first and win; the table's other columns are added
+    sheet = pd.DataFrame({"drug": ["DMSO", "lenalidomide"], "donor": ["D1", "D2"]}, index=["S1", "S2"])
+    adata = dp.io.read_counts(tmp_path / "c.csv", samples=sheet, orientation=orientation)
+    assert adata.obs.columns.tolist() == ["drug", "donor"]
+    assert adata.obs["drug"].tolist() == ["DMSO", "lenalidomide"]
+    table.assign(batch=["b1", "b2"]).to_csv(tmp_path / "c.csv", index=False)
+    adata = dp.io.read_counts(tmp_path / "c.csv", samples=sheet, orientation=orientation)
+    assert adata.obs.columns.tolist() == ["drug", "donor", "batch"]
+    assert adata.obs["batch"].tolist() == ["b1", "b2"]
+
+
+def test_genes_x_samples_annotation_columns_go_to_var(tmp_path):
+    table = pd.DataFrame({"gene": ["IKZF1", "MYC", "IRF4"], "biotype": ["pc", "pc", "lnc"], "S1": [1, 2, 3]})
+    table["S2"] = [4, 5, 6]
+    table.to_csv(tmp_path / "c.csv", index=False)
+    adata = dp.io.read_counts(tmp_path / "c.csv", orientation="genes_x_samples")
+    assert adata.var["biotype"].tolist() == ["pc", "pc", "lnc"]
+    assert adata.obs.shape == (2, 0) and adata.to_df().loc["S2", "MYC"] == 5
+
+
+def test_salmon_files_named_by_file_when_folders_repeat(tmp_path):
+    _salmon(tmp_path / "q" / "S1.sf", ["ENST01", "ENST02"], [1, 2])
+    _salmon(tmp_path / "q" / "S2.sf", ["ENST01", "ENST02"], [3, 4])
+    adata = dp.io.read_counts([tmp_path / "q" / "S1.sf", tmp_path / "q" / "S2.sf"], format="salmon")
+    assert list(adata.obs_names) == ["S1", "S2"]
+    assert adata.to_df().loc["S2"].tolist() == [3, 4]
+    _salmon(tmp_path / "a" / "quant.sf", ["ENST01"], [1])
+    _salmon(tmp_path / "b" / "quant.sf", ["ENST01"], [2])
+    _salmon(tmp_path / "x" / "a" / "quant.sf", ["ENST01"], [3])
+    with pytest.raises(ValueError, match=r"named \['quant'\].*mapping"):
+        dp.io.read_counts([tmp_path / "a" / "quant.sf", tmp_path / "x" / "a" / "quant.sf"])
+    adata = dp.io.read_counts([tmp_path / "a" / "quant.sf", tmp_path / "b" / "quant.sf"])
+    assert list(adata.obs_names) == ["a", "b"]
+
+
+def test_sheet_keeps_text_ids_and_dataframe_dtypes(tmp_path):
+    pd.DataFrame({"gene": ["A", "B"], "01": [1, 2], "02": [3, 4]}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"sample": ["01", "02"], "dose": [0.5, 1]}).to_csv(tmp_path / "s.csv", index=False)
+    adata = dp.io.read_counts(tmp_path / "c.csv", samples=tmp_path / "s.csv")
+    assert list(adata.obs_names) == ["01", "02"]
+    assert adata.obs["dose"].tolist() == [0.5, 1.0]
+    sheet = pd.DataFrame({"batch": ["01", "02"], "dose": ["1", "2"]}, index=["01", "02"])
+    adata = dp.io.read_counts(tmp_path / "c.csv", samples=sheet)
+    assert adata.obs["batch"].tolist() == ["01", "02"]
+    assert adata.obs["dose"].tolist() == ["1", "2"]
+
+
+def test_duplicated_ids_in_mapping(tmp_path):
+    pd.DataFrame({"gene": ["E1", "E2"], "S1": [1, 2]}).to_csv(tmp_path / "c.csv", index=False)
+    gmap = pd.DataFrame({"id": ["E1", "E1", "E2", "E2"], "symbol": ["A", "B", "C", "C"]})
+    with pytest.raises(ValueError, match=r"gene_map maps 1 identifier\(s\) to more than one value \(e.g. \['E1'\]\)"):
+        dp.io.read_counts(tmp_path / "c.csv", gene_map=gmap)
+    adata = dp.io.read_counts(tmp_path / "c.csv", gene_map=gmap.iloc[[0, 2, 3]])  # repeated identical pair: fine
+    assert list(adata.var_names) == ["A", "C"] and adata.X.ravel().tolist() == [1, 2]
 
 
 def test_symbol_column_sums_duplicates(tmp_path):

@@ -61,3 +61,10 @@ def test_published_lenalidomide_table():
     assert sig.obsm["panels_log2fc"].iloc[0]["neosubstrates"] > 0  # mRNA does not fall
     dp.tl.pathways(sig, "hallmark")  # published tables flow into pathways unchanged
     assert sig.obsm["pathways"].shape == (1, 50)
+
+
+def test_duplicates_resolved_by_stat_when_only_stat_given():
+    tab = pd.DataFrame({"g": ["A", "A", "B"], "lfc": [2.0, 0.5, 1.0], "t": [1.0, -6.0, 3.0]})
+    sig = dp.io.read_de_table(tab, "g", "lfc", stat_col="t")
+    assert sig.to_df(layer="stat").iloc[0].tolist() == [-6.0, 3.0]  # |t| = 6 beats the larger |log2FC|
+    assert sig.to_df(layer="log2fc").iloc[0].tolist() == [0.5, 1.0]

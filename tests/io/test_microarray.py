@@ -83,3 +83,12 @@ def test_microarray_errors(tmp_path):
         dp.io.read_microarray(tmp_path / "ok.csv", annotation=pd.DataFrame({"ID": ["zz"], "symbol": ["A"]}))
     with pytest.raises(ValueError, match="Unknown collapse"):
         dp.io.read_microarray(tmp_path / "ok.csv", collapse="median")
+
+
+def test_probe_with_two_symbols_is_an_error(series):
+    gpl = pd.concat([GPL, pd.DataFrame({"ID": ["202716_at", "1552256_a_at"], "Gene Symbol": ["MYC", "IKZF3"]})])
+    with pytest.raises(ValueError, match=r"annotation maps 1 identifier\(s\) .* \['1552256_a_at'\]"):
+        dp.io.read_microarray(series, annotation=gpl)
+    # a repeated identical row (202716_at → MYC) is harmless
+    adata = dp.io.read_microarray(series, annotation=gpl.iloc[:-1])
+    assert adata.var.loc["MYC", "n_probes"] == 2 and adata.var.loc["MYC", "probe"] == "202716_at"

@@ -149,3 +149,21 @@ def _dropped_counts(screen, pdata):
         m = ((screen.obs["sample"] == r["sample"]) & (screen.obs["cell_type"] == r["cell_type"])).to_numpy()
         total += screen.layers["counts"][m].sum()
     return total
+
+
+def test_mudata_global_obs_joined_without_copying_the_modality():
+    from mudata import MuData
+
+    from drugprint._utils import as_anndata
+
+    rna = _cells()
+    rna.layers["counts"] = rna.X.copy()
+    mdata = MuData({"rna": rna})
+    mdata.obs["batch"] = np.where(mdata.obs_names.str[1:].astype(int) < 150, "b1", "b2")
+    view = as_anndata(mdata)
+    assert view.X is rna.X and view.layers["counts"] is rna.layers["counts"]
+    assert view.obs["batch"].tolist() == mdata.obs["batch"].tolist()
+    assert "batch" not in rna.obs.columns  # the modality itself is left alone
+    pb = dp.pp.pseudobulk(mdata, groupby="batch", min_cells=0)
+    assert sorted(pb.obs["batch"].unique()) == ["b1", "b2"]
+    assert pb.X.sum() == rna.X.sum()

@@ -1,5 +1,7 @@
 """Out-of-core pseudobulk: Dask arrays read lazily from zarr give the in-memory result exactly."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,3 +57,18 @@ def test_distributed_local_cluster(store, pdata):
     ):
         out = dp.pp.pseudobulk(_lazy(store, 800))
     np.testing.assert_array_equal(out.X, pdata.X)
+
+
+def test_integer_check_covers_every_chunk():
+    import dask.array as da
+
+    x = np.random.default_rng(0).poisson(2.0, size=(400, 30)).astype(np.float64)
+    obs = pd.DataFrame({"sample": np.repeat(["s1", "s2"], 200)}, index=[f"c{i}" for i in range(400)])
+    lazy = ad.AnnData(X=da.from_array(x, chunks=(100, -1)), obs=obs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dp.pp.pseudobulk(lazy, groupby=None, min_cells=0).X.sum() == x.sum()
+    x[350, 3] = 0.5  # only the last chunk holds a non-integer value
+    lazy = ad.AnnData(X=da.from_array(x, chunks=(100, -1)), obs=obs)
+    with pytest.warns(UserWarning, match="not non-negative integers"):
+        dp.pp.pseudobulk(lazy, groupby=None, min_cells=0)

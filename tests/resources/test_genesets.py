@@ -60,6 +60,18 @@ def test_read_gmt_and_csv(tmp_path):
     pd.DataFrame({"set": ["S"], "gene": ["G1"]}).to_csv(wrong, index=False)
     with pytest.raises(ValueError, match="'source' and 'target'"):
         dp.resources.genesets(str(wrong))
+    tsv = tmp_path / "net.tsv"
+    net = pd.DataFrame({"source": ["S", "S"], "target": ["G1", "G2"], "weight": [0.5, -1.0]})
+    net.to_csv(tsv, sep="\t", index=False)
+    assert dp.resources.genesets(tsv)["weight"].tolist() == [0.5, -1.0]
+
+
+@pytest.mark.parametrize("name", ["nope.csv", "nope.gmt", "sets/nope"])
+def test_missing_geneset_file_names_path(name):
+    with pytest.raises(FileNotFoundError, match=f"No gene-set file at '{name}'"):
+        dp.resources.genesets(name)
+    with pytest.raises(ValueError, match="Unknown gene-set collection 'nope'"):
+        dp.resources.genesets("nope")
 
 
 def test_match_net_reports_and_warns():

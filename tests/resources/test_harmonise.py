@@ -35,6 +35,7 @@ def test_harmonise_with_aliases_and_ensembl_net():
     net2 = pd.DataFrame({"source": ["s"] * 2, "target": ["ENSG2.4", "ENSG3"], "weight": 1.0})
     out2, how2 = dp.resources.harmonise_net(net2, var)
     assert how2 == "var['ids']" and out2["target"].tolist() == ["IKZF1", "MYC"]
+    assert out2["input_target"].tolist() == ["ENSG2.4", "ENSG3"]  # the net's own IDs, version kept
     with pytest.raises(KeyError, match="no column 'symbols'"):
         dp.resources.harmonise_net(net, var, id_column="symbols")
 

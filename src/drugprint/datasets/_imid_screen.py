@@ -108,6 +108,7 @@ _PRESETS: dict[str, dict[str, int]] = {
 
 def activity(drug: str, dose_uM: float | np.ndarray) -> float | np.ndarray:
     """Planted cereblon-driven activity of ``drug`` at ``dose_uM`` (Hill curve; 0 for the control)."""
+    check_choice(drug, [CONTROL, *DRUGS], name="drug")
     if drug == CONTROL:
         return np.zeros_like(np.asarray(dose_uM, dtype=float)) if np.ndim(dose_uM) else 0.0
     p = _HILL.loc[drug]
@@ -139,9 +140,10 @@ def _set_members() -> dict[str, list[str]]:
     return {k: list(v) for k, v in nets.groupby("source", sort=False)["target"]}
 
 
-def _plant(genes: pd.Index, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _plant(
+    genes: pd.Index, rng: np.random.Generator, members: dict[str, list[str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per programme × cell type × gene multipliers (mean 1), and drug-specific fingerprints."""
-    members = _set_members()
     rows = []
     for prog in _PROGRAMMES:
         pool: list[str] = []
@@ -251,9 +253,10 @@ def imid_screen(
     rng = np.random.default_rng(seed)
     genes = pd.Index(gene_universe())
     n_genes = len(genes)
-    prolif = set(_set_members()["HALLMARK_G2M_CHECKPOINT"]) | set(_set_members()["HALLMARK_E2F_TARGETS"])
+    members = _set_members()
+    prolif = set(members["HALLMARK_G2M_CHECKPOINT"]) | set(members["HALLMARK_E2F_TARGETS"])
     base = baseline_profiles(list(genes), prolif, rng)
-    programme_genes, specific = _plant(genes, rng)
+    programme_genes, specific = _plant(genes, rng, members)
     gpos = pd.Series(np.arange(n_genes), index=genes)
     dispersion = np.exp(rng.normal(np.log(0.2), 0.5, n_genes))  # cell-level NB dispersion
     profile_sd = 0.12 * np.exp(rng.normal(0.0, 0.4, n_genes))  # per-profile biological noise (ln scale)

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import check_choice
-from ._samples import SheetLike, attach, open_text, read_table, sample_sheet
+from .._utils import check_choice, read_table
+from ._ids import map_ids
+from ._samples import SheetLike, attach, open_text, sample_sheet
 
 _FC_ANNOT = ["Geneid", "Chr", "Start", "End", "Strand", "Length"]
 Format = Literal["auto", "featurecounts", "salmon", "kallisto", "table"]
@@ -27,7 +28,21 @@ def _mapping(gene_map: str | PathLike | pd.DataFrame | Mapping | None) -> pd.Ser
     df = gene_map if isinstance(gene_map, pd.DataFrame) else read_table(gene_map, dtype=str)
     if df.shape[1] < 2:
         raise ValueError("gene_map needs two columns: the identifier in the file and the one to use (e.g. symbol).")
-    return pd.Series(df.iloc[:, 1].to_numpy(), index=df.iloc[:, 0].astype(str).to_numpy()).dropna()
+    return pd.Series(df.iloc[:, 1].to_numpy(), index=df.iloc[:, 0].astype(str).to_numpy())
+
+
+def _sample_names(files: Sequence[Path]) -> list[str]:
+    """Parent folder names (``S1/quant.sf``) when they tell the files apart, else file stems (``S1.sf``)."""
+    names = [f.parent.name for f in files]
+    if not all(names) or len(set(names)) < len(names):
+        names = [Path(f.name.removesuffix(".gz")).stem for f in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"Several files would be named {dup[:5]} (neither their folders nor their file names differ); "
+            "pass a mapping {sample: file} instead of a list."
+        )
+    return names
 
 
 def _sniff(path: Path) -> str:
@@ -73,8 +88,8 @@ def read_counts(
     ----------
     path
         A featureCounts output, a gene-level table (CSV/TSV, either orientation), or salmon (``quant.sf``,
-        ``quant.genes.sf``) / kallisto (``abundance.tsv``) files: a list (sample = parent folder name) or a
-        mapping sample → file.
+        ``quant.genes.sf``) / kallisto (``abundance.tsv``) files: a list or a mapping sample → file. Listed
+        files are named after their folders when these differ, else after the file names (``S1.sf`` → ``S1``).
     samples
         Sample sheet (path or DataFrame) whose IDs match the data's sample names; it becomes ``obs``.
         Every data sample must be in it; sheet rows without data are dropped with a warning.
@@ -91,8 +106,11 @@ def read_counts(
         Two-column mapping (path, DataFrame or dict) from the file's identifiers to the ones to use: Ensembl →
         symbol, or transcript → gene for transcript-level salmon/kallisto files. Rows mapped to the same gene
         are summed; unmapped identifiers are kept as they are (Ensembl → symbol) or dropped with a warning.
+        An identifier mapped to two different genes is an error.
     orientation
         Of a plain table; ``"auto"`` uses the sample sheet's IDs, else takes the longer axis as genes.
+        Non-numeric columns are gene annotation (``var``) in a genes × samples table and sample annotation
+        (``obs``, after the sheet's own columns) in a samples × genes one.
     round_counts
         Round non-integer counts (salmon/kallisto estimated counts are rounded by default, as tximport users
         do for DESeq2). Otherwise non-integer values are an error.
@@ -115,13 +133,13 @@ def read_counts(
     check_choice(orientation, ["auto", "genes_x_samples", "samples_x_genes"], name="orientation")
     sheet = sample_sheet(samples, sample_col=sample_col)
     gmap = _mapping(gene_map)
-    var_extra = pd.DataFrame()
+    var_extra = obs_extra = pd.DataFrame()
     if isinstance(path, Mapping) or (isinstance(path, Sequence) and not isinstance(path, str)):
-        files = (
-            {str(k): Path(v) for k, v in path.items()}
-            if isinstance(path, Mapping)
-            else {Path(p).parent.name or Path(p).stem: Path(p) for p in path}
-        )
+        if isinstance(path, Mapping):
+            files = {str(k): Path(v) for k, v in path.items()}
+        else:
+            paths = [Path(p) for p in path]
+            files = dict(zip(_sample_names(paths), paths, strict=True))
         for f in files.values():
             if not f.exists():
                 raise FileNotFoundError(f"No file at {str(f)!r}.")
@@ -135,7 +153,7 @@ def read_counts(
             raise FileNotFoundError(f"No file at {str(p)!r}.")
         fmt = _sniff(p) if format == "auto" else format
         if fmt in ("salmon", "kallisto"):
-            counts = _per_sample({p.parent.name or p.stem: p}, fmt)
+            counts = _per_sample({_sample_names([p])[0]: p}, fmt)
         elif fmt == "featurecounts":
             df = read_table(p, sep="\t", comment="#")
             missing = [c for c in _FC_ANNOT if c not in df.columns]
@@ -160,10 +178,11 @@ def read_counts(
                 gmap = df[symbol_col].dropna().astype(str)
                 df = df.drop(columns=[symbol_col])
             non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-            if non_numeric and orientation != "samples_x_genes":
+            counts = df.drop(columns=non_numeric)
+            if _genes_in_rows(counts, sheet, orientation, p.name):
                 var_extra = df[non_numeric]
-                df = df.drop(columns=non_numeric)
-            counts = _orient(df, sheet, orientation, p.name)
+            else:
+                counts, obs_extra = counts.T, df[non_numeric].set_axis(df.index.astype(str))
     counts.index = counts.index.astype(str)
     counts.columns = counts.columns.astype(str)
     if fmt == "featurecounts" and symbol_col is not None:
@@ -191,7 +210,7 @@ def read_counts(
 
     gene_ids = None
     if gmap is not None:
-        mapped = counts.index.map(lambda g: gmap.get(g, None))
+        mapped = map_ids(counts.index, gmap, what="symbol_col" if symbol_col is not None else "gene_map")
         unmapped = mapped.isna()
         if fmt in ("salmon", "kallisto") and unmapped.any():
             warnings.warn(
@@ -218,6 +237,7 @@ def read_counts(
         raise ValueError(f"Gene identifiers are duplicated (e.g. {dup}); pass gene_map= or fix the table.")
 
     obs = attach(pd.Index(counts.columns), sheet)
+    obs = obs.join(obs_extra.drop(columns=obs.columns.intersection(obs_extra.columns)))
     var = pd.DataFrame(index=pd.Index(counts.index.astype(str)))
     if gene_ids is not None:
         var["gene_ids"] = gene_ids.reindex(var.index).to_numpy()
@@ -230,16 +250,14 @@ def read_counts(
     return adata
 
 
-def _orient(df: pd.DataFrame, sheet: pd.DataFrame | None, orientation: str, name: str) -> pd.DataFrame:
-    """Return genes × samples."""
-    if orientation == "genes_x_samples":
-        return df
-    if orientation == "samples_x_genes":
-        return df.T
+def _genes_in_rows(df: pd.DataFrame, sheet: pd.DataFrame | None, orientation: str, name: str) -> bool:
+    """Whether the table is genes × samples (else samples × genes)."""
+    if orientation != "auto":
+        return orientation == "genes_x_samples"
     if sheet is not None:
         in_cols = len(set(df.columns.astype(str)) & set(sheet.index))
         in_rows = len(set(df.index.astype(str)) & set(sheet.index))
         if in_cols or in_rows:
-            return df if in_cols >= in_rows else df.T
+            return in_cols >= in_rows
         raise ValueError(f"No sample of the sheet ({sheet.index[:3].tolist()} …) names a row or column of {name}.")
-    return df if df.shape[0] >= df.shape[1] else df.T
+    return df.shape[0] >= df.shape[1]

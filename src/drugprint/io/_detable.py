@@ -11,8 +11,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
+from .._utils import read_table
 from ..tl._de import LAYERS
-from ._samples import read_table
 
 
 def read_de_table(
@@ -56,7 +56,8 @@ def read_de_table(
     -------
     Signatures AnnData: one row per group, layers ``log2fc``, ``stat``, ``pvalue``, ``padj`` (and NaN
     ``lfcse``/``base_mean``), ``X`` = ``stat`` (0 where missing), ``uns["de"]`` with the source and columns used.
-    Duplicated genes keep their most significant row.
+    Duplicated genes keep their most significant row (smallest p-value, else largest ``|stat|``, else largest
+    ``|log2FC|``).
 
     Examples
     --------
@@ -106,7 +107,10 @@ def read_de_table(
     genes = pd.Index(pd.unique(df[gene_col]))
     layers = {k: np.full((len(groups), len(genes)), np.nan) for k in LAYERS}
     for i, (_, d) in enumerate(groups):
-        order = d[pvalue_col or padj_col].fillna(2.0) if (pvalue_col or padj_col) else -d[log2fc_col].abs()
+        if pvalue_col or padj_col:
+            order = d[pvalue_col or padj_col].fillna(2.0)
+        else:
+            order = -d[stat_col or log2fc_col].abs()
         d = d.assign(_o=order.to_numpy()).sort_values("_o", kind="stable").drop_duplicates(gene_col)
         j = genes.get_indexer(d[gene_col])
         lfc = d[log2fc_col].to_numpy(dtype=float)

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import check_choice
-from ._samples import SheetLike, attach, open_text, read_table, sample_sheet
+from .._utils import check_choice, read_table
+from ._ids import map_ids
+from ._samples import SheetLike, attach, open_text, sample_sheet
 
 
 def parse_series_matrix(path: str | PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,7 +105,8 @@ def read_microarray(
         Probe → gene-symbol table (e.g. a GEO platform table with ``ID`` and ``Gene Symbol``). Probes mapping
         to several genes (``"A /// B"``) are assigned to the first; unannotated probes are dropped.
     gene_col
-        Column of the table itself holding gene symbols (instead of ``annotation``).
+        Column of the table itself holding gene symbols (instead of ``annotation``). A probe given two
+        different symbols (in either) is an error.
     collapse
         Probes → genes: ``"max_mean"`` keeps, per gene, the probe with the highest mean intensity (WGCNA's
         ``collapseRows`` "MaxMean"); ``"mean"`` averages the gene's probes; ``None`` keeps probes.
@@ -162,8 +164,9 @@ def read_microarray(
     expr = pd.DataFrame(values, index=table.index, columns=table.columns)
 
     var = pd.DataFrame(index=expr.index)
+    what = "gene_col" if gene_col is not None else "annotation"
     if genes is not None and collapse is not None:
-        sym = genes.reindex(expr.index).astype(object)
+        sym = pd.Series(map_ids(expr.index, genes, what=what), index=expr.index, dtype=object)
         sym = sym.where(sym.notna(), None).map(
             lambda s: None if s in (None, "", "---") else str(s).split("///")[0].strip()
         )
@@ -183,7 +186,7 @@ def read_microarray(
             expr = expr.groupby(sym.to_numpy()).mean()
             var = pd.DataFrame({"n_probes": n_probes.reindex(expr.index).to_numpy()}, index=expr.index)
     elif genes is not None:
-        var["symbol"] = genes.reindex(expr.index).to_numpy()
+        var["symbol"] = map_ids(expr.index, genes, what=what).to_numpy()
     var.index = var.index.astype(str)
 
     sheet = sample_sheet(samples, sample_col=sample_col)

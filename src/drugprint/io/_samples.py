@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._utils import read_table
+
 SheetLike = str | PathLike | pd.DataFrame | None
 
 
@@ -17,27 +19,20 @@ def open_text(path: Path):
     return gzip.open(path, "rt") if Path(path).suffix == ".gz" else Path(path).open()
 
 
-def read_table(path: str | PathLike, **kwargs) -> pd.DataFrame:
-    """CSV/TSV by extension (``.tsv``, ``.txt``, ``.tab`` are tab-separated); gzip is handled."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"No file at {str(p)!r}.")
-    name = p.name.lower().removesuffix(".gz")
-    sep = "\t" if name.endswith((".tsv", ".txt", ".tab", ".sf")) else ","
-    kwargs.setdefault("sep", sep)
-    try:
-        return pd.read_csv(p, **kwargs)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        raise ValueError(
-            f"Could not parse {p.name!r} as a {'tab' if sep == chr(9) else 'comma'}-separated table: {err}"
-        ) from err
-
-
 def sample_sheet(samples: SheetLike, *, sample_col: str | None = None) -> pd.DataFrame | None:
-    """A sample sheet indexed by sample ID (``sample_col``, a ``sample`` column, or the first column)."""
+    """A sample sheet indexed by sample ID (``sample_col``, a ``sample`` column, or the first column).
+
+    A file's columns get pandas' type inference (so ``"01"`` becomes ``1``), except the ID column, which is
+    read as text; a DataFrame's columns keep their dtypes.
+    """
     if samples is None:
         return None
-    sheet = samples.copy() if isinstance(samples, pd.DataFrame) else read_table(samples, dtype=str)
+    if isinstance(samples, pd.DataFrame):
+        sheet = samples.copy()
+    else:
+        header = read_table(samples, nrows=0).columns
+        id_col = sample_col if sample_col in header else "sample" if "sample" in header else header[0]
+        sheet = read_table(samples, dtype={id_col: str})
     if sample_col is not None:
         if sample_col not in sheet.columns:
             raise KeyError(f"The sample sheet has no column {sample_col!r}; columns: {list(sheet.columns)}.")
@@ -66,14 +61,9 @@ def attach(obs_names: pd.Index, sheet: pd.DataFrame | None) -> pd.DataFrame:
             f"{len(missing)} sample(s) of the data are not in the sample sheet: {missing[:8]}"
             f"{' …' if len(missing) > 8 else ''}. Sheet IDs look like {sheet.index[:3].tolist()}."
         )
-    extra = [s for s in sheet.index if s not in set(obs_names)]
+    extra = sheet.index.difference(obs_names, sort=False).tolist()
     if extra:
         warnings.warn(
             f"{len(extra)} sample(s) of the sheet have no data and are left out: {extra[:8]}", UserWarning, stacklevel=3
         )
-    obs = sheet.loc[list(obs_names)].copy()
-    for col in obs.columns:
-        converted = pd.to_numeric(obs[col], errors="coerce")
-        if converted.notna().all():
-            obs[col] = converted
-    return obs
+    return sheet.loc[list(obs_names)].copy()

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from .._utils import is_integer_valued
+
 
 def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_matrix:
     rows = np.flatnonzero(codes >= 0)
@@ -49,8 +51,11 @@ def is_dask(x: Any) -> bool:
     return type(x).__module__.startswith("dask")
 
 
-def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> np.ndarray:
+def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, bool]:
     """``out[g] = Σ x[i] over rows i with codes[i] == g`` (rows with code −1 are skipped), as float64.
+
+    Returns the sums and whether the values of ``x`` look like counts (:func:`~drugprint._utils.is_integer_valued`
+    on up to a million values of each block), checked in the same pass.
 
     CSR input: one numba pass over the non-zeros; other NumPy and SciPy input: a sparse indicator-matrix product.
     Dask input
@@ -59,7 +64,7 @@ def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> np.ndarray:
     Dask scheduler (threads by default, or a ``dask.distributed`` client).
     """
     if not is_dask(x):
-        return _block_sum(x, codes, n_groups)
+        return _block_sum(x, codes, n_groups), is_integer_valued(x, sample=1_000_000)
     import dask
 
     blocks = x.to_delayed()
@@ -67,16 +72,12 @@ def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> np.ndarray:
     columns = []
     block_sum = dask.delayed(_block_sum, pure=True)
     add = dask.delayed(np.add, pure=True)
+    check = dask.delayed(is_integer_valued, pure=True)
+    checks = [check(b, sample=1_000_000) for b in blocks.ravel()]  # reuse the chunks loaded for the sums
     for j in range(blocks.shape[1]):
         parts = [block_sum(blocks[i, j], codes[offsets[i] : offsets[i + 1]], n_groups) for i in range(blocks.shape[0])]
         while len(parts) > 1:
             parts = [add(parts[k], parts[k + 1]) if k + 1 < len(parts) else parts[k] for k in range(0, len(parts), 2)]
         columns.append(parts[0])
-    return np.hstack(dask.compute(*columns))
-
-
-def first_block(x: Any) -> Any:
-    """A small piece of ``x`` to check its values (the first row chunk of a Dask array)."""
-    if is_dask(x):
-        return x.blocks[0, 0].compute() if x.ndim == 2 else x.blocks[0].compute()
-    return x
+    out = dask.compute(*columns, *checks)
+    return np.hstack(out[: len(columns)]), all(out[len(columns) :])

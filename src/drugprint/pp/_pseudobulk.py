@@ -16,11 +16,10 @@ from .._utils import (
     check_choice,
     check_obs_keys,
     get_matrix,
-    is_integer_valued,
     logger,
     resolve_counts_layer,
 )
-from ._aggregate import aggregate_sum, first_block
+from ._aggregate import aggregate_sum
 
 
 def _as_list(keys: str | Sequence[str] | None) -> list[str]:
@@ -132,9 +131,7 @@ def pseudobulk(
         raise ValueError(f"Gene names are duplicated (e.g. {dup}); run adata.var_names_make_unique() first.")
     keys = [sample_key, *_as_list(groupby)]
     obs, var = (df if isinstance(df, pd.DataFrame) else df.to_memory() for df in (adata.obs, adata.var))  # lazy
-    missing = [k for k in keys if k not in obs.columns]
-    if missing:
-        check_obs_keys(adata, keys)
+    check_obs_keys(adata, keys)
     if len(set(keys)) != len(keys):
         raise ValueError(f"sample_key and groupby must name different columns, got {keys}.")
     layer = resolve_counts_layer(adata, layer)
@@ -147,11 +144,11 @@ def pseudobulk(
             f"{n_missing} cells have no value in {keys} and are left out of every profile.", UserWarning, stacklevel=2
         )
     n_profiles = len(profiles)
-    summed = aggregate_sum(x, codes, n_profiles)
+    summed, counts_like = aggregate_sum(x, codes, n_profiles)
     n_cells = profiles["n_cells"].to_numpy()
     if func == "mean":
         summed /= n_cells[:, None]
-    elif not is_integer_valued(first_block(x), sample=1_000_000):
+    elif not counts_like:
         warnings.warn(
             f"The values summed ({'layers[' + repr(layer) + ']' if layer else 'X'}) are not non-negative integers; "
             "count models (dp.tl.de method='deseq2') need raw counts. Pass layer='counts' (or the layer holding them).",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._utils import read_table
 from ._imid import IMID_SETS, IMID_VERSION
 
 _DATA = importlib.resources.files("drugprint") / "data"
@@ -136,7 +137,9 @@ def genesets(
     name
         ``"hallmark"`` (MSigDB Hallmark v2023.1), ``"progeny"`` (PROGENy human weights), ``"imid"``
         (drugprint's curated IMiD/CELMoD sets), a path to a GMT or CSV file (CSV with ``source``, ``target``
-        and optionally ``weight`` columns), or, with ``online=True``, ``"collectri"`` or ``"dorothea"``.
+        and optionally ``weight`` columns; ``.tsv``/``.txt`` tab-separated), or, with ``online=True``,
+        ``"collectri"`` or ``"dorothea"``. A name with a file extension or a path separator is a path, and
+        ``FileNotFoundError`` is raised when nothing is there.
     top
         For ``"progeny"``: the number of genes per pathway, by p-value (PROGENy's recommended 100; the
         shipped file holds up to 500).
@@ -176,10 +179,14 @@ def genesets(
     if key in ONLINE:
         raise ValueError(f"{key!r} is only available online: pass online=True (needs network access).")
     path = Path(key)
-    if path.suffix.lower() == ".gmt":
-        return read_gmt(path)
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"} and path.exists():
-        net = pd.read_csv(path, sep="\t" if path.suffix.lower() != ".csv" else ",")
+    if path.suffix or "/" in key or "\\" in key:
+        if not path.exists():
+            raise FileNotFoundError(f"No gene-set file at {key!r}; check the path (relative to {str(Path.cwd())!r}).")
+        if path.suffix.lower() == ".gmt":
+            return read_gmt(path)
+        if path.suffix.lower() not in {".csv", ".tsv", ".txt"}:
+            raise ValueError(f"{path.name}: a gene-set file must be .gmt, .csv, .tsv or .txt.")
+        net = read_table(path)
         missing = {"source", "target"} - set(net.columns)
         if missing:
             raise ValueError(

@@ -153,13 +153,13 @@ def harmonise_net(net: pd.DataFrame, var: pd.DataFrame, *, id_column: str | None
             best, best_hits, best_map = f"var[{col!r}]", hits, mapping
     attrs = dict(net.attrs)
     out = net.copy()
+    out["input_target"] = out["target"]
     out["target"] = _strip_version(pd.Index(out["target"].astype(str)))
     if best_map is None:
         lookup = pd.Series(names, index=_strip_version(names))
         lookup = lookup[~lookup.index.duplicated(keep="first")]
     else:
         lookup = best_map
-    out["input_target"] = out["target"]
     out["target"] = out["target"].map(lookup)
     out = out.dropna(subset=["target"]).drop_duplicates(["source", "target"]).reset_index(drop=True)
     out.attrs = attrs
