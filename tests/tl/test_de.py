@@ -42,26 +42,30 @@ def test_signatures_contract(sig_all, pdata):
     assert "pydeseq2" in rec["versions"]
 
 
-def test_one_fit_equals_pydeseq2_formula_api(pdata):
-    """Our design matrix + contrast vectors give what pydeseq2's own formula interface gives."""
+def _assert_equals_pydeseq2(sig, name, sub, meta, design, drug):
+    """Row ``name`` of ``sig`` equals pydeseq2's own formula interface on the genes ``sig`` tested."""
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
 
-    sig = dp.tl.de(pdata, groups=["NK"], verbose=False)
-    sub = pdata[pdata.obs["cell_type"] == "NK"]
-    genes = sig.var_names[np.isfinite(sig.layers["log2fc"][0])]
+    genes = sig.var_names[np.isfinite(sig[name].layers["log2fc"][0])]
     counts = pd.DataFrame(sub[:, genes].X.astype(int), index=sub.obs_names, columns=genes)
-    meta = sub.obs[["donor", "drug"]].astype(str)
-    dds = DeseqDataSet(
-        counts=counts, metadata=meta, design="~donor + drug", quiet=True, inference=DefaultInference(n_cpus=1)
-    )
+    inference = DefaultInference(n_cpus=1)
+    dds = DeseqDataSet(counts=counts, metadata=meta, design=design, quiet=True, inference=inference)
     dds.deseq2()
-    st = DeseqStats(dds, contrast=["drug", "pomalidomide", "DMSO"], quiet=True, inference=DefaultInference(n_cpus=1))
+    st = DeseqStats(dds, contrast=["drug", drug, "DMSO"], quiet=True, inference=inference)
     st.summary()
-    ours = sig["NK|pomalidomide vs DMSO", genes]
+    ours = sig[name, genes]
     np.testing.assert_allclose(ours.layers["log2fc"].ravel(), st.results_df["log2FoldChange"], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(ours.layers["pvalue"].ravel(), st.results_df["pvalue"], rtol=1e-5, atol=1e-12)
+
+
+def test_one_fit_equals_pydeseq2_formula_api(pdata):
+    """Our design matrix + contrast vectors give what pydeseq2's own formula interface gives."""
+    sig = dp.tl.de(pdata, groups=["NK"], verbose=False)
+    sub = pdata[pdata.obs["cell_type"] == "NK"]
+    meta = sub.obs[["donor", "drug"]].astype(str)
+    _assert_equals_pydeseq2(sig, "NK|pomalidomide vs DMSO", sub, meta, "~donor + drug", "pomalidomide")
 
 
 def test_recovers_planted_gene_effects(sig_all, screen):
@@ -104,12 +108,64 @@ def test_drug_vs_drug_contrast_from_same_fit(pdata):
 
 
 def test_continuous_covariate_and_no_groupby(pdata):
-    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    sub = pdata[pdata.obs["cell_type"] == "NK", :2000].copy()  # 2,000 genes keep the two fits fast
     sub.obs["depth"] = np.log(sub.obs["n_cells"].to_numpy().astype(float))
     sig = dp.tl.de(sub, groupby=None, covariates=["donor", "depth"], verbose=False)
     assert sig.n_obs == len(DRUGS)
     assert sig.uns["de"]["fits"]["design"].iloc[0] == "~ donor + depth + drug"
     assert sig.obs_names[0] == "all|thalidomide vs DMSO"
+    meta = sub.obs[["donor", "drug"]].astype(str).assign(depth=sub.obs["depth"])
+    _assert_equals_pydeseq2(sig, "all|mezigdomide vs DMSO", sub, meta, "~donor + depth + drug", "mezigdomide")
+
+
+def test_integer_group_categories(pdata):
+    """Integer clusters as groupby: labelled as strings in their declared order, numbers as by name."""
+    sub = pdata[pdata.obs["cell_type"].isin(["NK", "B"])].copy()
+    codes = sub.obs["cell_type"].astype(str).map({"NK": 3, "B": 10}).astype(int)
+    sub.obs["cluster"] = pd.Categorical(codes, categories=[3, 10])
+    by_int = dp.tl.de(sub, groupby="cluster", method="voom", verbose=False)
+    by_name = dp.tl.de(sub, groupby="cell_type", method="voom", verbose=False)
+    assert list(by_int.obs["cluster"]) == ["3"] * len(DRUGS) + ["10"] * len(DRUGS)
+    assert list(by_int.obs["cluster"].cat.categories) == ["3", "10"]
+    assert by_int.obs_names[0] == "3|thalidomide vs DMSO"
+    for code, name in (("3", "NK"), ("10", "B")):
+        np.testing.assert_array_equal(
+            by_int[by_int.obs["cluster"] == code].layers["log2fc"],
+            by_name[by_name.obs["cell_type"] == name].layers["log2fc"],
+        )
+
+
+def test_match_values_with_slash(pdata):
+    """match values containing "/" label rows correctly; uns records the user's pairs; numbers are per value."""
+    from scipy import stats
+
+    sub = pdata[pdata.obs["cell_type"] == "CD4 T"].copy()  # every condition × donor present
+    sub.obs["time"] = np.where(sub.obs["donor"].isin(["D1", "D2"]), "6/h", "24/h")
+    sig = dp.tl.de(sub, groupby=None, covariates=[], match="time", method="ttest", filter_genes=False, verbose=False)
+    assert sig.uns["de"]["contrasts"] == [[d, "DMSO"] for d in DRUGS]
+    assert sig.n_obs == 2 * len(DRUGS)
+    name = "all|mezigdomide vs DMSO @ time=6/h"
+    assert sig.obs.loc[name, "time"] == "6/h" and sig.obs.loc[name, "condition"] == "mezigdomide"
+    assert "all|mezigdomide vs DMSO @ time=24/h" in sig.obs_names
+    x = sub.to_df()
+    lcpm = np.log2((x + 0.5).div(x.sum(axis=1) + 1, axis=0) * 1e6)
+    drug, six = sub.obs["drug"], sub.obs["time"] == "6/h"
+    t = stats.ttest_ind(lcpm[six & (drug == "mezigdomide")], lcpm[six & (drug == "DMSO")], equal_var=False, axis=0)
+    nonzero = (x.sum(axis=0) > 0).to_numpy()
+    stat = sig[name].layers["stat"][0]
+    assert np.isnan(stat[~nonzero]).all() and (~nonzero).any()
+    np.testing.assert_allclose(stat[nonzero], t.statistic[nonzero], rtol=1e-10)
+
+
+def test_confounding_names_the_exact_covariate():
+    """Only the confounded covariate is named, not those whose column names share its prefix (cov1 / cov10)."""
+    from drugprint.tl._design import DesignError, build_design
+
+    meta = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 11)), columns=[f"c{i}" for i in range(11)])
+    meta["drug"] = np.repeat(["DMSO", "x"], 15)
+    meta["c10"] = (meta["drug"] == "x") * 2.0
+    with pytest.raises(DesignError, match="confounded with covariate 'c10': "):
+        build_design(meta, "drug", "DMSO", [f"c{i}" for i in range(11)])
 
 
 def test_condition_with_one_replicate_is_skipped(pdata):
@@ -146,6 +202,8 @@ def test_bad_inputs(pdata):
         dp.tl.de(logged, verbose=False)
     with pytest.raises(ValueError, match="groups"):
         dp.tl.de(pdata, groups=["Neutrophil"], verbose=False)
+    with pytest.raises(KeyError, match="no column 'hour'"):
+        dp.tl.de(pdata, match="hour", verbose=False)
 
 
 def test_input_not_mutated(pdata):

@@ -26,6 +26,7 @@ from .._utils import (
     versions,
 )
 from ._design import DesignError, build_design
+from ._voom import log_cpm
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
 COUNT_METHODS = ("deseq2", "voom")
@@ -80,7 +81,11 @@ def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]
 
 
 def _fit_job(method, data, design, todo, condition, alpha, n_cpus, is_counts):
-    """Fit one group; BLAS limited to one thread so that parallel workers do not oversubscribe the cores."""
+    """Fit one group and time it, with BLAS on one thread.
+
+    Parallel workers must not oversubscribe the cores, and serial fits gain too: the fits are many small
+    per-gene solves, where BLAS threads only add overhead (deseq2 on one group: 15 s instead of 52 s).
+    """
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
@@ -106,31 +111,22 @@ def _as_list(keys) -> list[str]:
     return [keys] if isinstance(keys, str) else list(keys)
 
 
-def _split_by(obs: pd.DataFrame, condition_key: str, control: str, match, wanted, covariates):
-    """Relabel conditions as ``condition@value`` of the ``match`` columns; contrasts within each value."""
-    keys = _as_list(match)
-    missing = [k for k in keys if k not in obs.columns]
-    if missing:
-        raise KeyError(f"match names {missing}, which are not obs columns; columns: {list(obs.columns)[:20]}.")
+def _split_by(obs: pd.DataFrame, condition_key: str, control: str, keys: list[str], wanted, covariates):
+    """Relabel conditions as ``"condition @ key=value"`` by the ``match`` columns; contrasts within each value."""
     clash = [k for k in keys if k in covariates or k == condition_key]
     if clash:
-        raise ValueError(f"match columns {clash} cannot also be covariates or the condition.")
-    tag = obs[keys].astype(str).agg("/".join, axis=1)
+        raise ValueError(
+            f"match columns {clash} cannot also be covariates or the condition; drop them from covariates or match."
+        )
+    tags = list(obs[keys].astype(str).itertuples(index=False, name=None))
+    where = {t: " @ " + ", ".join(f"{k}={v}" for k, v in zip(keys, t, strict=True)) for t in tags}
+    cond = obs[condition_key].astype(str).to_numpy()
     work = obs.copy()
-    work["_condition"] = obs[condition_key].astype(str) + "@" + tag
-    where = {t: " @ " + ", ".join(f"{k}={v}" for k, v in zip(keys, t.split("/"), strict=True)) for t in pd.unique(tag)}
-    label_of = {f"{c}@{t}": (c, where[t]) for c, t in zip(obs[condition_key].astype(str), tag, strict=True)}
-    values = list(pd.unique(tag))
-    ref_levels = [f"{control}@{t}" for t in values]
-    internal = [
-        (f"{a}@{t}", f"{b}@{t}") for t in values for a, b in wanted if f"{a}@{t}" in label_of and f"{b}@{t}" in label_of
-    ]
+    work["_condition"] = [c + where[t] for c, t in zip(cond, tags, strict=True)]
+    label_of = {c + where[t]: (c, where[t]) for c, t in zip(cond, tags, strict=True)}
+    ref_levels = [control + w for w in where.values()]
+    internal = [(a + w, b + w) for w in where.values() for a, b in wanted if a + w in label_of and b + w in label_of]
     return work, "_condition", ref_levels, label_of, internal
-
-
-def _log_cpm(counts: pd.DataFrame) -> pd.DataFrame:
-    lib = counts.sum(axis=1).to_numpy(dtype=float)
-    return np.log2((counts + 0.5).div(lib + 1, axis=0) * 1e6)
 
 
 def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Series, alpha, n_cpus, counts: bool):
@@ -148,7 +144,7 @@ def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Ser
         return fit_limma(data, design, contrasts)
     from ._ttest import fit_ttest
 
-    return fit_ttest(_log_cpm(data) if counts else data, condition, contrasts)
+    return fit_ttest(log_cpm(data.T).T if counts else data, condition, contrasts)
 
 
 def de(
@@ -212,8 +208,9 @@ def de(
     min_replicates
         Conditions with fewer profiles in a group are left out of that group (recorded).
     filter_genes
-        Apply the ``filterByExpr`` rule before fitting; default for the count methods (``deseq2``, ``voom``).
-        Log-scale methods test every gene with enough non-missing values.
+        Apply the ``filterByExpr`` rule before fitting; default: when the data are counts (any method, so
+        ``"ttest"`` on counts too). Otherwise counts keep every gene with a non-zero count, and log-scale data
+        every gene with more non-missing values than coefficients.
     alpha
         Significance level used by DESeq2's independent filtering.
     n_cpus
@@ -250,7 +247,7 @@ def de(
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    check_obs_keys(pdata, [condition_key, groupby, *covariates], what="pdata")
+    check_obs_keys(pdata, [condition_key, groupby, *covariates, *_as_list(match)], what="pdata")
     if condition_key in covariates:
         raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
     if not pdata.var_names.is_unique:
@@ -263,10 +260,10 @@ def de(
             "Pass control=... (dp.resources.resolve_compound maps labels such as 'vehicle' to 'DMSO')."
         )
     wanted = _contrast_list(levels, control, contrasts, condition_key)
-    obs, cond_col, ref_levels, label_of = pdata.obs, condition_key, [control], None
+    obs, cond_col, ref_levels, label_of, pairs = pdata.obs, condition_key, [control], None, wanted
     if match is not None:
-        obs, cond_col, ref_levels, label_of, wanted = _split_by(
-            pdata.obs, condition_key, control, match, wanted, covariates
+        obs, cond_col, ref_levels, label_of, pairs = _split_by(
+            pdata.obs, condition_key, control, _as_list(match), wanted, covariates
         )
 
     counts_in = method in COUNT_METHODS
@@ -287,7 +284,7 @@ def de(
             stacklevel=2,
         )
     if filter_genes is None:
-        filter_genes = counts_in
+        filter_genes = is_counts
 
     if groupby is None:
         group_of = pd.Series("all", index=pdata.obs_names)
@@ -320,27 +317,26 @@ def de(
             )
             continue
         keep_levels = [lv for lv in counts_per_level.index if lv not in too_few]
-        todo = [(a, b) for a, b in wanted if a in keep_levels and b in keep_levels]
-        for a, b in wanted:
+        todo = [(a, b) for a, b in pairs if a in keep_levels and b in keep_levels]
+        for a, b in pairs:
             if (a, b) not in todo and a not in too_few and b not in too_few:
                 skipped.append((group, f"{a} vs {b}", "condition absent from this group"))
         if not todo:
             skipped.append((group, "*", "no contrast has both conditions with enough profiles"))
             warnings.warn(f"Group {group!r} skipped: no testable contrast.", UserWarning, stacklevel=2)
             continue
-        sub = meta.loc[cond.isin(keep_levels).to_numpy()]
+        kept = cond.isin(keep_levels).to_numpy()
+        sub = meta.loc[kept]
         try:
             design = build_design(sub, cond_col, reference, covariates)
         except DesignError as err:
             skipped.append((group, "*", str(err)))
             warnings.warn(f"Group {group!r} skipped: {err}", UserWarning, stacklevel=2)
             continue
-        counts = pd.DataFrame(
-            x[np.flatnonzero(mask)][cond.isin(keep_levels).to_numpy()], index=sub.index, columns=pdata.var_names
-        )
+        counts = pd.DataFrame(x[np.flatnonzero(mask)[kept]], index=sub.index, columns=pdata.var_names)
         if filter_genes:
             tested = _filter_genes(counts, sub[cond_col])
-        elif counts_in:
+        elif is_counts:
             tested = (counts.sum(axis=0) > 0).to_numpy()
         else:
             tested = (np.isfinite(counts).sum(axis=0) > design.matrix.shape[1]).to_numpy()
@@ -431,16 +427,13 @@ def _assemble(pdata: AnnData, rows: list, results: list[pd.DataFrame], groupby: 
     names = [n for n, _ in rows]
     obs = pd.DataFrame([r for _, r in rows], index=pd.Index(names))
     for col in ("condition", "reference", "contrast", *(k for k in [groupby] if k)):
-        order = list(dict.fromkeys(obs[col]))
-        if col == groupby and isinstance(pdata.obs[groupby].dtype, pd.CategoricalDtype):
-            order = [c for c in pdata.obs[groupby].cat.categories if c in set(order)]
+        order = list(dict.fromkeys(obs[col]))  # rows follow the groups' (string) category order
         obs[col] = pd.Categorical(obs[col], categories=order)
-    layers = {}
-    for key in LAYERS:
-        mat = np.full((len(names), pdata.n_vars), np.nan)
-        for i, res in enumerate(results):
-            mat[i, pdata.var_names.get_indexer(res.index)] = res[key].to_numpy()
-        layers[key] = mat
+    layers = {key: np.full((len(names), pdata.n_vars), np.nan) for key in LAYERS}
+    for i, res in enumerate(results):
+        cols = pdata.var_names.get_indexer(res.index)
+        for key in LAYERS:
+            layers[key][i, cols] = res[key].to_numpy()
     x = np.nan_to_num(layers["stat"], nan=0.0)
     sig = AnnData(X=x, obs=obs, var=pdata.var.copy(), layers=layers)
     return sig

@@ -38,7 +38,8 @@ class Design:
         return vec
 
     def formula(self, condition_key: str) -> str:
-        return "~ " + " + ".join([*self.covariates, condition_key]) if self.covariates else f"~ {condition_key}"
+        """The design as an R-style formula, e.g. ``"~ donor + drug"``."""
+        return "~ " + " + ".join([*self.covariates, condition_key])
 
 
 def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covariates: Sequence[str]) -> Design:
@@ -53,7 +54,7 @@ def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covaria
     cond = meta[condition_key].astype(str)
     levels = [reference] + [lv for lv in pd.unique(cond) if lv != reference]
     cols: dict[str, np.ndarray] = {"intercept": np.ones(len(meta))}
-    used, dropped = [], []
+    used, dropped, cov_cols = [], [], {}
     for i, cov in enumerate(covariates):
         values = meta[cov]
         if values.isna().any():
@@ -62,6 +63,7 @@ def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covaria
             if values.nunique() < 2:
                 dropped.append(cov)
                 continue
+            cov_cols[cov] = [f"cov{i}"]
             cols[f"cov{i}"] = values.to_numpy(dtype=float)
         else:
             cats = (
@@ -72,8 +74,9 @@ def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covaria
             if len(cats) < 2:
                 dropped.append(cov)
                 continue
-            for j, c in enumerate(cats[1:]):
-                cols[f"cov{i}_{j}"] = (values.astype(str) == c).to_numpy(dtype=float)
+            cov_cols[cov] = [f"cov{i}_{j}" for j in range(len(cats) - 1)]
+            for name, c in zip(cov_cols[cov], cats[1:], strict=True):
+                cols[name] = (values.astype(str) == c).to_numpy(dtype=float)
         used.append(cov)
     cond_cols = {}
     for j, lv in enumerate(levels[1:]):
@@ -85,7 +88,7 @@ def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covaria
     if rank < matrix.shape[1]:
         culprits = []
         for cov in used:
-            reduced = matrix[[c for c in matrix.columns if not c.startswith(f"cov{covariates.index(cov)}")]]
+            reduced = matrix.drop(columns=cov_cols[cov])
             if np.linalg.matrix_rank(reduced.to_numpy()) == reduced.shape[1]:
                 culprits.append(cov)
         who = f"covariate {', '.join(map(repr, culprits))}" if culprits else "the covariates"

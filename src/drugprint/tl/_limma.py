@@ -153,12 +153,19 @@ def ebayes_contrasts(fit: LinearFit, contrasts: dict) -> dict:
     return out
 
 
-def fit_limma(
-    values: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]], weights: np.ndarray | None = None
+def moderated_tables(
+    fit: LinearFit, design: Design, contrasts: list[tuple[str, str]], genes: pd.Index
 ) -> dict[tuple[str, str], pd.DataFrame]:
-    """Engine for log-scale data: profiles × genes in, one moderated-t table per contrast out."""
-    fit = lm_fit(values.to_numpy(dtype=float).T, design.matrix.to_numpy(), None if weights is None else weights.T)
+    """One moderated-t table (indexed by ``genes``) per contrast ``(level, versus)`` of ``design``."""
     res = ebayes_contrasts(fit, {(a, b): design.contrast(a, b) for a, b in contrasts})
     for df in res.values():
-        df.index = values.columns
+        df.index = genes
     return res
+
+
+def fit_limma(
+    values: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Engine for log-scale data: profiles × genes in, one moderated-t table per contrast out."""
+    fit = lm_fit(values.to_numpy(dtype=float).T, design.matrix.to_numpy())
+    return moderated_tables(fit, design, contrasts, values.columns)

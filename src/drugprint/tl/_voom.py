@@ -13,7 +13,25 @@ import pandas as pd
 from scipy import stats
 
 from ._design import Design
-from ._limma import ebayes_contrasts, lm_fit
+from ._limma import lm_fit, moderated_tables
+
+
+def log_cpm(counts, lib_size=None):
+    """log2 counts per million, ``log2((counts + 0.5) / (lib_size + 1) * 1e6)``, as voom computes them.
+
+    Parameters
+    ----------
+    counts
+        Genes × samples (array or DataFrame).
+    lib_size
+        Library size of each sample; default: the column sums of ``counts``.
+
+    Returns
+    -------
+    log-CPM values of the same shape and type as ``counts``.
+    """
+    lib = counts.sum(axis=0) if lib_size is None else lib_size
+    return np.log2((counts + 0.5) / (lib + 1) * 1e6)
 
 
 def _tmm_factor(obs, ref, n_obs, n_ref, logratio_trim=0.3, sum_trim=0.05) -> float:
@@ -60,7 +78,7 @@ def _lowess(x: np.ndarray, y: np.ndarray, span: float) -> tuple[np.ndarray, np.n
 def voom(counts: np.ndarray, design: np.ndarray, lib_size: np.ndarray, span: float = 0.5):
     """log-CPM values and precision weights (both genes × samples) for ``counts`` (genes × samples)."""
     counts = np.asarray(counts, dtype=float)
-    y = np.log2((counts + 0.5) / (lib_size + 1) * 1e6)
+    y = log_cpm(counts, lib_size)
     fit = lm_fit(y, design)
     sx = fit.amean + np.mean(np.log2(lib_size + 1)) - np.log2(1e6)
     sy = np.sqrt(fit.sigma)
@@ -75,21 +93,16 @@ def voom(counts: np.ndarray, design: np.ndarray, lib_size: np.ndarray, span: flo
 
 
 def fit_voom(
-    counts: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]], *, normalize: bool = True
+    counts: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]]
 ) -> dict[tuple[str, str], pd.DataFrame]:
-    """Engine for counts: TMM (optional), voom weights, weighted limma fit and moderated t per contrast.
+    """Engine for counts: TMM, voom weights, weighted limma fit and moderated t per contrast.
 
     ``counts`` are profiles × genes, already filtered; library sizes are those of the filtered genes
     (edgeR's ``keep.lib.sizes=FALSE``). ``log2fc`` is on the log-CPM scale; ``base_mean`` is the mean log-CPM.
     """
     x = counts.to_numpy(dtype=float).T
     lib = x.sum(axis=0)
-    if normalize:
-        lib = lib * tmm_factors(x, lib)
+    lib = lib * tmm_factors(x, lib)
     mat = design.matrix.to_numpy()
     e, w = voom(x, mat, lib)
-    fit = lm_fit(e, mat, w)
-    res = ebayes_contrasts(fit, {(a, b): design.contrast(a, b) for a, b in contrasts})
-    for df in res.values():
-        df.index = counts.columns
-    return res
+    return moderated_tables(lm_fit(e, mat, w), design, contrasts, counts.columns)
