@@ -29,13 +29,13 @@ def test_unknown_control_lists_labels(pdata):
         dp.tl.de(pdata, control="vehicle", verbose=False)
 
 
-@pytest.mark.parametrize(("bad", "what"), [(0.5, "non-integer"), (-3.0, "negative"), (np.nan, "NaN")])
+@pytest.mark.parametrize(("bad", "what"), [(0.5, "non-integer"), (-3.0, "negative"), (np.nan, r"missing \(NaN\)")])
 def test_count_models_refuse_non_counts(nk, bad, what):
     x = nk.X.copy()
     x[0, 0] = bad
     data = AnnData(x, obs=nk.obs, var=nk.var)
     for method in ("deseq2", "voom"):
-        with pytest.raises(ValueError, match=f"method='{method}' needs raw counts"):
+        with pytest.raises(ValueError, match=rf"method='{method}' needs raw counts, but X holds 1 {what}"):
             dp.tl.de(data, method=method, verbose=False)
 
 
@@ -111,11 +111,11 @@ def test_gene_sets_without_overlap_report_counts(sig_all):
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda p, s: dp.tl.de(p, method="edger", verbose=False), "'deseq2', 'voom', 'limma', 'ttest'"),
-        (lambda p, s: dp.tl.pathways(s.copy(), method="fgsea"), "'ulm', 'mlm'"),
-        (lambda p, s: dp.tl.compare(s, metrics=["kendall"]), "'spearman'"),
-        (lambda p, s: dp.pp.pseudobulk(p, func="median"), "'sum', 'mean'"),
-        (lambda p, s: dp.tl.summary_table(s, "table4"), "'pair', 'tiers', 'degs'"),
+        (lambda p, s: dp.tl.de(p, method="edger", verbose=False), r"'edger'.*'deseq2', 'voom', 'limma', 'ttest'"),
+        (lambda p, s: dp.tl.pathways(s.copy(), method="fgsea"), r"'fgsea'.*'ulm', 'mlm'"),
+        (lambda p, s: dp.tl.compare(s, metrics=["kendall"]), r"'kendall'.*'spearman'"),
+        (lambda p, s: dp.pp.pseudobulk(p, func="median"), r"'median'.*'sum', 'mean'"),
+        (lambda p, s: dp.tl.summary_table(s, "table4"), r"'table4'.*'pair', 'tiers', 'degs'"),
     ],
 )
 def test_unknown_method_names_list_valid_ones(pdata, sig_all, call, match):

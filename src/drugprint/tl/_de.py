@@ -272,8 +272,17 @@ def de(
     where = f"layers[{layer!r}]" if layer else "X"
     is_counts = is_integer_valued(x)
     if counts_in and not is_counts:
+        found = [
+            f"{n} {kind} value(s)"
+            for kind, n in (
+                ("missing (NaN)", int(np.isnan(x).sum())),
+                ("negative", int((x < 0).sum())),
+                ("non-integer", int((np.isfinite(x) & (x != np.round(x))).sum())),
+            )
+            if n
+        ]
         raise ValueError(
-            f"method={method!r} needs raw counts, but {where} holds negative, non-integer or missing values. "
+            f"method={method!r} needs raw counts, but {where} holds {', '.join(found)}. "
             "Pseudobulk the raw counts (dp.pp.pseudobulk(adata, layer='counts')), or use method='limma' for "
             "log-scale data."
         )
