@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from anndata import AnnData
 
 import drugprint as dp
 from drugprint.datasets import DRUGS
@@ -8,10 +9,14 @@ from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="module")
-def six_donors():
+def six_screen():
+    return dp.datasets.imid_screen("small", seed=1, n_donors=6, cells_per_sample=150)
+
+
+@pytest.fixture(scope="module")
+def six_donors(six_screen):
     """Six donors (as the default preset), fewer cells; voom keeps it quick."""
-    adata = dp.datasets.imid_screen("small", seed=1, n_donors=6, cells_per_sample=150)
-    pdata = dp.pp.pseudobulk(adata)
+    pdata = dp.pp.pseudobulk(six_screen)
     sig = dp.tl.de(pdata, groups=["Myeloma", "B", "NK"], method="voom", verbose=False)
     dp.tl.pathways(sig)
     dp.tl.panels(sig)
@@ -68,19 +73,46 @@ def test_compare_errors(six_donors):
         dp.tl.compare(sig, pdata=pdata, donor_key="site")
     with pytest.raises(ValueError, match="level"):
         dp.tl.compare(sig, level=95)
+    with pytest.raises(ValueError, match=r"not in pdata \(e.g. \['MX1'\]\)"):
+        dp.tl.compare(sig, pdata=pdata[:, pdata.var_names != "MX1"], n_boot=10)
 
 
-def test_deg_overlap(six_donors):
+def test_deg_overlap(six_donors, six_screen):
     _, sig = six_donors
     sig = sig.copy()
     tab = dp.tl.deg_overlap(sig)
     my = tab[(tab.group == "Myeloma") & (tab.direction == "up")]
     assert (my["category"] == "all").any()
     assert my["category"].str.startswith("only ").any()
-    assert (my["n_conditions"] == my[list(DRUGS)].sum(axis=1)).all()
+    truth = six_screen.uns["truth"]
+    genes = truth["programme_genes"].query("cell_type == 'Myeloma'")
+    planted = set(genes["gene"]) | set(truth["gene_effects"].query("cell_type == 'Myeloma'")["gene"])
+    mine = tab[tab.group == "Myeloma"]
+    assert set(mine.loc[mine["category"] == "all", "gene"]) <= planted  # what every drug calls was planted
+    assert mine["gene"].isin(planted).mean() > 0.85
+    # strong planted ISGs are called up by the three most potent drugs
+    isg = genes.query("programme == 'interferon' and log2fc_at_activity_1 > 2")["gene"]
+    called = my.set_index("gene").reindex(isg).dropna(subset=["category"])
+    assert len(called) >= 10
+    assert called[["pomalidomide", "iberdomide", "mezigdomide"]].astype(bool).all().all()
     assert "B" not in set(tab["group"])
     inter = sig.uns["deg_overlap"]["intersections"]
     assert inter[(inter.group == "Myeloma") & (inter.direction == "up")]["n_genes"].sum() == len(my)
+
+
+def test_deg_overlap_names_repeated_conditions_by_signature():
+    """One drug at two doses in a group: columns are the signatures, as in compare."""
+    names = ["A|d @ 1", "A|d @ 10", "B|d @ 1", "B|e @ 1"]
+    obs = pd.DataFrame({"grp": ["A", "A", "B", "B"], "condition": ["d", "d", "d", "e"]}, index=names)
+    padj = np.array([[0.01, 0.5, 0.5], [0.01, 0.01, 0.5], [0.5, 0.5, 0.01], [0.5, 0.5, 0.01]])
+    lfc = np.array([[1.0, 0.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
+    sig = AnnData(lfc, obs=obs, var=pd.DataFrame(index=["g1", "g2", "g3"]), layers={"padj": padj, "log2fc": lfc})
+    sig.uns["de"] = {"groupby": "grp"}
+    tab = dp.tl.deg_overlap(sig).set_index(["group", "direction", "gene"])
+    assert tab.loc[("A", "up", "g1"), "category"] == "all"
+    assert tab.loc[("A", "up", "g2"), "category"] == "only A|d @ 10"
+    assert bool(tab.loc[("A", "up", "g2"), "A|d @ 10"]) and not tab.loc[("A", "up", "g2"), "A|d @ 1"]
+    assert tab.loc[("B", "down", "g3"), "category"] == "all" and tab.loc[("B", "down", "g3"), "n_conditions"] == 2
 
 
 def test_potency_rank_with_uncertainty(six_donors):
@@ -89,6 +121,8 @@ def test_potency_rank_with_uncertainty(six_donors):
     my = rank[rank.group == "Myeloma"]
     assert list(my["condition"]) == list(DRUGS)[::-1]
     assert my.iloc[0]["p_first"] > 0.5
+    assert (my["rank_lo"] <= my["rank"]).all() and (my["rank"] <= my["rank_hi"]).all()
+    assert my.set_index("condition").loc["mezigdomide", "rank_hi"] <= 2
     assert (my["score_lo"] <= my["score"]).all() and (my["score"] <= my["score_hi"]).all()
     assert rank[rank.group == "B"]["n_sources"].eq(0).all()
 
@@ -100,6 +134,15 @@ def test_summary_tables(six_donors):
     assert my["call"] == "qualitatively similar" and my["stronger"] == "lenalidomide"
     assert "HALLMARK_INTERFERON_ALPHA_RESPONSE" in my["shared_pathways"]
     assert t1.set_index("group").loc["B", "call"] == "no reproducible effect to compare"
+    # one group alone gives that group's row unchanged (compare draws per group)
+    alone = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=pdata, groups=["Myeloma"])
+    pd.testing.assert_frame_equal(alone, t1[t1.group == "Myeloma"].reset_index(drop=True))
+    # Myeloma with three donors has no effect correlation: its row falls back to the signature Spearman
+    three = pdata[~((pdata.obs["cell_type"] == "Myeloma") & pdata.obs["donor"].isin(["D4", "D5", "D6"]))].copy()
+    mixed = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=three).set_index("group")
+    assert mixed.loc["Myeloma", "similarity_measure"] == "signature Spearman"
+    assert mixed.loc["Myeloma", "similarity"] > 0.5 and "share a control" in mixed.loc["Myeloma", "call"]
+    assert mixed.loc["NK", "similarity_measure"] == "effect correlation (split donors)"
     no_pdata = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"))
     assert "share a control" in no_pdata.set_index("group").loc["Myeloma", "call"]
     t2 = dp.tl.summary_table(sig, "tiers", groups=["Myeloma"])
@@ -130,8 +173,11 @@ def test_cross_study_comparison_flags_platform(six_donors):
     tab = dp.tl.compare(both, groupby="none", n_boot=20)
     cross = tab[tab["a"].str.startswith("screen") & tab["b"].str.startswith("AIFI")]
     assert cross["cross_platform"].all()
+    assert not cross["shared_reference"].any()  # both against "DMSO", but in different studies
     same = tab[tab["a"].str.startswith("AIFI len") & tab["b"].str.startswith("AIFI dex")]
-    assert not same["cross_platform"].any()
+    assert not same["cross_platform"].any() and not same["shared_reference"].any()  # published: unknown
+    screen = tab[tab["a"].str.startswith("screen") & tab["b"].str.startswith("screen")]
+    assert len(screen) == 10 and screen["shared_reference"].all()  # one fit, one DMSO
 
 
 def test_concat_errors(six_donors):

@@ -1,5 +1,7 @@
 import numpy as np
+import pandas as pd
 import pytest
+from anndata import AnnData
 
 import drugprint as dp
 from drugprint.datasets import DRUGS
@@ -39,9 +41,12 @@ def test_ec50_recovered_within_twofold(dose_sig, source):
 
 
 def test_dose_response_errors_and_free_bottom(dose_sig):
-    _, sig = dose_sig
-    fits = dp.tl.dose_response(sig, sources=[IFN], bottom=None, key_added=None)
+    adata, sig = dose_sig
+    fits = dp.tl.dose_response(sig, sources=[IFN], bottom=None, key_added=None).set_index("drug")
     assert fits["bottom"].abs().max() < 0.3
+    planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
+    ratio = fits["ec50"] / planted.reindex(fits.index)
+    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio.to_dict()
     with pytest.raises(KeyError, match="'concentration'"):
         dp.tl.dose_response(sig, dose_key="concentration")
     with pytest.raises(KeyError, match="not scored"):
@@ -65,6 +70,29 @@ def test_time_course_from_one_fit():
         dp.tl.de(pdata, match="donor", method="voom", verbose=False)
     with pytest.raises(KeyError, match="'hour'"):
         dp.tl.de(pdata, match="hour", method="voom", verbose=False)
+
+
+def test_flat_curve_is_not_ranked():
+    """A drug without effect gets no EC50 rank, however low its fitted EC50."""
+    from drugprint.tl._dose import _fit, hill
+
+    doses = np.array([0.001, 0.01, 0.1, 1, 10, 100])
+    rng = np.random.default_rng(0)
+    curves = {"active": hill(doses, 0, 1.0, np.log10(0.5), 1.0), "flat": np.zeros(6)}
+    obs = pd.DataFrame(
+        [(k, d) for k in curves for d in doses], columns=["drug", "dose"], index=[f"s{i}" for i in range(12)]
+    )
+    y = np.concatenate(list(curves.values())) + rng.normal(0, 0.03, 12)
+    sig = AnnData(np.zeros((12, 1)), obs=obs, obsm={"pathways_log2fc": pd.DataFrame({"P": y}, index=obs.index)})
+    fits = dp.tl.dose_response(sig).set_index("drug")
+    assert np.isclose(fits.loc["active", "ec50"], 0.5, rtol=0.3) and fits.loc["active", "ec50_rank"] == 1
+    assert fits.loc["flat", "ec50"] < fits.loc["active", "ec50"]  # a meaningless EC50 below the real one ...
+    assert fits.loc["flat", "emax_lo"] < 0 < fits.loc["flat", "emax_hi"]
+    assert pd.isna(fits.loc["flat", "ec50_rank"])  # ... is not ranked
+    assert not fits["ec50_at_bound"].any()
+    # a response already complete at the lowest dose puts the EC50 on its search limit, 1,000-fold below
+    at = _fit(doses, np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.31]), 0.0, 0.95)
+    assert at["ec50_at_bound"] and np.isclose(at["ec50"], 1e-6)
 
 
 def test_hill_curve_fit_exact():

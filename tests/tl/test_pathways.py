@@ -104,3 +104,41 @@ def test_panels_cells(screen):
     nk = adata.obs[adata.obs.cell_type == "NK"]
     means = nk.groupby("drug", observed=True)["panel_cytotoxicity"].mean()
     assert means["mezigdomide"] > means["DMSO"]
+
+
+def test_mlm_padj_is_bh_of_its_pvalues(sig):
+    """decoupler adjusts every method's p-values but mlm's; score_sets adjusts mlm's itself (BH per signature)."""
+    import decoupler as dc
+
+    from drugprint.tl._limma import bh
+
+    my = sig[sig.obs["cell_type"] == "Myeloma"].copy()  # one fit: one block of tested genes
+    net = dp.resources.genesets("imid")
+    tested = np.isfinite(my.layers["stat"]).all(axis=0)
+    data = pd.DataFrame(my.layers["stat"][:, tested], index=my.obs_names, columns=my.var_names[tested])
+    for method in ("mlm", "ulm"):
+        dp.tl.pathways(my, net, method=method, key_added=method)
+        _, pv = getattr(dc.mt, method)(data, net, tmin=5, verbose=False)
+        got = my.obsm[f"{method}_padj"][pv.columns].to_numpy()
+        want = np.vstack([bh(row) for row in pv.to_numpy()]) if method == "mlm" else pv.to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        if method == "mlm":  # the adjustment took place: stored values exceed the raw p-values
+            assert (got > 1.5 * pv.to_numpy()).any()
+
+
+def test_pathways_accepts_a_path(sig, tmp_path):
+    genes = ["ISG15", "MX1", "IFIT1", "IFIT3", "OAS1", "IFI44L"]
+    gmt = tmp_path / "isg.gmt"
+    gmt.write_text("ISG\tna\t" + "\t".join(genes) + "\n")
+    dp.tl.pathways(sig, gmt, key_added="from_path")
+    dp.tl.pathways(sig, pd.DataFrame({"source": "ISG", "target": genes}), key_added="from_frame")
+    np.testing.assert_allclose(sig.obsm["from_path"]["ISG"], sig.obsm["from_frame"]["ISG"])
+    assert sig.obsm["from_path"].loc["Myeloma|mezigdomide vs DMSO", "ISG"] > 0
+    assert sig.uns["from_path"]["net"]["source"] == str(gmt)
+
+
+def test_panel_provenance(sig):
+    dp.tl.panels(sig)
+    assert sig.uns["panels"]["net"]["source"] == "drugprint.resources.panels"
+    dp.tl.panels(sig, {"isg": ["ISG15", "MX1", "IFIT1"]}, key_added="own")
+    assert sig.uns["own"]["net"]["source"] == "user panels"

@@ -36,3 +36,10 @@ def test_potency_errors():
         dp.tl.potency(sig, thresholds=(0.5, 0.1))
     with pytest.raises(KeyError, match="not scored"):
         dp.tl.potency(sig, sources=["Q"])
+
+
+def test_significant_score_without_effect_size_is_none():
+    sig = _fake_sig()
+    sig.obsm["pathways_log2fc"].loc["A|d4 vs C", "P"] = np.nan  # significant (padj 1e-6) but no log2FC
+    t = dp.tl.potency(sig).set_index("condition")
+    assert list(t.loc[["d1", "d2", "d3", "d4"], "tier"]) == ["none", "modest", "moderate", "none"]

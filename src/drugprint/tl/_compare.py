@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Sequence
 from typing import Literal
 
@@ -19,7 +20,7 @@ METRICS = ("spearman", "pearson", "cosine")
 
 
 def _rank(x: np.ndarray) -> np.ndarray:
-    return np.apply_along_axis(stats.rankdata, -1, x)
+    return stats.rankdata(x, axis=-1)
 
 
 def _similarity(x: np.ndarray, metric: str) -> np.ndarray:
@@ -88,7 +89,14 @@ def _unit_ranks(x: np.ndarray) -> np.ndarray:
     return r / np.linalg.norm(r, axis=-1, keepdims=True)
 
 
-def _effect_correlation(paired: np.ndarray, splits, genes_idx: np.ndarray, n_top: int, min_reliability: float):
+def _half_means(paired: np.ndarray, splits) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per split, the mean effect (conditions × genes) of each half of the donors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a condition missing from every donor of a half
+        return [(np.nanmean(paired[m], axis=0), np.nanmean(paired[~m], axis=0)) for m in splits]
+
+
+def _effect_correlation(half_means: list, genes_idx: np.ndarray, n_top: int, min_reliability: float):
     """Cross-half effect correlation, disattenuated by split-half reliability (select on one half, test on the other).
 
     For each split and each direction, genes are chosen as the ``n_top`` largest mean |effect| in one half and
@@ -96,20 +104,36 @@ def _effect_correlation(paired: np.ndarray, splits, genes_idx: np.ndarray, n_top
     the gene selection can create similarity.
     """
     acc = 0.0
-    for m in splits:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a condition missing from every donor of a half
-            halves = (np.nanmean(paired[m][:, :, genes_idx], axis=0), np.nanmean(paired[~m][:, :, genes_idx], axis=0))
+    for full in half_means:
+        halves = (full[0][:, genes_idx], full[1][:, genes_idx])
         for sel, test in ((0, 1), (1, 0)):
             top = np.argsort(-np.nan_to_num(np.abs(halves[sel])).max(axis=0), kind="stable")[:n_top]
             acc = acc + _unit_ranks(halves[sel][:, top]) @ _unit_ranks(halves[test][:, top]).T
-    c = acc / (2 * len(splits))
+    c = acc / (2 * len(half_means))
     rel = np.diag(c).copy()
     sym = (c + c.T) / 2
     ok = np.outer(rel >= min_reliability, rel >= min_reliability)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(ok, sym / np.sqrt(np.abs(np.outer(rel, rel))), np.nan)
     return r, rel
+
+
+def _fit_keys(sig: AnnData) -> tuple[np.ndarray, np.ndarray]:
+    """Per signature: whether it was fitted here (not read from a table), and its (study, reference) key.
+
+    Two fitted signatures with equal keys were tested against the same control profiles.
+    """
+    de = sig.uns.get("de", {}) if isinstance(sig.uns.get("de"), dict) else {}
+    study = sig.obs["study"].astype(str) if "study" in sig.obs else pd.Series("", index=sig.obs_names)
+    inputs = de.get("inputs")
+    if de.get("method") == "concatenated" and isinstance(inputs, pd.DataFrame) and "method" in inputs:
+        method = study.map(dict(zip(inputs["study"].astype(str), inputs["method"].astype(str), strict=True)))
+    else:
+        method = pd.Series(str(de.get("method", "")), index=sig.obs_names)
+    if "reference" not in sig.obs:
+        return np.zeros(sig.n_obs, dtype=bool), np.full(sig.n_obs, "")
+    key = (study + "\t" + sig.obs["reference"].astype(str)).to_numpy()
+    return (method != "published table").to_numpy(), key
 
 
 def compare(
@@ -176,7 +200,8 @@ def compare(
         Donor splits averaged; genes selected per half-split; the split-half reliability below which no effect
         correlation is given.
     n_boot, level, seed
-        Bootstrap replicates, interval level and seed (equal seeds give equal results).
+        Bootstrap replicates, interval level and seed (equal seeds give equal results; each group draws its own
+        stream, so a group's results do not depend on which other groups are compared).
     key_added
         Store results in ``sig.uns[key_added]``: the long ``table``, per-group similarity ``matrices``, the drug
         ``order`` and ``linkage`` of each group, and the parameters.
@@ -185,8 +210,9 @@ def compare(
     -------
     Long DataFrame, one row per group × pair (``a``, ``b``): each metric with ``_lo``/``_hi``; ``jaccard``,
     ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with ``pdata`` also ``effect_r``,
-    ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the flags ``shared_reference`` and
-    ``cross_platform`` (different ``platform`` values in ``obs``).
+    ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the flags ``shared_reference``
+    (both fitted by drugprint in the same study, ``obs["study"]`` when present, against the same ``reference``)
+    and ``cross_platform`` (different ``platform`` values in ``obs``).
 
     Examples
     --------
@@ -219,13 +245,14 @@ def compare(
     values_all = np.asarray(sig.layers[layer], dtype=float)
     padj_all = np.asarray(sig.layers["padj"], dtype=float) if "padj" in sig.layers else None
     lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else values_all
-    rng = np.random.default_rng(seed)
+    fitted, fit_key = _fit_keys(sig)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     rows, matrices, orders, linkages = [], {}, {}, {}
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
         if idx.size < 2:
             continue
+        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])  # a group's draws ignore other groups
         names = labels.iloc[idx].tolist()
         if len(set(names)) < len(names):  # e.g. all signatures of several studies, or one drug at several times
             names = sig.obs_names[idx].tolist()
@@ -247,24 +274,33 @@ def compare(
             sub = pdata[pdata.obs[gk].astype(str) == group] if gk and gk in pdata.obs else pdata
             conds = sig.obs["condition"].astype(str).iloc[idx].tolist()
             refs = set(sig.obs["reference"].astype(str).iloc[idx])
-            paired = _paired_lfc(
-                sub,
-                conds,
-                de["condition_key"],
-                de["control"],
-                donor_key,
-                None if de.get("layer", "X") == "X" else de["layer"],
-            )
-            if refs == {de["control"]} and paired.shape[0] >= 4:
-                tested = np.flatnonzero(np.isfinite(values).all(axis=0))
-                cols = sub.var_names.get_indexer(sig.var_names[tested])
+            paired = None
+            if refs == {de["control"]}:
+                paired = _paired_lfc(
+                    sub,
+                    conds,
+                    de["condition_key"],
+                    de["control"],
+                    donor_key,
+                    None if de.get("layer", "X") == "X" else de["layer"],
+                )
+            if paired is not None and paired.shape[0] >= 4:
+                tested = sig.var_names[np.isfinite(values).all(axis=0)]
+                cols = sub.var_names.get_indexer(tested)
+                if (cols < 0).any():
+                    missing = tested[cols < 0]
+                    raise ValueError(
+                        f"{missing.size} genes of sig are not in pdata (e.g. {missing[:5].tolist()}); pass the "
+                        "pdata the signatures were fitted on."
+                    )
                 splits = _splits(paired.shape[0], n_splits, rng)
-                r, rel = _effect_correlation(paired, splits, cols, effect_genes, min_reliability)
+                means = _half_means(paired, splits)
+                r, rel = _effect_correlation(means, cols, effect_genes, min_reliability)
                 lo = hi = np.full_like(r, np.nan)
                 if ci == "genes":
                     n_draws = max(n_boot // 4, 20)
                     draws = [
-                        _effect_correlation(paired, splits, rng.choice(cols, cols.size), effect_genes, min_reliability)
+                        _effect_correlation(means, rng.choice(cols, cols.size), effect_genes, min_reliability)
                         for _ in range(n_draws)
                     ]
                     draws = [d[0] for d in draws]
@@ -315,11 +351,7 @@ def compare(
                             "reliability_b": float(rel[j]),
                         }
                     )
-                row["shared_reference"] = bool(
-                    "reference" in sig.obs
-                    and sig.obs["reference"].iloc[idx[i]] == sig.obs["reference"].iloc[idx[j]]
-                    and sig.uns.get("de", {}).get("method") != "published table"
-                )
+                row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
                 row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
                 rows.append(row)
         sim = pd.DataFrame(est["spearman" if "spearman" in est else metrics[0]], index=names, columns=names)

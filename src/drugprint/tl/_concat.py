@@ -66,11 +66,12 @@ def concat_signatures(
     for lab, name in ((study, "study"), (platform, "platform")):
         if lab is not None and len(lab) != len(sigs):
             raise ValueError(f"{name} has {len(lab)} labels for {len(sigs)} inputs.")
-    parts = []
+    parts, methods = [], []
     for i, s in enumerate(sigs):
         if "stat" not in s.layers or "log2fc" not in s.layers:
             raise ValueError(f"Input {i} is not a signatures AnnData (needs layers 'stat' and 'log2fc').")
         de = s.uns.get("de", {}) if isinstance(s.uns.get("de"), dict) else {}
+        methods.append(str(de.get("method", "unknown")))
         obs = s.obs.copy()
         own = de.get("groupby") or None
         if own and own in obs and own != groupby:
@@ -106,6 +107,7 @@ def concat_signatures(
             {
                 "study": [p.obs["study"].iloc[0] for p in parts],
                 "platform": [p.obs["platform"].iloc[0] for p in parts],
+                "method": methods,
                 "n_signatures": [p.n_obs for p in parts],
                 "n_genes": [p.n_vars for p in parts],
             }

@@ -14,6 +14,20 @@ from scipy import optimize, stats
 from .._utils import check_choice, check_obs_keys
 from ._potency import _group_key
 
+#: fitted quantities, NaN where no curve was fitted
+FIT_COLUMNS = (
+    "ec50",
+    "ec50_lo",
+    "ec50_hi",
+    "ec50_at_bound",
+    "emax",
+    "emax_lo",
+    "emax_hi",
+    "hill",
+    "hill_lo",
+    "hill_hi",
+)
+
 
 def hill(dose: np.ndarray, bottom: float, top: float, log_ec50: float, slope: float) -> np.ndarray:
     """Four-parameter logistic (Hill) curve: ``bottom + (top − bottom) / (1 + (EC50 / dose) ** slope)``."""
@@ -31,7 +45,7 @@ def _fit(dose: np.ndarray, y: np.ndarray, bottom: float | None, level: float) ->
     def f(d, top, log_ec50, slope, b=0.0):
         return hill(d, b if free_bottom else bottom, top, log_ec50, slope)
 
-    out = {"n_doses": int(np.unique(dose).size), "converged": False}
+    out = {"n_doses": int(np.unique(dose).size), "converged": False, **dict.fromkeys(FIT_COLUMNS, np.nan)}
     if out["n_doses"] < len(p0):
         return out
     try:
@@ -52,6 +66,7 @@ def _fit(dose: np.ndarray, y: np.ndarray, bottom: float | None, level: float) ->
             "ec50": 10 ** par[1],
             "ec50_lo": 10**lo_ec,
             "ec50_hi": 10**hi_ec,
+            "ec50_at_bound": bool(np.isclose(par[1], lo[1]) or np.isclose(par[1], hi[1])),
             "emax": par[0],
             "emax_lo": par[0] - z * se[0],
             "emax_hi": par[0] + z * se[0],
@@ -112,8 +127,10 @@ def dose_response(
     Returns
     -------
     One row per group × drug × source: ``n_doses``, ``ec50`` (dose units) with ``ec50_lo``/``ec50_hi``,
-    ``emax``, ``hill`` (each with an interval), ``bottom``, ``r2``, ``rmse``, ``converged`` and ``ec50_rank``
-    (1 = most potent within group × source).
+    ``ec50_at_bound`` (the fit hit the EC50's search limit, 1,000-fold beyond the doses tested: EC50 not
+    determined), ``emax``, ``hill`` (each with an interval), ``bottom``, ``r2``, ``rmse``, ``converged`` and
+    ``ec50_rank`` (1 = most potent within group × source; curves whose Emax interval includes 0 are not
+    ranked, as a flat curve's EC50 means nothing).
 
     Examples
     --------
@@ -155,13 +172,19 @@ def dose_response(
         for source in vals.columns:
             y = vals[source].iloc[idx].to_numpy(dtype=float)
             ok = pos & np.isfinite(y)
-            fit = _fit(d[ok], y[ok], bottom, level) if ok.sum() >= 3 else {"n_doses": int(ok.sum()), "converged": False}
+            fit = (
+                _fit(d[ok], y[ok], bottom, level)
+                if ok.sum() >= 3
+                else {"n_doses": int(ok.sum()), "converged": False, **dict.fromkeys(FIT_COLUMNS, np.nan)}
+            )
             rows.append({"group": group, "drug": drug, "source": source, **fit})
             points += [(group, drug, source, float(dd), float(yy)) for dd, yy in zip(d[ok], y[ok], strict=True)]
     if not rows:
         raise ValueError(f"No group × drug has signatures at three or more positive doses in obs[{dose_key!r}].")
-    out = pd.DataFrame(rows)
-    out["ec50_rank"] = out.groupby(["group", "source"])["ec50"].rank(method="min").astype("Int64")
+    out = pd.DataFrame(rows).astype({"ec50_at_bound": "boolean"})
+    flat = (out["emax_lo"] <= 0) & (out["emax_hi"] >= 0)  # a flat curve's EC50 means nothing
+    ranked = out["ec50"].mask(flat).groupby([out["group"], out["source"]]).rank(method="min")
+    out["ec50_rank"] = ranked.astype("Int64")
     if key_added:
         sig.uns[key_added] = {
             "table": out,

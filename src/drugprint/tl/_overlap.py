@@ -33,7 +33,8 @@ def deg_overlap(
     Returns
     -------
     One row per group × direction (``"up"``/``"down"``) × gene called at least once: a boolean column per
-    condition, ``n_conditions`` and ``category`` (``"all"``, ``"some"`` or ``"only <condition>"``).
+    condition (per signature, by its ``obs_names``, when a group repeats a condition, e.g. at several doses),
+    ``n_conditions`` and ``category`` (``"all"``, ``"some"`` or ``"only <condition>"``).
 
     Examples
     --------
@@ -55,6 +56,8 @@ def deg_overlap(
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
         names = cond.iloc[idx].tolist()
+        if len(set(names)) < len(names):  # one drug at several doses or times: name the signatures
+            names = sig.obs_names[idx].tolist()
         for direction, sign in (("up", 1), ("down", -1)):
             called = (padj[idx] < alpha) & (sign * lfc[idx] > lfc_threshold)
             genes = np.flatnonzero(called.any(axis=0))

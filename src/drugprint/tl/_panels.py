@@ -14,7 +14,8 @@ from ._scoring import score_sets
 
 
 def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:
-    panels = shipped_panels() if panels is None else panels
+    shipped = panels is None
+    panels = shipped_panels() if shipped else panels
     if not isinstance(panels, Mapping) or not panels:
         raise TypeError("panels must be a non-empty mapping of panel name -> list of gene symbols.")
     rows = []
@@ -23,7 +24,7 @@ def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:
             raise ValueError(f"Panel {name!r} must be a non-empty list of gene symbols, got {genes!r}.")
         rows += [(name, g, 1.0) for g in dict.fromkeys(genes)]
     net = pd.DataFrame(rows, columns=["source", "target", "weight"])
-    net.attrs = {"name": "panels", "source": "drugprint.resources.panels" if panels is None else "user panels"}
+    net.attrs = {"name": "panels", "source": "drugprint.resources.panels" if shipped else "user panels"}
     return net
 
 

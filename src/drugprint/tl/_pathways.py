@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import pandas as pd
@@ -13,7 +14,7 @@ from ._scoring import score_sets
 
 def pathways(
     sig: AnnData,
-    net: str | pd.DataFrame = "hallmark",
+    net: str | os.PathLike | pd.DataFrame = "hallmark",
     *,
     method: Literal["ulm", "mlm", "zscore", "gsea", "viper", "waggr"] = "ulm",
     layer: str | None = "stat",
@@ -76,10 +77,12 @@ def pathways(
     sig = sig.copy() if copy else sig
     if isinstance(net, pd.DataFrame):
         net_df = net
-    elif isinstance(net, str):
+    elif isinstance(net, str | os.PathLike):
         net_df = genesets(net)
     else:
-        raise TypeError(f"net must be a collection name, a path or a DataFrame, got {type(net).__name__}.")
+        raise TypeError(
+            f"net must be a collection name, a path or a DataFrame, got {type(net).__name__}; e.g. net='hallmark'."
+        )
     score_sets(
         sig,
         net_df,

@@ -30,12 +30,12 @@ def potency(
 
     A condition's tier on a pathway is:
 
-    - ``"none"``: the pathway score is not significant (``padj >= alpha``);
-    - otherwise by the effect size, the mean |log2 fold change| of the pathway's tested genes
-      (``obsm[key + "_log2fc"]``): ``"modest"`` below ``thresholds[0]`` (0.25, i.e. < 1.19-fold on
-      average), ``"moderate"`` up to ``thresholds[1]`` (0.5, < 1.41-fold), ``"strong"`` above.
+    - ``"none"``: the pathway score is not significant (``padj >= alpha``), or it has no effect size;
+    - otherwise by the effect size, the absolute value of the weighted mean (signed) log2 fold change of the
+      pathway's tested genes (``obsm[key + "_log2fc"]``): ``"modest"`` below ``thresholds[0]`` (0.25, i.e.
+      < 1.19-fold on average), ``"moderate"`` up to ``thresholds[1]`` (0.5, < 1.41-fold), ``"strong"`` above.
 
-    Within each group × pathway the conditions are ranked by effect size, the mean |log2FC| (1 = most
+    Within each group × pathway the conditions are ranked by effect size, |mean log2FC| (1 = most
     potent); the score (a t-like statistic that saturates for strong effects) only breaks ties.
 
     Parameters
@@ -52,7 +52,7 @@ def potency(
     alpha
         Significance level on the adjusted p-value.
     thresholds
-        Effect-size cut points (mean |log2FC|) between modest/moderate and moderate/strong.
+        Effect-size cut points (|mean log2FC|) between modest/moderate and moderate/strong.
     key_added
         Also store the table in ``sig.uns[key_added]`` (with its parameters); ``None`` to skip.
 
@@ -106,14 +106,15 @@ def potency(
         pd.Categorical(cond.loc[long["signature"]].astype(str).to_numpy(), categories=[str(c) for c in order]),
     )
     long["direction"] = np.where(long["score"] >= 0, "up", "down")
-    # rank by effect size (mean |log2FC|); the score breaks ties and stands in where no log2FC exists
+    # rank by effect size (|mean log2FC|); the score breaks ties and stands in where no log2FC exists
     magnitude = long["log2fc"].abs().fillna(0.0) + 1e-9 * long["score"].abs()
     long["rank"] = (
         long.assign(a=magnitude).groupby(["group", "source"])["a"].rank(ascending=False, method="min").astype(int)
     )
     size = long["log2fc"].abs()
-    tier = np.select([long["padj"] >= alpha, size < lo, size < hi], ["none", "modest", "moderate"], "strong")
-    tier = np.where(long["padj"].isna(), "none", tier)
+    tier = np.select(
+        [~(long["padj"] < alpha) | size.isna(), size < lo, size < hi], ["none", "modest", "moderate"], "strong"
+    )
     long["tier"] = pd.Categorical(tier, categories=list(TIERS), ordered=True)
     long = long.sort_values(["group", "source", "rank"], kind="stable").reset_index(drop=True)
     if key_added:

@@ -11,6 +11,7 @@ from anndata import AnnData
 from .._utils import check_choice
 from ..resources import harmonise_net, match_net, provenance
 from ..resources._harmonise import _strip_version
+from ._limma import bh
 
 #: decoupler methods that score a single contrast statistic per observation
 METHODS = ("ulm", "mlm", "zscore", "gsea", "viper", "waggr")
@@ -84,8 +85,11 @@ def score_sets(
                 if "tmin" in str(err) or "No sources" in str(err) or "targets" in str(err):
                     continue
                 raise
+        q = pv.to_numpy(dtype=float)
+        if method == "mlm":  # decoupler BH-adjusts the p-values of every method but mlm
+            q = np.vstack([bh(row) for row in q])
         scores.loc[es.index, es.columns] = es.to_numpy()
-        padj.loc[pv.index, pv.columns] = pv.to_numpy()
+        padj.loc[pv.index, pv.columns] = q
         if lfc_all is not None:
             lfc = pd.DataFrame(lfc_all[np.ix_(rows, cols)], index=data.index, columns=data.columns)
             eff = _mean_log2fc(lfc, net[net["source"].isin(es.columns)])

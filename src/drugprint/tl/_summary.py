@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import check_choice
+from .._utils import categories, check_choice
 from ._potency import _group_key, potency
 
 #: pathways whose fall is reported as impairment of the cell cycle (Table 2's wording)
@@ -32,8 +32,16 @@ def _pair(sig: AnnData, drugs: tuple[str, str], groups, alpha: float, pdata, key
     from ._compare import compare
 
     a, b = drugs
-    tab = compare(sig, pdata=pdata, key_added=None)
-    pot = potency(sig, key, alpha=alpha, key_added=None)
+    gk = _group_key(sig)
+    keep = np.ones(sig.n_obs, dtype=bool)
+    if gk and groups is not None:
+        keep &= sig.obs[gk].astype(str).isin(list(groups)).to_numpy()
+        if not keep.any():
+            raise ValueError(f"groups {list(groups)} are not in sig.obs[{gk!r}]; present: {categories(sig.obs[gk])}.")
+    # compare needs every signature of a group (its informative and effect genes); potency only the pair's
+    tab = compare(sig[keep], pdata=pdata, key_added=None)
+    keep &= sig.obs["condition"].astype(str).isin([a, b]).to_numpy()
+    pot = potency(sig[keep], key, alpha=alpha, key_added=None)
     rows = []
     for group, sub in pot.groupby("group", sort=False, observed=True):
         if groups is not None and group not in groups:
@@ -49,7 +57,7 @@ def _pair(sig: AnnData, drugs: tuple[str, str], groups, alpha: float, pdata, key
         if pair.empty:
             continue
         p = pair.iloc[0]
-        use_effect = "effect_r" in p.index
+        use_effect = all(np.isfinite(p.get(k, np.nan)) for k in ("reliability_a", "reliability_b"))
         r, lo, hi = (
             (p["effect_r"], p["effect_r_lo"], p["effect_r_hi"])
             if use_effect
