@@ -74,7 +74,8 @@ def test_signature_functions_add_only_their_keys(sig_all, pdata):
     sig = sig_all.copy()
     before = snapshot(sig)
     dp.tl.pathways(sig, "imid", key_added="imid")
-    assert_unchanged(before, sig, obsm_added=["imid", "imid_padj", "imid_log2fc"], uns_added=["imid"])
+    added = ["imid", "imid_padj", "imid_log2fc", "imid_log2fc_lo", "imid_log2fc_hi"]
+    assert_unchanged(before, sig, obsm_added=added, uns_added=["imid"])
     before = snapshot(sig)
     out = dp.tl.pathways(sig, "progeny", key_added="pg", copy=True)
     assert "pg" in out.obsm
@@ -82,7 +83,7 @@ def test_signature_functions_add_only_their_keys(sig_all, pdata):
     assert_unchanged(before, sig)
     for fn, key in (
         (lambda s: dp.tl.potency(s), "potency"),
-        (lambda s: dp.tl.potency_rank(s, n_boot=20), "potency_rank"),
+        (lambda s: dp.tl.potency_rank(s, n_draws=20), "potency_rank"),
         (lambda s: dp.tl.compare(s, n_boot=10), "compare"),
         (lambda s: dp.tl.deg_overlap(s), "deg_overlap"),
     ):

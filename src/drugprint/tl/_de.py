@@ -26,6 +26,7 @@ from .._utils import (
     versions,
 )
 from ._design import DesignError, build_design
+from ._replicates import profile_data
 from ._voom import log_cpm
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
@@ -232,7 +233,9 @@ def de(
     ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value for the limma
     methods) (NaN where a gene was not tested); ``X`` is ``stat`` with
     untested genes at 0. ``uns["de"]`` records every parameter, the design and fit time of each group (``fits``),
-    skipped groups and contrasts, and library versions.
+    skipped groups and contrasts, library versions, and in ``replicates`` what replicate-level pathway tests
+    need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
+    precision weights for counts —, the design matrix and each signature's contrast vector).
 
     Examples
     --------
@@ -365,7 +368,7 @@ def de(
         )
 
     fitted = _run_jobs(jobs, method, cond_col, alpha, n_cpus, is_counts, n_jobs, verbose)
-    rows, results, summary = [], [], []
+    rows, results, summary, replicates = [], [], [], {}
     formula = condition_key if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
     for job, (res, seconds) in zip(jobs, fitted, strict=True):
         group, sub, design, todo, tested = job["group"], job["sub"], job["design"], job["todo"], job["tested"]
@@ -381,6 +384,9 @@ def de(
             )
         )
         sub_cond = sub[cond_col].astype(str)
+        store = profile_data(job["data"], design, is_counts)
+        store.update(group=group, genes=np.flatnonzero(tested), signatures=[], contrasts=[])
+        replicates[f"fit{len(replicates)}"] = store
         for a, b in todo:
             in_a = (sub_cond == a).to_numpy()
             la, lb, where_ = (a, b, "") if label_of is None else (*label_of[a][:1], label_of[b][0], label_of[a][1])
@@ -401,6 +407,8 @@ def de(
                 row.setdefault(k, v)
             rows.append((f"{group}|{la} vs {lb}{where_}", row))
             results.append(res[a, b])
+            store["signatures"].append(rows[-1][0])
+            store["contrasts"].append(design.contrast(a, b))
 
     if not rows:
         reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
@@ -428,6 +436,10 @@ def de(
         ),
         "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
         "versions": versions(),
+        "replicates": {
+            k: {**v, "signatures": np.asarray(v["signatures"], dtype=str), "contrasts": np.vstack(v["contrasts"])}
+            for k, v in replicates.items()
+        },
     }
     return sig
 

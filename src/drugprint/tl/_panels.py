@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -32,15 +33,19 @@ def panels(
     sig: AnnData,
     panels: Mapping[str, Sequence[str]] | None = None,
     *,
+    method: Literal["camera", "fry", "activity", "ulm"] = "camera",
     layer: str | None = "stat",
     tmin: int = 2,
     key_added: str = "panels",
+    level: float = 0.95,
     copy: bool = False,
 ) -> AnnData | None:
-    """Score gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA) on each signature.
+    """Test gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA) on each signature.
 
-    A panel's score is decoupler's univariate linear model on the signature's ``stat`` (does the panel move
-    more than the other tested genes?); its effect is the mean log2 fold change of the panel's tested genes.
+    Panels are tested like pathways (:func:`drugprint.tl.pathways`), with the samples as replicates: by
+    default limma's camera (does the panel move more than the other tested genes, given how its genes
+    co-vary between samples?). The effect is the mean log2 fold change of the panel's tested genes, with an
+    interval from the replicates.
 
     Parameters
     ----------
@@ -48,13 +53,17 @@ def panels(
         Signatures AnnData from :func:`drugprint.tl.de`.
     panels
         Panel name → genes; default :func:`drugprint.resources.panels`.
+    method
+        ``"camera"``, ``"fry"``, ``"activity"`` (replicate-level) or ``"ulm"`` (decoupler; genes as units).
     layer
-        Layer scored (``None``: ``X``).
+        Layer scored by ``"ulm"`` (``None``: ``X``).
     tmin
         Panels with fewer tested genes are not scored.
     key_added
         Writes ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]``, ``[key_added + "_log2fc"]`` and
-        ``sig.uns[key_added]``.
+        ``sig.uns[key_added]``; with replicates also ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
+    level
+        Confidence level of the effect intervals.
     copy
         Return a modified copy instead of writing into ``sig``.
 
@@ -78,8 +87,9 @@ def panels(
     score_sets(
         sig,
         net,
-        method="ulm",
+        method=method,
         layer=layer,
+        level=level,
         tmin=tmin,
         key_added=key_added,
         min_fraction=0.0,

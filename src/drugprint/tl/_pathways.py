@@ -16,19 +16,41 @@ def pathways(
     sig: AnnData,
     net: str | os.PathLike | pd.DataFrame = "hallmark",
     *,
-    method: Literal["ulm", "mlm", "zscore", "gsea", "viper", "waggr"] = "ulm",
+    method: Literal["camera", "fry", "activity", "ulm", "mlm", "zscore", "gsea", "viper", "waggr"] = "camera",
     layer: str | None = "stat",
     tmin: int = 5,
     key_added: str = "pathways",
     min_fraction: float = 0.5,
     id_column: str | None = None,
+    level: float = 0.95,
+    inter_gene_cor: float | None = None,
     copy: bool = False,
     **kwargs,
 ) -> AnnData | None:
-    """Score pathways on each signature with a decoupler method (default: univariate linear model).
+    """Test and score pathways on each signature, with the samples (donors, wells) as the replicates.
 
-    Each signature's ``stat`` is regressed on set membership over the genes tested in that signature's
-    fit; untested genes are left out rather than counted as zero.
+    Genes of a programme (interferon response, p53, cell cycle …) rise and fall together from sample to
+    sample for reasons unrelated to the drug, so a pathway's genes are not independent evidence. The
+    default test, limma's camera, therefore works on the profiles of each signature's own fit (kept by
+    :func:`drugprint.tl.de`) and widens its variance by the set's inter-gene correlation measured in the
+    residuals; it holds its error rate when gene sets co-vary between samples. Genes not tested in a
+    fit are left out, not counted as zero.
+
+    Methods (``null`` recorded in ``uns[key_added]``):
+
+    - ``"camera"`` (default; Wu & Smyth 2012): competitive — does the set move more than the other
+      tested genes? Score: camera's two-sample t (positive: up).
+    - ``"fry"`` (Giner & Smyth 2016, a fast roast): self-contained — does the set move at all? Score: its
+      directional t.
+    - ``"activity"``: self-contained — each profile's mean centred log-expression of the set, fitted with
+      the fit's design and tested with limma's moderated t across sets, as a gene would be.
+    - ``"ulm"``, ``"mlm"``, ``"zscore"``, ``"gsea"``, ``"viper"``, ``"waggr"``: decoupler's gene-level
+      methods on the signature's ``layer``. Useful descriptive scores; **their p-values treat genes as
+      independent** and are too small on real data (recorded in ``uns[key_added]["null"]``).
+
+    Signatures without per-profile data (a published table from :func:`drugprint.io.read_de_table`,
+    concatenated studies) are scored with ``ulm`` and a warning; ``uns[key_added]["basis"]`` says, per
+    signature, whether its p-values rest on replicates or on genes.
 
     Parameters
     ----------
@@ -38,15 +60,19 @@ def pathways(
         A shipped collection (``"hallmark"``, ``"progeny"``, ``"imid"``), a GMT/CSV path, or a decoupler-style
         DataFrame with ``source``, ``target`` and optionally ``weight``.
     method
-        decoupler method (``dc.mt.<method>``).
+        The test (see above).
     layer
-        Layer scored; ``None`` uses ``X``.
+        Layer scored by the gene-level methods; ``None`` uses ``X``.
     tmin
         Sets with fewer tested genes are not scored.
     key_added
         Results go to ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]`` (BH-adjusted p-values
         across sets, per signature), ``[key_added + "_log2fc"]`` (weighted mean log2 fold change of the
-        set's tested genes, the effect size) and ``sig.uns[key_added]`` (method, net provenance, overlap).
+        set's tested genes, the effect size), ``[key_added + "_log2fc_lo"]`` and ``[key_added + "_log2fc_hi"]``
+        (its ``level`` interval: ± the t quantile times the standard error of the set's mean log-expression
+        contrast, estimated from the replicates; present when :func:`~drugprint.tl.de` kept them) and
+        ``sig.uns[key_added]`` (method, null hypothesis, basis per signature, net provenance, overlap, and
+        the set activities' residuals per fit that :func:`~drugprint.tl.potency_rank` resamples).
     min_fraction
         Warn about sets keeping fewer than this fraction of their genes in the data.
     id_column
@@ -54,10 +80,15 @@ def pathways(
         by default the best-matching of ``var_names`` and the ``var`` columns is used
         (:func:`drugprint.resources.harmonise_net`). How genes were matched and the overlap per set are
         recorded in ``sig.uns[key_added]``.
+    level
+        Confidence level of the effect intervals.
+    inter_gene_cor
+        camera only: ``None`` estimates each set's inter-gene correlation from the residuals (calibrated
+        when programmes co-vary); a number (limma's default 0.01) fixes it.
     copy
         Return a modified copy instead of writing into ``sig``.
     **kwargs
-        Passed to the decoupler method.
+        Passed to the decoupler method (gene-level methods only).
 
     Returns
     -------
@@ -69,7 +100,13 @@ def pathways(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig, "hallmark")
-    >>> bool(sig.obsm["pathways"].loc["Myeloma|mezigdomide vs DMSO", "HALLMARK_INTERFERON_ALPHA_RESPONSE"] > 0)
+    >>> ifn = "HALLMARK_INTERFERON_ALPHA_RESPONSE"
+    >>> bool(sig.obsm["pathways"].loc["Myeloma|mezigdomide vs DMSO", ifn] > 0)
+    True
+    >>> sig.uns["pathways"]["null"].split(":")[0]
+    'competitive'
+    >>> row = "Myeloma|mezigdomide vs DMSO"
+    >>> bool(0 < sig.obsm["pathways_log2fc_lo"].loc[row, ifn] < sig.obsm["pathways_log2fc_hi"].loc[row, ifn])
     True
     """
     if not isinstance(sig, AnnData):
@@ -92,6 +129,8 @@ def pathways(
         key_added=key_added,
         min_fraction=min_fraction,
         id_column=id_column,
+        level=level,
+        inter_gene_cor=inter_gene_cor,
         **kwargs,
     )
     return sig if copy else None

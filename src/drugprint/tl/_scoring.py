@@ -1,4 +1,4 @@
-"""Score gene sets on signatures with decoupler, block by block of signatures sharing tested genes."""
+"""Score gene sets on signatures: replicate-level set tests, or decoupler's gene-level methods."""
 
 from __future__ import annotations
 
@@ -7,14 +7,30 @@ import warnings
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from scipy import stats
 
 from .._utils import check_choice
 from ..resources import harmonise_net, match_net, provenance
 from ..resources._harmonise import _strip_version
+from . import _settests
 from ._limma import bh
+from ._replicates import Fit, fits
 
-#: decoupler methods that score a single contrast statistic per observation
-METHODS = ("ulm", "mlm", "zscore", "gsea", "viper", "waggr")
+#: tests with the samples as replicates (need the per-profile data kept by dp.tl.de)
+REPLICATE_METHODS = ("camera", "fry", "activity")
+#: decoupler methods that score a single contrast statistic per observation (genes as the units)
+GENE_METHODS = ("ulm", "mlm", "zscore", "gsea", "viper", "waggr")
+METHODS = REPLICATE_METHODS + GENE_METHODS
+NULL = {
+    "camera": "competitive: the set's genes move more than the other tested genes (inter-gene correlation "
+    "estimated from the residuals)",
+    "fry": "self-contained: the set's genes move (mean standardised effect)",
+    "activity": "self-contained: the set's mean log-expression moves",
+}
+GENE_LEVEL_NOTE = (
+    "p-values treat genes as independent; genes of a programme co-vary between samples in real data, so "
+    "these p-values are too small: use them to describe, not to call"
+)
 
 
 def _blocks(values: np.ndarray) -> dict[bytes, np.ndarray]:
@@ -36,41 +52,10 @@ def _mean_log2fc(lfc: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(m / np.abs(w.to_numpy()).sum(axis=0), index=lfc.index, columns=w.columns)
 
 
-def score_sets(
-    sig: AnnData,
-    net: pd.DataFrame,
-    *,
-    method: str,
-    layer: str | None,
-    tmin: int,
-    key_added: str,
-    min_fraction: float,
-    id_column: str | None = None,
-    extra: dict | None = None,
-    **kwargs,
-) -> None:
-    """Run a decoupler method on ``sig`` and write ``obsm[key_added]``, ``_padj``, ``_log2fc`` and ``uns``."""
+def _decoupler(sig, net, values, method, tmin, scores, padj, **kwargs) -> None:
+    """Run a decoupler gene-level method on each block of signatures sharing tested genes."""
     import decoupler as dc
 
-    check_choice(method, METHODS, name="method")
-    original = net if "weight" in net.columns else net.assign(weight=1.0)
-    if not sig.var_names.is_unique:
-        dup = sig.var_names[sig.var_names.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run sig.var_names_make_unique() first.")
-    if layer is not None and layer not in sig.layers:
-        raise KeyError(
-            f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
-        )
-    values = np.asarray(sig.layers[layer] if layer is not None else sig.X, dtype=float)
-    net, matched_by = harmonise_net(original, sig.var, id_column=id_column)
-    stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
-    report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
-    net = net[["source", "target", "weight"]]
-    lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else None
-    sources = list(dict.fromkeys(net["source"]))
-    scores = pd.DataFrame(np.nan, index=sig.obs_names, columns=sources)
-    padj = scores.copy()
-    effect = scores.copy()
     fn = getattr(dc.mt, method)
     for rows in _blocks(values).values():
         cols = np.flatnonzero(np.isfinite(values[rows]).all(axis=0))
@@ -90,10 +75,136 @@ def score_sets(
             q = np.vstack([bh(row) for row in q])
         scores.loc[es.index, es.columns] = es.to_numpy()
         padj.loc[pv.index, pv.columns] = q
-        if lfc_all is not None:
-            lfc = pd.DataFrame(lfc_all[np.ix_(rows, cols)], index=data.index, columns=data.columns)
-            eff = _mean_log2fc(lfc, net[net["source"].isin(es.columns)])
+
+
+def _fit_sets(fit: Fit, net: pd.DataFrame, tmin: int) -> dict[str, _settests.SetIndex]:
+    pos = pd.Series(np.arange(len(fit.genes)), index=fit.genes)
+    sub = net[net["target"].isin(pos.index)]
+    out = {}
+    for source, d in sub.groupby("source", sort=False):
+        if len(d) >= tmin:
+            out[source] = _settests.SetIndex(pos[d["target"]].to_numpy(), d["weight"].to_numpy(dtype=float))
+    return out
+
+
+def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect) -> dict | None:
+    """Set tests, effect intervals and activity residuals of one fit's signatures."""
+    sets = _fit_sets(fit, net, tmin)
+    if not sets:
+        return None
+    names = list(sets)
+    act = _settests.set_activities(fit.expr, sets)
+    tests = _settests.activity_test(act, fit.design, fit.contrasts)
+    q = stats.t.ppf((1 + level) / 2, tests[0].df)
+    for name, contrast, at in zip(fit.signatures, fit.contrasts, tests, strict=True):
+        if method == "activity":
+            stat, p = at.stat, at.pvalue
+        else:
+            fn = _settests.camera if method == "camera" else _settests.fry
+            kw = {"inter_gene_cor": inter_gene_cor} if method == "camera" else {}
+            res = fn(fit.expr, sets, fit.design, contrast, weights=fit.weights, **kw)
+            stat, p = res["stat"], res["pvalue"]
+        scores.loc[name, names] = stat
+        padj.loc[name, names] = bh(p)
+        centre = effect.loc[name, names].to_numpy(dtype=float) if effect is not None else at.estimate
+        lo.loc[name, names] = centre - q * at.se
+        hi.loc[name, names] = centre + q * at.se
+    xtx_inv = np.linalg.inv(fit.design.T @ fit.design)
+    return {
+        "group": fit.group,
+        "signatures": np.asarray(fit.signatures, dtype=str),
+        "sources": np.asarray(names, dtype=str),
+        "residuals": _settests.residuals(act, fit.design),
+        "k": fit.contrasts @ xtx_inv @ fit.contrasts.T,
+        "df_residual": int(fit.df_residual),
+    }
+
+
+def score_sets(
+    sig: AnnData,
+    net: pd.DataFrame,
+    *,
+    method: str,
+    layer: str | None,
+    tmin: int,
+    key_added: str,
+    min_fraction: float,
+    id_column: str | None = None,
+    level: float = 0.95,
+    inter_gene_cor: float | None = None,
+    extra: dict | None = None,
+    **kwargs,
+) -> None:
+    """Score ``net`` on ``sig``; write ``obsm[key_added]``, ``_padj``, ``_log2fc``, ``_log2fc_lo/_hi``, ``uns``.
+
+    Replicate methods need ``sig.uns["de"]["replicates"]``; signatures without it are scored with ``ulm``
+    and a warning. Effect intervals come from the replicates whenever they are kept, whatever the method.
+    """
+    check_choice(method, METHODS, name="method")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+    original = net if "weight" in net.columns else net.assign(weight=1.0)
+    if not sig.var_names.is_unique:
+        dup = sig.var_names[sig.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run sig.var_names_make_unique() first.")
+    if layer is not None and layer not in sig.layers:
+        raise KeyError(
+            f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
+        )
+    net, matched_by = harmonise_net(original, sig.var, id_column=id_column)
+    stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
+    report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
+    net = net[["source", "target", "weight"]]
+    sources = list(dict.fromkeys(net["source"]))
+    empty = pd.DataFrame(np.nan, index=sig.obs_names, columns=sources)
+    scores, padj, lo, hi = empty.copy(), empty.copy(), empty.copy(), empty.copy()
+    effect = None
+    if "log2fc" in sig.layers:
+        effect = empty.copy()
+        lfc_all = np.asarray(sig.layers["log2fc"], dtype=float)
+        for rows in _blocks(lfc_all).values():
+            cols = np.flatnonzero(np.isfinite(lfc_all[rows]).all(axis=0))
+            if cols.size == 0:
+                continue
+            lfc = pd.DataFrame(lfc_all[np.ix_(rows, cols)], index=sig.obs_names[rows], columns=sig.var_names[cols])
+            sub = net[net["target"].isin(lfc.columns)]
+            n_in = sub.groupby("source").size()
+            eff = _mean_log2fc(lfc, sub[sub["source"].isin(n_in.index[n_in >= tmin])])
             effect.loc[eff.index, eff.columns] = eff.to_numpy()
+
+    kept_fits = fits(sig)
+    with_replicates = {s for f in kept_fits for s in f.signatures}
+    without = [s for s in sig.obs_names if s not in with_replicates]
+    basis = pd.Series(f"genes ({method}): p-values assume independent genes", index=sig.obs_names)
+    resampling = {}
+    for fit in kept_fits:
+        if method in REPLICATE_METHODS:
+            rec = _replicate_scores(fit, net, method, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect)
+        else:  # a gene-level test; the effect's interval still comes from the replicates
+            rec = _replicate_scores(fit, net, "activity", tmin, level, None, empty.copy(), empty.copy(), lo, hi, effect)
+        if rec is not None:
+            resampling[fit.key] = rec
+    gene_method = method
+    if method in REPLICATE_METHODS:
+        basis[list(with_replicates)] = f"replicates ({method})"
+        if without:
+            gene_method = "ulm"
+            basis[without] = "genes (ulm): p-values assume independent genes"
+            warnings.warn(
+                f"{len(without)} of {sig.n_obs} signatures (e.g. {without[0]!r}) carry no per-profile data "
+                f"(a published table, or signatures not made by dp.tl.de), so method={method!r} cannot treat "
+                "samples as replicates; they were scored with decoupler's ulm, whose p-values assume "
+                "independent genes.",
+                UserWarning,
+                stacklevel=3,
+            )
+    gene_rows = without if method in REPLICATE_METHODS else list(sig.obs_names)
+    if gene_rows:
+        sub = sig[gene_rows]
+        values = np.asarray(sub.layers[layer] if layer is not None else sub.X, dtype=float)
+        gs, gq = empty.loc[gene_rows].copy(), empty.loc[gene_rows].copy()
+        _decoupler(sub, net, values, gene_method, tmin, gs, gq, **kwargs)
+        scores.loc[gene_rows], padj.loc[gene_rows] = gs, gq
     kept = scores.columns[scores.notna().any(axis=0)]
     if len(kept) == 0:
         raise ValueError(
@@ -102,17 +213,25 @@ def score_sets(
         )
     sig.obsm[key_added] = scores[kept]
     sig.obsm[f"{key_added}_padj"] = padj[kept]
-    if lfc_all is not None:
+    if effect is not None:
         sig.obsm[f"{key_added}_log2fc"] = effect[kept]
+    if resampling:
+        sig.obsm[f"{key_added}_log2fc_lo"] = lo[kept]
+        sig.obsm[f"{key_added}_log2fc_hi"] = hi[kept]
     sig.uns[key_added] = {
         "method": method,
+        "null": NULL.get(method, f"gene-level: {GENE_LEVEL_NOTE}"),
         "layer": layer if layer is not None else "X",
         "tmin": int(tmin),
+        "level": float(level),
+        "inter_gene_cor": "estimated per set" if inter_gene_cor is None else float(inter_gene_cor),
         "min_fraction": float(min_fraction),
         "id_column": id_column or "",
         "key_added": key_added,
         "net": provenance(original),
         "matched_by": matched_by,
         "overlap": report.reset_index(),
+        "basis": basis.reset_index().set_axis(["signature", "basis"], axis=1),
+        "replicates": resampling,
         **(extra or {}),
     }
