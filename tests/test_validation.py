@@ -154,8 +154,8 @@ def test_deterministic_results(pdata):
     np.testing.assert_array_equal(a.layers["stat"], b.layers["stat"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x = dp.tl.potency_rank(dp.tl.pathways(a, copy=True), seed=4, key_added=None)
-        y = dp.tl.potency_rank(dp.tl.pathways(b, copy=True), seed=4, key_added=None)
+        x = dp.tl.potency_rank(dp.tl.pathways(a, copy=True), random_state=4, key_added=None)
+        y = dp.tl.potency_rank(dp.tl.pathways(b, copy=True), random_state=4, key_added=None)
     pd.testing.assert_frame_equal(x, y)
 
 

@@ -84,5 +84,5 @@ def test_comparison_figures(sig_all, tmp_path):
         dp.pl.deg_upset(sig, "B", "up")
     with pytest.raises(KeyError, match="Typo"):
         dp.pl.deg_upset(sig, "Typo", "up")
-    fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_boot=50), "Myeloma")
+    fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_draws=100), "Myeloma")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "mezigdomide"

@@ -96,7 +96,7 @@ def potency_rank(
     figsize: tuple[float, float] = (4.5, 3.0),
     save: str | PathLike | None = None,
 ) -> Figure:
-    """Potency scores of one group with their bootstrap intervals, most potent on top.
+    """Potency scores of one group with their intervals from the replicates, most potent on top.
 
     Parameters
     ----------
@@ -117,7 +117,7 @@ def potency_rank(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_boot=100), "Myeloma")
+    >>> fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_draws=200), "Myeloma")
     """
     sub = table[table["group"].astype(str) == str(group)].sort_values("score")
     if sub.empty:
@@ -125,6 +125,7 @@ def potency_rank(
     fig, ax = new_axes(ax, figsize)
     y = np.arange(len(sub))
     err = np.vstack([sub["score"] - sub["score_lo"], sub["score_hi"] - sub["score"]])
+    err = None if not np.isfinite(err).all() else err  # published tables: no replicates, no interval
     ax.barh(y, sub["score"], xerr=err, color="#c2452d", alpha=0.8, capsize=3)
     for yi, (_, r) in zip(y, sub.iterrows(), strict=True):
         if np.isfinite(r["p_first"]):

@@ -16,6 +16,15 @@ def _group_key(sig: AnnData) -> str | None:
     return g if g and g in sig.obs.columns else None
 
 
+def _basis(sig: AnnData, key: str) -> pd.Series:
+    """Per signature, what the p-values of ``obsm[key]`` rest on (replicates, or genes assumed independent)."""
+    rec = sig.uns.get(key, {})
+    basis = rec.get("basis") if isinstance(rec, dict) else None
+    if isinstance(basis, pd.DataFrame):
+        return basis.set_index("signature")["basis"].reindex(sig.obs_names).fillna("unknown")
+    return pd.Series("unknown", index=sig.obs_names)
+
+
 def potency(
     sig: AnnData,
     key: str = "pathways",
@@ -30,13 +39,19 @@ def potency(
 
     A condition's tier on a pathway is:
 
-    - ``"none"``: the pathway score is not significant (``padj >= alpha``), or it has no effect size;
+    - ``"none"``: the pathway is not significant (``padj >= alpha``), or it has no effect size;
     - otherwise by the effect size, the absolute value of the weighted mean (signed) log2 fold change of the
       pathway's tested genes (``obsm[key + "_log2fc"]``): ``"modest"`` below ``thresholds[0]`` (0.25, i.e.
       < 1.19-fold on average), ``"moderate"`` up to ``thresholds[1]`` (0.5, < 1.41-fold), ``"strong"`` above.
 
     Within each group × pathway the conditions are ranked by effect size, |mean log2FC| (1 = most
     potent); the score (a t-like statistic that saturates for strong effects) only breaks ties.
+
+    The p-values are those of :func:`~drugprint.tl.pathways` / :func:`~drugprint.tl.panels`: by default
+    tests with the samples as replicates, which hold their error rate when a pathway's genes co-vary between
+    samples. The ``basis`` column says, per row, whether they rest on replicates or on genes (a published
+    table, or a gene-level method: p-values that assume independent genes). The effect's interval
+    (``log2fc_lo``, ``log2fc_hi``) comes from the replicates; read the tier together with it.
 
     Parameters
     ----------
@@ -58,8 +73,9 @@ def potency(
 
     Returns
     -------
-    Long DataFrame with ``group``, ``source``, ``condition``, ``score``, ``log2fc``, ``padj``, ``direction``
-    (``"up"``/``"down"``), ``rank`` and ``tier`` (ordered categorical).
+    Long DataFrame with ``group``, ``source``, ``condition``, ``score``, ``log2fc``, ``log2fc_lo``,
+    ``log2fc_hi`` (NaN without replicates), ``padj``, ``direction`` (``"up"``/``"down"``), ``rank``, ``tier``
+    (ordered categorical) and ``basis``.
 
     Examples
     --------
@@ -68,8 +84,9 @@ def potency(
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> tab = dp.tl.potency(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
-    >>> tab.sort_values("rank")["condition"].iloc[0]
-    'mezigdomide'
+    >>> top = tab.sort_values("rank").iloc[0]
+    >>> top["condition"], top["tier"], bool(top["log2fc_lo"] > 0.5)
+    ('mezigdomide', 'strong', True)
     """
     for k in (key, f"{key}_padj", f"{key}_log2fc"):
         if k not in sig.obsm:
@@ -88,11 +105,17 @@ def potency(
         score, padj, lfc = score[list(sources)], padj[list(sources)], lfc[list(sources)]
     cond = sig.obs["condition"] if "condition" in sig.obs else pd.Series(sig.obs_names, index=sig.obs_names)
     group = sig.obs[groupby].astype(str) if groupby else pd.Series("all", index=sig.obs_names)
+    interval = [
+        sig.obsm.get(f"{key}_log2fc_{b}", pd.DataFrame(np.nan, index=sig.obs_names, columns=score.columns))
+        for b in ("lo", "hi")
+    ]
     long = (
         score.stack(future_stack=True)
         .rename("score")
         .to_frame()
         .join(lfc.stack(future_stack=True).rename("log2fc"))
+        .join(interval[0][score.columns].stack(future_stack=True).rename("log2fc_lo"))
+        .join(interval[1][score.columns].stack(future_stack=True).rename("log2fc_hi"))
         .join(padj.stack(future_stack=True).rename("padj"))
     )
     long.index.names = ["signature", "source"]
@@ -116,6 +139,7 @@ def potency(
         [~(long["padj"] < alpha) | size.isna(), size < lo, size < hi], ["none", "modest", "moderate"], "strong"
     )
     long["tier"] = pd.Categorical(tier, categories=list(TIERS), ordered=True)
+    long["basis"] = _basis(sig, key).reindex(long["signature"]).to_numpy()
     long = long.sort_values(["group", "source", "rank"], kind="stable").reset_index(drop=True)
     if key_added:
         sig.uns[key_added] = {

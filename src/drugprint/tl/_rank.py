@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +13,57 @@ from anndata import AnnData
 from ._potency import _group_key
 
 
+def _replicate_draws(
+    sig: AnnData, keys: list[str], group: str, names: list[str], sources: list[str], n_draws: int, rng
+) -> np.ndarray | None:
+    """Draws (n_draws × signatures × sources) of the effects' sampling error, from the group's replicates.
+
+    Each key's record (``uns[key]["replicates"]``) holds the residuals of the set activities of one fit
+    (profiles × sets) and ``K = C (X'X)^-1 C'`` of its signatures. ``L Z R / sqrt(df)`` with ``L L' = K``,
+    ``Z`` standard normal (signatures × profiles) and ``R`` the residuals has covariance ``K ⊗ R'R/df``: the
+    joint sampling covariance of every condition's effect on every set, whatever the number of sets; each
+    draw is scaled by ``sqrt(df / chi2_df)`` (a multivariate t) for the error in the residual variances.
+    """
+    columns, k_mat, df = [], None, None
+    for source in sources:
+        found = None
+        for key in keys:
+            recs = sig.uns.get(key, {}).get("replicates", {}) if isinstance(sig.uns.get(key), dict) else {}
+            for rec in recs.values():
+                if str(rec["group"]) != group:
+                    continue
+                stored = [str(s) for s in np.asarray(rec["signatures"])]
+                srcs = [str(s) for s in np.asarray(rec["sources"])]
+                if source in srcs and all(n in stored for n in names):
+                    found = (rec, stored, srcs.index(source))
+                    break
+            if found:
+                break
+        if found is None:
+            return None
+        rec, stored, j = found
+        pos = [stored.index(n) for n in names]
+        k = np.asarray(rec["k"], dtype=float)[np.ix_(pos, pos)]
+        if k_mat is None:
+            k_mat, df = k, int(rec["df_residual"])
+        elif not np.allclose(k_mat, k):  # sources from different fits cannot be drawn jointly
+            return None
+        columns.append(np.asarray(rec["residuals"], dtype=float)[:, j])
+    resid = np.column_stack(columns)  # profiles × sources
+    w, v = np.linalg.eigh(k_mat)
+    chol = v * np.sqrt(np.clip(w, 0.0, None))
+    z = rng.standard_normal((n_draws, len(names), resid.shape[0]))
+    scale = np.sqrt(df / rng.chisquare(df, n_draws))[:, None, None]
+    return scale * np.einsum("ij,bjn,ns->bis", chol, z, resid) / np.sqrt(df)
+
+
+def _scores(effects: np.ndarray) -> np.ndarray:
+    """Mean over sources of each condition's |effect| scaled by the largest in that source (…, conditions)."""
+    a = np.abs(effects)
+    top = a.max(axis=-2, keepdims=True)
+    return np.divide(a, top, out=np.zeros_like(a), where=top > 0).mean(axis=-1)
+
+
 def potency_rank(
     sig: AnnData,
     keys: Sequence[str] = ("pathways", "panels"),
@@ -18,9 +71,9 @@ def potency_rank(
     sources: Sequence[str] | None = None,
     groupby: str | None = None,
     alpha: float = 0.05,
-    n_boot: int = 500,
+    n_draws: int = 2000,
     level: float = 0.95,
-    seed: int = 0,
+    random_state: int = 0,
     key_added: str | None = "potency_rank",
 ) -> pd.DataFrame:
     """Rank conditions by potency within each group, across every responsive pathway and panel.
@@ -28,8 +81,15 @@ def potency_rank(
     A source (pathway or panel) is *responsive* in a group when at least one condition moves it
     significantly (``padj < alpha``). For each responsive source the conditions' effect sizes (|mean log2FC|)
     are scaled by the largest in that source; a condition's potency score is the mean of its scaled effects.
-    Uncertainty comes from bootstrap resamples of the responsive sources: the interval of the score, the
-    interval of the rank and the probability of ranking first.
+
+    The uncertainty comes from the replicates: the effects of every condition on every responsive source
+    are redrawn from their joint sampling distribution, estimated from the residuals of the set activities
+    in the group's fit (:func:`~drugprint.tl.pathways` keeps them), so sources that co-vary between samples
+    and conditions that share a control are drawn together. Each draw gives scores and ranks; their
+    percentiles are the intervals, the share of draws ranking a condition first is ``p_first``, and
+    ``p_vs_next`` is the two-sided probability of the order between a condition and the next-ranked one
+    (small when the data separate them). Between two identical treatments neither is confidently first.
+    Signatures without replicates (published tables) get scores and ranks but no intervals.
 
     Parameters
     ----------
@@ -41,15 +101,15 @@ def potency_rank(
         Restrict to these pathways/panels.
     groupby, alpha
         Groups (default: that of :func:`~drugprint.tl.de`) and significance level.
-    n_boot, level, seed
-        Bootstrap replicates, interval level and seed.
+    n_draws, level, random_state
+        Draws from the replicates' sampling distribution, interval level and seed.
     key_added
         Store the table in ``sig.uns[key_added]``.
 
     Returns
     -------
     DataFrame with ``group``, ``condition``, ``score``, ``score_lo``, ``score_hi``, ``rank``, ``rank_lo``,
-    ``rank_hi``, ``p_first`` and ``n_sources``, ordered by group and rank.
+    ``rank_hi``, ``p_first``, ``p_vs_next``, ``n_sources`` and ``basis``, ordered by group and rank.
 
     Examples
     --------
@@ -57,13 +117,16 @@ def potency_rank(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> dp.tl.potency_rank(sig, n_boot=100)["condition"].iloc[0]
-    'mezigdomide'
+    >>> top = dp.tl.potency_rank(sig, n_draws=500).iloc[0]
+    >>> top["condition"], bool(top["p_first"] > 0.5)
+    ('mezigdomide', True)
     """
     present = [k for k in keys if k in sig.obsm and f"{k}_log2fc" in sig.obsm and f"{k}_padj" in sig.obsm]
     if not present:
         raise KeyError(f"None of {list(keys)} is scored in sig.obsm; run dp.tl.pathways / dp.tl.panels first.")
-    eff = pd.concat([sig.obsm[f"{k}_log2fc"].abs() for k in present], axis=1)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+    eff = pd.concat([sig.obsm[f"{k}_log2fc"] for k in present], axis=1)
     padj = pd.concat([sig.obsm[f"{k}_padj"] for k in present], axis=1)
     if sources is not None:
         missing = [s for s in sources if s not in eff.columns]
@@ -72,65 +135,83 @@ def potency_rank(
         eff, padj = eff[list(sources)], padj[list(sources)]
     gk = groupby or _group_key(sig)
     group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
-    cond = sig.obs["condition"].astype(str)
-    rng = np.random.default_rng(seed)
+    cond = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
+    rng = np.random.default_rng(random_state)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    rows = []
+    rows, no_replicates = [], []
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
         e = eff.iloc[idx].to_numpy(dtype=float)
         responsive = (np.nan_to_num(padj.iloc[idx].to_numpy(dtype=float), nan=1.0) < alpha).any(axis=0)
         responsive &= np.isfinite(e).all(axis=0)
         names = cond.iloc[idx].tolist()
+        blank = dict.fromkeys(("score_lo", "score_hi", "rank_lo", "rank_hi", "p_first", "p_vs_next"), np.nan)
         if not responsive.any():
             rows += [
-                {
-                    "group": group,
-                    "condition": c,
-                    "score": 0.0,
-                    "score_lo": 0.0,
-                    "score_hi": 0.0,
-                    "rank": np.nan,
-                    "rank_lo": np.nan,
-                    "rank_hi": np.nan,
-                    "p_first": np.nan,
-                    "n_sources": 0,
-                }
+                {"group": group, "condition": c, "score": 0.0, "rank": np.nan, **blank, "n_sources": 0, "basis": ""}
                 for c in names
             ]
             continue
-        scaled = e[:, responsive] / e[:, responsive].max(axis=0, keepdims=True)
-        score = scaled.mean(axis=1)
-        picks = rng.integers(0, scaled.shape[1], size=(n_boot, scaled.shape[1]))
-        boot = scaled[:, picks].mean(axis=2).T  # n_boot × conditions
-        boot_rank = (-boot).argsort(axis=1).argsort(axis=1) + 1
+        e = e[:, responsive]
+        score = _scores(e)
         rank = (-score).argsort().argsort() + 1
-        lo, hi = np.percentile(boot, q, axis=0)
-        rlo, rhi = np.percentile(boot_rank, q, axis=0)
+        noise = _replicate_draws(
+            sig, present, group, list(sig.obs_names[idx]), list(eff.columns[responsive]), n_draws, rng
+        )
+        stats = {c: dict(blank) for c in range(len(names))}
+        if noise is None:
+            no_replicates.append(group)
+        else:
+            boot = _scores(e[None] + noise)  # draws × conditions
+            boot_rank = (-boot).argsort(axis=1).argsort(axis=1) + 1
+            lo, hi = np.percentile(boot, q, axis=0)
+            rlo, rhi = np.percentile(boot_rank, q, axis=0)
+            order = np.argsort(rank)
+            for i in range(len(names)):
+                stats[i].update(
+                    score_lo=lo[i],
+                    score_hi=hi[i],
+                    rank_lo=int(np.floor(rlo[i])),
+                    rank_hi=int(np.ceil(rhi[i])),
+                    p_first=float((boot_rank[:, i] == 1).mean()),
+                )
+            for a, b in itertools.pairwise(order):
+                diff = boot[:, a] - boot[:, b]
+                stats[a]["p_vs_next"] = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
         for i, c in enumerate(names):
             rows.append(
                 {
                     "group": group,
                     "condition": c,
                     "score": score[i],
-                    "score_lo": lo[i],
-                    "score_hi": hi[i],
                     "rank": int(rank[i]),
-                    "rank_lo": int(np.floor(rlo[i])),
-                    "rank_hi": int(np.ceil(rhi[i])),
-                    "p_first": float((boot_rank[:, i] == 1).mean()),
+                    **stats[i],
                     "n_sources": int(responsive.sum()),
+                    "basis": "no replicates: no interval" if noise is None else "replicates",
                 }
             )
-    out = pd.DataFrame(rows).sort_values(
-        ["group", "rank"],
-        kind="stable",
-        key=lambda s: s if s.name != "group" else s.map({g: i for i, g in enumerate(dict.fromkeys(group_of))}),
-    )
+    if no_replicates:
+        warnings.warn(
+            f"No replicate data for {len(no_replicates)} group(s) ({', '.join(no_replicates[:5])}): their potency "
+            "ranks carry no interval (score the signatures of dp.tl.de with dp.tl.pathways to get them).",
+            UserWarning,
+            stacklevel=2,
+        )
+    columns = ["group", "condition", "score", "score_lo", "score_hi", "rank", "rank_lo", "rank_hi"]
+    out = pd.DataFrame(rows)[[*columns, "p_first", "p_vs_next", "n_sources", "basis"]]
+    order = {g: i for i, g in enumerate(dict.fromkeys(group_of))}
+    out = out.sort_values(["group", "rank"], kind="stable", key=lambda s: s.map(order) if s.name == "group" else s)
     out = out.reset_index(drop=True)
     if key_added:
         sig.uns[key_added] = {
             "table": out,
-            "params": {"keys": present, "alpha": alpha, "n_boot": n_boot, "level": level, "seed": seed},
+            "params": {
+                "keys": present,
+                "alpha": alpha,
+                "n_draws": n_draws,
+                "level": level,
+                "random_state": random_state,
+                "uncertainty": "joint draws of the effects from the replicates' residuals (set activities)",
+            },
         }
     return out

@@ -96,6 +96,13 @@ def _tiers(sig: AnnData, groups, alpha: float, key: str, sources) -> pd.DataFram
     label = pot["tier"].astype(str).to_numpy(dtype=object)
     cyc = pot["source"].isin(CELL_CYCLE).to_numpy() & (pot["direction"] == "down").to_numpy() & (label != "none")
     label[cyc] = np.where(pot.loc[cyc, "tier"].astype(str) == "strong", "more significantly impaired", "impaired")
+    called = (label != "none") & np.isfinite(pot["log2fc_lo"].to_numpy(dtype=float))
+    label[called] = [
+        f"{t} ({m:+.2f} [{lo:+.2f}, {hi:+.2f}])"
+        for t, m, lo, hi in zip(
+            label[called], *(pot.loc[called, c] for c in ("log2fc", "log2fc_lo", "log2fc_hi")), strict=True
+        )
+    ]
     pot = pot.assign(label=label)
     if groups is not None:
         pot = pot[pot["group"].isin(list(groups))]
@@ -157,8 +164,9 @@ def summary_table(
         ``pdata`` is given, else the signature Spearman, flagged when the two share a control), DEG Jaccard,
         which is stronger on the shared pathways, and a call: ``"qualitatively similar"`` (interval's lower
         bound ≥ 0.7), ``"partly similar"`` (≥ 0.4), ``"weakly related"``, ``"distinct"`` (estimate ≤ 0.2).
-        ``"tiers"`` (Table 2): pathway × drug tiers per group (:func:`drugprint.tl.potency`); falling cell-cycle
-        pathways read ``"impaired"`` or, when strong, ``"more significantly impaired"``.
+        ``"tiers"`` (Table 2): pathway × drug tiers per group (:func:`drugprint.tl.potency`), each called tier
+        with its mean log2FC and interval from the replicates, e.g. ``"strong (+0.81 [+0.66, +0.96])"``;
+        falling cell-cycle pathways read ``"impaired"`` or, when strong, ``"more significantly impaired"``.
         ``"degs"`` (Table 3): up/down DEG counts per group × drug with the top ``n_pathways`` pathways each way.
     drugs
         The two conditions compared by ``kind="pair"``.
@@ -180,7 +188,7 @@ def summary_table(
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> t2 = dp.tl.summary_table(sig, "tiers", sources=["HALLMARK_G2M_CHECKPOINT"])
-    >>> t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"]
+    >>> t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"].split(" (")[0]
     'more significantly impaired'
     """
     check_choice(kind, ["pair", "tiers", "degs"], name="kind")
