@@ -70,7 +70,8 @@ def test_truth_records_planted_effects(screen):
     assert act.is_monotonic_increasing
 
 
-def test_planted_effect_visible_in_counts(screen):
+def test_planted_effect_visible_in_counts():
+    screen = dp.datasets.imid_screen("small", seed=0, programme_sd=0.0)  # programme noise alone shifts GZMB ±0.4
     obs = screen.obs
     x = screen.layers["counts"]
     lib = np.asarray(x.sum(axis=1)).ravel()
@@ -142,3 +143,32 @@ def test_activity_unknown_drug_lists_choices():
     assert activity("mezigdomide", 0.01) == pytest.approx(0.625)  # emax 1.25 at the EC50
     with pytest.raises(ValueError, match="Unknown drug 'aspirin'; choose one of 'DMSO', 'thalidomide'"):
         activity("aspirin", 1.0)
+
+
+def test_programmes_covary_between_profiles():
+    """Each Hallmark set's genes shift together per profile; the shifts are recorded and off with programme_sd=0."""
+    noisy = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=300, programme_sd=0.3)
+    flat = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=300, programme_sd=0.0)
+    shifts = noisy.uns["truth"]["programme_shifts"]
+    assert shifts.shape[1] == 2 + 50 and noisy.uns["imid_screen"]["programme_sd"] == 0.3
+    assert 0.2 < shifts.iloc[:, 2:].to_numpy().std() < 0.4
+    assert (flat.uns["truth"]["programme_shifts"].iloc[:, 2:] == 0).all().all()
+
+    def set_means(adata, source):
+        pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "CD4 T"].copy())
+        x = np.log2(pdata.X / pdata.X.sum(axis=1, keepdims=True) * 1e6 + 1)
+        genes = dp.resources.genesets("hallmark").query("source == @source")["target"]
+        cols = pdata.var_names.isin(genes) & (pdata.X.mean(axis=0) > 20)
+        return pd.Series(x[:, cols].mean(axis=1), index=pdata.obs["sample"].astype(str))
+
+    source = "HALLMARK_OXIDATIVE_PHOSPHORYLATION"
+    truth = shifts[shifts["cell_type"] == "CD4 T"].set_index("sample")[source]
+    observed = set_means(noisy, source)
+    assert np.corrcoef(observed, truth.reindex(observed.index))[0, 1] > 0.8
+    observed = set_means(flat, source)  # without programme noise the set mean does not follow those shifts
+    assert abs(np.corrcoef(observed, truth.reindex(observed.index))[0, 1]) < 0.8
+
+
+def test_programme_sd_validated():
+    with pytest.raises(ValueError, match="programme_sd"):
+        dp.datasets.imid_screen("small", programme_sd=-1)

@@ -27,26 +27,29 @@ def test_signatures_carry_dose(dose_sig):
 
 
 @pytest.mark.parametrize("source", [IFN, P53])
-def test_ec50_recovered_within_twofold(dose_sig, source):
+def test_ec50_recovered(dose_sig, source):
     adata, sig = dose_sig
     fits = dp.tl.dose_response(sig, sources=[source]).set_index("drug")
     planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
-    ratio = fits["ec50"] / planted.reindex(fits.index)
+    planted = planted.reindex(fits.index)
+    ratio = fits["ec50"] / planted
     assert fits["converged"].all()
-    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio.to_dict()
+    # 3 donors with programme noise: each EC50 within 3-fold, and every interval covers the planted value
+    assert ((ratio > 1 / 3) & (ratio < 3)).all(), ratio.to_dict()
+    assert ((fits["ec50_lo"] < planted) & (planted < fits["ec50_hi"])).all()
     assert list(fits.sort_values("ec50_rank").index) == list(DRUGS)[::-1]
     assert (fits["ec50_lo"] < fits["ec50"]).all() and (fits["ec50"] < fits["ec50_hi"]).all()
-    assert (fits["r2"] > 0.9).all()
+    assert (fits["r2"] > 0.85).all()
     assert fits.loc["mezigdomide", "emax"] > fits.loc["thalidomide", "emax"]
 
 
 def test_dose_response_errors_and_free_bottom(dose_sig):
     adata, sig = dose_sig
     fits = dp.tl.dose_response(sig, sources=[IFN], bottom=None, key_added=None).set_index("drug")
-    assert fits["bottom"].abs().max() < 0.3
+    assert fits["bottom"].abs().max() < 0.35
     planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
     ratio = fits["ec50"] / planted.reindex(fits.index)
-    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio.to_dict()
+    assert ((ratio > 1 / 3) & (ratio < 3)).all(), ratio.to_dict()
     with pytest.raises(KeyError, match="'concentration'"):
         dp.tl.dose_response(sig, dose_key="concentration")
     with pytest.raises(KeyError, match="not scored"):

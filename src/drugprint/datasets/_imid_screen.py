@@ -181,13 +181,17 @@ def imid_screen(
     timepoints: Sequence[float] | None = None,
     n_donors: int | None = None,
     cells_per_sample: int | None = None,
+    programme_sd: float = 0.1,
 ) -> AnnData | MuData:
     """Simulated single-cell screen of thalidomide, lenalidomide, pomalidomide, iberdomide and mezigdomide.
 
     Peripheral blood cells and myeloma cells of several donors are exposed to each drug or to DMSO.
     Counts are negative binomial with gene-wise dispersion around cell-type baselines (five PBMC types
     seeded from scanpy's ``pbmc68k_reduced``; plasma-cell-like myeloma cells), with cell library-size
-    variation, donor effects and per-profile biological noise. Drug effects are planted in log space and
+    variation, donor effects, per-profile biological noise and, as in real samples, gene programmes that
+    rise and fall together from profile to profile for reasons unrelated to the drug (donor state,
+    activation, handling: each Hallmark set's genes shift together by a random amount per profile, see
+    ``programme_sd``). Drug effects are planted in log space and
     scale with each drug's Hill activity at the dose (potency thalidomide < lenalidomide < pomalidomide <
     iberdomide < mezigdomide):
 
@@ -214,6 +218,11 @@ def imid_screen(
         Hours of exposure (default 24 h). Effects rise towards 24 h with programme-specific time constants.
     n_donors, cells_per_sample
         Override the preset's number of donors and mean number of cells per sample.
+    programme_sd
+        Standard deviation (log2 units) of the shared shift of each Hallmark set's genes in each profile
+        (sample × cell type); a gene in several sets takes the sum of their shifts. The default, 0.1, is at
+        the low end of the 0.1–0.25 seen between samples of real data; ``0`` gives independent genes. The
+        shifts are recorded in ``uns["truth"]["programme_shifts"]``.
 
     Returns
     -------
@@ -223,7 +232,8 @@ def imid_screen(
     given), ``sample`` and ``cell_type``; the planted truth in ``uns["truth"]``: ``compounds`` (Hill
     parameters), ``activity`` (per drug, dose and time), ``effects`` (cell type × programme × drug effect
     sizes in log2), ``gene_effects`` (every planted gene's log2 fold change), ``programmes`` (which
-    shipped pathway or panel reads each programme out), ``potency_order`` and ``null_cell_types``.
+    shipped pathway or panel reads each programme out), ``potency_order``, ``null_cell_types`` and
+    ``programme_shifts`` (each profile's shift of each Hallmark set, log2; not a drug effect).
 
     Examples
     --------
@@ -249,6 +259,8 @@ def imid_screen(
     timepoints = [24.0] if timepoints is None else [float(t) for t in timepoints]
     if any(d <= 0 for d in doses) or any(t <= 0 for t in timepoints):
         raise ValueError("doses and timepoints must be positive numbers.")
+    if not (np.isfinite(programme_sd) and programme_sd >= 0):
+        raise ValueError(f"programme_sd must be a non-negative number (log2 units), got {programme_sd!r}.")
 
     rng = np.random.default_rng(seed)
     genes = pd.Index(gene_universe())
@@ -264,6 +276,16 @@ def imid_screen(
     donors = [f"D{i + 1}" for i in range(cfg["n_donors"])]
     donor_effect = {d: rng.normal(0.0, 0.2, n_genes) for d in donors}
     donor_ct_effect = {(d, ct): rng.normal(0.0, 0.1, n_genes) for d in donors for ct in CELL_TYPES}
+    programme_rng = np.random.default_rng([seed, 2])
+    hallmark = genesets("hallmark")
+    hallmark = hallmark[hallmark["target"].isin(genes)]
+    membership = sparse.csr_matrix(
+        (
+            np.ones(len(hallmark)),
+            (pd.Categorical(hallmark["source"]).codes, gpos[hallmark["target"]].to_numpy()),
+        ),
+        shape=(hallmark["source"].nunique(), n_genes),
+    )
     donor_props = {d: rng.dirichlet(np.array([_PROPORTIONS[c] for c in CELL_TYPES]) * 60.0) for d in donors}
 
     # conditions: DMSO once per time point, each drug at each dose and time point
@@ -295,7 +317,7 @@ def imid_screen(
         )
         return eff
 
-    blocks, obs_rows, gene_rows = [], [], []
+    blocks, obs_rows, gene_rows, shift_rows = [], [], [], []
     for donor in donors:
         for drug, dose, time_h in conds:
             a = activity(drug, dose)
@@ -311,6 +333,9 @@ def imid_screen(
                 if donor == donors[0] and drug != CONTROL:
                     nz = np.flatnonzero(eff)
                     gene_rows += [(ct, drug, dose, time_h, genes[i], eff[i]) for i in nz]
+                set_shift = programme_rng.normal(0.0, programme_sd, membership.shape[0])
+                shift_rows.append((sample, ct, *set_shift))
+                shift = membership.T @ set_shift
                 if n == 0:
                     continue
                 log_mu = (
@@ -318,7 +343,7 @@ def imid_screen(
                     + donor_effect[donor]
                     + donor_ct_effect[donor, ct]
                     + rng.normal(0.0, profile_sd)
-                    + eff * np.log(2)
+                    + (eff + shift) * np.log(2)
                 )
                 lib = np.exp(rng.normal(np.log(_LIBRARY[ct]), 0.35, n))
                 mu = lib[:, None] * np.exp(log_mu)[None, :]
@@ -341,7 +366,16 @@ def imid_screen(
     adata.layers["counts"] = counts
     _log_normalise(adata)
     adata.uns["truth"] = _truth(conds, programme_genes, gene_rows)
-    adata.uns["imid_screen"] = {"preset": preset, "seed": seed, **cfg, "doses_uM": doses, "timepoints_h": timepoints}
+    set_names = pd.Categorical(hallmark["source"]).categories
+    adata.uns["truth"]["programme_shifts"] = pd.DataFrame(shift_rows, columns=["sample", "cell_type", *set_names])
+    adata.uns["imid_screen"] = {
+        "preset": preset,
+        "seed": seed,
+        **cfg,
+        "doses_uM": doses,
+        "timepoints_h": timepoints,
+        "programme_sd": float(programme_sd),
+    }
     if "prot" not in modalities:
         return adata
     import mudata as md

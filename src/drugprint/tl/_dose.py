@@ -140,8 +140,8 @@ def dose_response(
     >>> sig = dp.tl.de(pdata, condition_key="condition", groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> fits = dp.tl.dose_response(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
-    >>> fits.sort_values("ec50_rank")["drug"].iloc[0]
-    'mezigdomide'
+    >>> fits.sort_values("ec50_rank")["drug"].iloc[-1]
+    'thalidomide'
     """
     check_choice(value, ["log2fc", "score"], name="value")
     check_obs_keys(sig, [dose_key, drug_key], what="sig")
