@@ -60,7 +60,12 @@ def _summary(rank, compare, summary, metric, responsive) -> str:
         parts.append(
             f"<b>{_e(g)}</b>: {int(top['n_sources'])} pathways or panels responded; potency "
             f"{' &gt; '.join(_e(c) for c in r['condition'])} (most potent: {_e(top['condition'])}, "
-            f"P(first) = {top['p_first']:.2f}; {int(n_deg.iloc[0]) if len(n_deg) else 0} DE genes)."
+            f"score {top['score']:.2f} [{top['score_lo']:.2f}, {top['score_hi']:.2f}], rank interval "
+            f"{top['rank_lo']:.0f}–{top['rank_hi']:.0f}, P(first) = {top['p_first']:.2f}, order against the next "
+            f"p = {top['p_vs_next']:.2g}; {int(n_deg.iloc[0]) if len(n_deg) else 0} DE genes)."
+            if np.isfinite(top["p_first"])
+            else f"<b>{_e(g)}</b>: {int(top['n_sources'])} pathways or panels responded; potency "
+            f"{' &gt; '.join(_e(c) for c in r['condition'])} (no replicates: no interval)."
         )
     if silent:
         parts.append(f"No pathway or panel responded in {', '.join(map(_e, silent))}.")
@@ -163,13 +168,20 @@ def render(
             )
 
     th = list(sig.uns["potency"]["params"]["thresholds"])
+    method = sig.uns["pathways"]["method"]
     p += [
         "<h2>4. Pathways and potency</h2>",
-        _img(figs / "pathway_heatmap.png", "Pathway scores (decoupler ulm) per cell type and drug; dots: padj < 0.05."),
+        f"<p class='note'>Why samples are the replicates: the genes of a pathway rise and fall together from sample "
+        f"to sample (donor state, activation, handling), so counting genes as independent evidence calls pathways "
+        f"that no drug moved. Each pathway is therefore tested on the profiles of its own fit ({_e(method)}: "
+        f"{_e(sig.uns['pathways']['null'])}), and every interval comes from the replicates.</p>",
+        _img(figs / "pathway_heatmap.png", f"Pathway scores ({method}) per cell type and drug; dots: padj < 0.05."),
         f"<p>Tiers: <b>none</b> (not significant), then by the mean |log2FC| of the pathway's genes: <b>modest</b> "
-        f"&lt; {th[0]}, <b>moderate</b> &lt; {th[1]}, <b>strong</b> above; falling cell-cycle pathways read "
+        f"&lt; {th[0]}, <b>moderate</b> &lt; {th[1]}, <b>strong</b> above, each with its 95 % interval "
+        "(<code>log2fc_lo</code>, <code>log2fc_hi</code>); falling cell-cycle pathways read "
         "<i>impaired</i> / <i>more significantly impaired</i> in <code>tables/table2_tiers.csv</code>. The potency "
-        "score pools every responsive pathway and panel (scaled effects); intervals come from resampling them.</p>",
+        "score pools every responsive pathway and panel (scaled effects); its intervals, P(first) and the p-value "
+        "of each order come from redrawing the effects from the replicates.</p>",
     ]
     for g in groups:
         for kind, cap in (("tiers", "pathway × drug potency tiers"), ("rank", "potency ranking with 95 % interval")):
@@ -185,7 +197,11 @@ def render(
         _img(figs / "cytotoxicity_dotplot.png", "Cytotoxicity genes: colour log2FC, size −log10 padj.")
         if (figs / "cytotoxicity_dotplot.png").exists()
         else "<p>No cytotoxicity gene was measured.</p>",
-        _table(cyto[["group", "condition", "score", "log2fc", "padj", "rank", "tier"]].astype({"tier": str}))
+        _table(
+            cyto[["group", "condition", "score", "log2fc", "log2fc_lo", "log2fc_hi", "padj", "rank", "tier"]].astype(
+                {"tier": str}
+            )
+        )
         if len(cyto)
         else "<p>The cytotoxicity panel was not scored (too few tested genes).</p>",
         "<p class='note'>Neosubstrates (IKZF1, IKZF3, CK1α …) are degraded as <i>proteins</i>. Their mRNA does not "
