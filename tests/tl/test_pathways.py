@@ -256,3 +256,21 @@ def test_kang2018_interferon_and_identical_arms():
     assert (p_next < 0.05).mean() <= 0.1  # the order between identical arms is not significant
     assert ((p_first >= 0.9) | (p_first <= 0.1)).mean() <= 0.35  # spread like a calibrated probability
     assert 0.25 < p_first.mean() < 0.75
+
+
+def test_concatenated_studies_keep_their_replicates(sig_all):
+    """dp.tl.de signatures keep replicate-level tests after concatenation; a published table falls back, warned."""
+    mine = sig_all[sig_all.obs["cell_type"] == "Myeloma"].copy()
+    long = dp.get.de_table(mine)
+    table = long[long["condition"] == "lenalidomide"][["gene", "log2fc", "pvalue"]]
+    pub = dp.io.read_de_table(table, "gene", "log2fc", pvalue_col="pvalue", condition="lenalidomide", group="Myeloma")
+    both = dp.tl.concat_signatures({"screen": mine, "paper": pub}, genes="union")
+    with pytest.warns(UserWarning, match="1 of 6 signatures"):
+        dp.tl.pathways(both)
+    basis = both.uns["pathways"]["basis"].set_index("signature")["basis"]
+    assert basis["paper:Myeloma|lenalidomide vs control"].startswith("genes (ulm)")
+    assert (basis.drop("paper:Myeloma|lenalidomide vs control") == "replicates (camera)").all()
+    rows = [f"screen:{n}" for n in mine.obs_names]
+    np.testing.assert_allclose(
+        both.obsm["pathways"].loc[rows].to_numpy(), sig_all.obsm["pathways"].loc[mine.obs_names].to_numpy()
+    )

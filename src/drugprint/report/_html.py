@@ -133,9 +133,9 @@ def render(
         f" using the design <code>{_e(design)}</code>; every condition "
         f"({', '.join(map(_e, conditions))}) was compared with <b>{_e(run['control'])}</b> from that single fit"
         + (f", each against the control of the same {_e(run['match'])}" if run.get("match") else "")
-        + ". Genes with too few counts were removed per group with edgeR's filterByExpr rule. Pathway activity "
-        f"is decoupler's univariate linear model on the per-gene statistics over {_e(gs.get('source', run['net']))}"
-        f" ({_e(gs.get('version', ''))}).</p>",
+        + ". Genes with too few counts were removed per group with edgeR's filterByExpr rule. Pathways "
+        f"({_e(gs.get('source', run['net']))}, {_e(gs.get('version', ''))}) were tested with "
+        f"{_e(sig.uns['pathways']['method'])} on each fit's profiles, the samples as replicates.</p>",
     ]
 
     dropped = pdata.uns["pseudobulk"]["dropped"]

@@ -43,7 +43,9 @@ def concat_signatures(
 
     Returns
     -------
-    One signatures AnnData with ``uns["de"]`` describing the inputs.
+    One signatures AnnData with ``uns["de"]`` describing the inputs. Signatures made by :func:`drugprint.tl.de`
+    keep their per-profile data (restricted to the genes kept), so their pathways are still tested with the
+    samples as replicates; published tables have none.
 
     Examples
     --------
@@ -66,7 +68,7 @@ def concat_signatures(
     for lab, name in ((study, "study"), (platform, "platform")):
         if lab is not None and len(lab) != len(sigs):
             raise ValueError(f"{name} has {len(lab)} labels for {len(sigs)} inputs.")
-    parts, methods = [], []
+    parts, methods, kept = [], [], []
     for i, s in enumerate(sigs):
         if "stat" not in s.layers or "log2fc" not in s.layers:
             raise ValueError(f"Input {i} is not a signatures AnnData (needs layers 'stat' and 'log2fc').")
@@ -92,6 +94,7 @@ def concat_signatures(
         )
         part.obs_names = [f"{st}:{n}" for n in s.obs_names]
         parts.append(part)
+        kept.append((st, s.var_names, de.get("replicates") or {}))
     out = ad.concat(parts, join="inner" if genes == "intersection" else "outer", merge=None, fill_value=np.nan)
     if genes == "union":
         out.X = np.nan_to_num(out.layers["stat"])
@@ -112,5 +115,24 @@ def concat_signatures(
                 "n_genes": [p.n_vars for p in parts],
             }
         ),
+        "replicates": _replicates(kept, out.var_names),
     }
+    return out
+
+
+def _replicates(kept: list, var_names: pd.Index) -> dict:
+    """Each input's per-fit replicate data, renamed to the concatenated rows and restricted to its genes."""
+    out = {}
+    for st, genes, store in kept:
+        for key, f in store.items():
+            own = genes[np.asarray(f["genes"], dtype=int)]
+            pos = var_names.get_indexer(own)
+            keep = pos >= 0
+            rec = {k: v for k, v in f.items() if k not in ("genes", "expr", "weights", "signatures")}
+            rec["genes"] = pos[keep]
+            rec["expr"] = np.asarray(f["expr"])[:, keep]
+            if "weights" in f:
+                rec["weights"] = np.asarray(f["weights"])[:, keep]
+            rec["signatures"] = np.asarray([f"{st}:{n}" for n in np.asarray(f["signatures"])], dtype=str)
+            out[f"{st}:{key}".replace("/", "_")] = rec
     return out
