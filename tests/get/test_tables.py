@@ -25,3 +25,9 @@ def test_pathway_table(sig_all):
     tab = dp.get.pathway_table(sig_all)
     assert len(tab) == sig_all.obsm["pathways"].notna().sum().sum()
     assert {"signature", "cell_type", "condition", "source", "score", "padj", "log2fc"} <= set(tab.columns)
+    row = tab.set_index(["signature", "source"]).loc[
+        ("Myeloma|mezigdomide vs DMSO", "HALLMARK_INTERFERON_ALPHA_RESPONSE")
+    ]
+    lo = sig_all.obsm["pathways_log2fc_lo"].loc["Myeloma|mezigdomide vs DMSO", "HALLMARK_INTERFERON_ALPHA_RESPONSE"]
+    assert row["log2fc_lo"] == lo and row["log2fc_lo"] < row["log2fc"] < row["log2fc_hi"]
+    assert (tab["basis"] == "replicates (camera)").all()

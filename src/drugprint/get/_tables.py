@@ -9,7 +9,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..tl._de import LAYERS
-from ..tl._potency import _group_key
+from ..tl._potency import _basis, _group_key
 
 
 def _select(sig: AnnData, groups: Sequence[str] | None, conditions: Sequence[str] | None) -> np.ndarray:
@@ -86,7 +86,10 @@ def de_table(
 
 
 def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
-    """One row per signature × pathway (or panel) with ``score``, ``padj`` and ``log2fc``.
+    """One row per signature × pathway (or panel) with ``score``, ``padj``, ``log2fc`` and its interval.
+
+    ``log2fc_lo``/``log2fc_hi`` (present when the signatures kept their replicates) bound the effect;
+    ``basis`` says whether the p-value rests on the replicates or on genes assumed independent.
 
     Examples
     --------
@@ -94,13 +97,13 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> dp.tl.panels(sig)
-    >>> list(dp.get.pathway_table(sig, "panels").columns)[-3:]
-    ['score', 'padj', 'log2fc']
+    >>> list(dp.get.pathway_table(sig, "panels").columns)[-6:]
+    ['score', 'padj', 'log2fc', 'log2fc_lo', 'log2fc_hi', 'basis']
     """
     if key not in sig.obsm:
         raise KeyError(f"sig.obsm has no {key!r}; run dp.tl.pathways or dp.tl.panels first.")
     parts = {"score": sig.obsm[key]}
-    for suffix in ("padj", "log2fc"):
+    for suffix in ("padj", "log2fc", "log2fc_lo", "log2fc_hi"):
         if f"{key}_{suffix}" in sig.obsm:
             parts[suffix] = sig.obsm[f"{key}_{suffix}"]
     long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)
@@ -110,4 +113,5 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     meta_cols = [c for c in (gk, "condition", "reference") if c and c in sig.obs]
     for c in reversed(meta_cols):
         long.insert(1, c, sig.obs.loc[long["signature"], c].astype(str).to_numpy())
+    long["basis"] = _basis(sig, key).reindex(long["signature"]).to_numpy()
     return long[long["score"].notna()].reset_index(drop=True)
