@@ -274,3 +274,19 @@ def test_concatenated_studies_keep_their_replicates(sig_all):
     np.testing.assert_allclose(
         both.obsm["pathways"].loc[rows].to_numpy(), sig_all.obsm["pathways"].loc[mine.obs_names].to_numpy()
     )
+
+
+def test_gene_subset_keeps_replicates_valid(sig_all):
+    """Replicate data are stored by gene name: subsetting or reordering genes tests the genes that remain."""
+    my = sig_all[sig_all.obs["cell_type"] == "Myeloma"].copy()
+    dp.tl.pathways(my, "imid", key_added="full")
+    rng = np.random.default_rng(0)
+    order = rng.permutation(my.n_vars)
+    shuffled = my[:, order].copy()
+    dp.tl.pathways(shuffled, "imid", key_added="full")
+    np.testing.assert_allclose(shuffled.obsm["full"].to_numpy(), my.obsm["full"].to_numpy(), rtol=1e-10)
+    isg = dp.resources.genesets("imid").query("source == 'IMID_CORE_ISG'")["target"]
+    fewer = my[:, ~my.var_names.isin(isg[:5])].copy()
+    dp.tl.pathways(fewer, "imid", key_added="fewer")
+    assert fewer.uns["fewer"]["overlap"].set_index("source").loc["IMID_CORE_ISG", "n_matched"] == len(set(isg)) - 5
+    assert not np.allclose(fewer.obsm["fewer"]["IMID_CORE_ISG"], my.obsm["full"]["IMID_CORE_ISG"])

@@ -94,7 +94,7 @@ def concat_signatures(
         )
         part.obs_names = [f"{st}:{n}" for n in s.obs_names]
         parts.append(part)
-        kept.append((st, s.var_names, de.get("replicates") or {}))
+        kept.append((st, de.get("replicates") or {}))
     out = ad.concat(parts, join="inner" if genes == "intersection" else "outer", merge=None, fill_value=np.nan)
     if genes == "union":
         out.X = np.nan_to_num(out.layers["stat"])
@@ -123,13 +123,12 @@ def concat_signatures(
 def _replicates(kept: list, var_names: pd.Index) -> dict:
     """Each input's per-fit replicate data, renamed to the concatenated rows and restricted to its genes."""
     out = {}
-    for st, genes, store in kept:
+    for st, store in kept:
         for key, f in store.items():
-            own = genes[np.asarray(f["genes"], dtype=int)]
-            pos = var_names.get_indexer(own)
-            keep = pos >= 0
+            own = np.asarray(f["genes"]).astype(str)
+            keep = pd.Index(own).isin(var_names)
             rec = {k: v for k, v in f.items() if k not in ("genes", "expr", "weights", "signatures")}
-            rec["genes"] = pos[keep]
+            rec["genes"] = own[keep]
             rec["expr"] = np.asarray(f["expr"])[:, keep]
             if "weights" in f:
                 rec["weights"] = np.asarray(f["weights"])[:, keep]

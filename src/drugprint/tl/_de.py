@@ -385,7 +385,7 @@ def de(
         )
         sub_cond = sub[cond_col].astype(str)
         store = profile_data(job["data"], design, is_counts)
-        store.update(group=group, genes=np.flatnonzero(tested), signatures=[], contrasts=[])
+        store.update(group=group, genes=np.asarray(pdata.var_names[tested], dtype=str), signatures=[], contrasts=[])
         replicates[f"fit{len(replicates)}"] = store
         for a, b in todo:
             in_a = (sub_cond == a).to_numpy()

@@ -3,8 +3,8 @@
 One entry per fitted group, keyed ``"fit0"``, ``"fit1"`` … (group labels may hold characters that HDF5 keys
 refuse): the group, its profiles, the design matrix, the log-expression of the tested genes (log-CPM after
 TMM with voom precision weights for counts; the values themselves for log-scale data), and, for each
-signature of the group, its name and contrast vector. Everything is a plain array, so the signatures
-round-trip through ``write_h5ad``.
+signature of the group, its name and contrast vector. Genes are stored by name, so subsetting the signatures'
+genes keeps the rest valid; everything is a plain array, so the signatures round-trip through ``write_h5ad``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Fit:
 
     key: str
     group: str
-    genes: pd.Index  # var names, in the columns' order of expr
+    genes: pd.Index  # var names, in the rows' order of expr
     expr: np.ndarray  # genes × profiles
     weights: np.ndarray | None  # genes × profiles
     design: np.ndarray  # profiles × coefficients
@@ -64,22 +64,24 @@ def fits(sig: AnnData) -> list[Fit]:
     out = []
     for key, f in store.items():
         names = [str(s) for s in np.asarray(f["signatures"])]
-        keep = [i for i, s in enumerate(names) if s in present]
-        if not keep:
+        rows = [i for i, s in enumerate(names) if s in present]
+        if not rows:
             continue
+        genes = pd.Index(np.asarray(f["genes"]).astype(str))
         expr = np.asarray(f["expr"], dtype=float).T
-        finite = np.isfinite(expr).all(axis=1)
-        weights = np.asarray(f["weights"], dtype=float).T[finite] if "weights" in f else None
+        # genes still in sig (it may have been subset) with a value in every profile
+        keep = genes.isin(sig.var_names) & np.isfinite(expr).all(axis=1)
+        weights = np.asarray(f["weights"], dtype=float).T[keep] if "weights" in f else None
         out.append(
             Fit(
                 key=str(key),
                 group=str(f["group"]),
-                genes=sig.var_names[np.asarray(f["genes"], dtype=int)][finite],
-                expr=expr[finite],
+                genes=genes[keep],
+                expr=expr[keep],
                 weights=weights,
                 design=np.asarray(f["design"], dtype=float),
-                signatures=[names[i] for i in keep],
-                contrasts=np.atleast_2d(np.asarray(f["contrasts"], dtype=float))[keep],
+                signatures=[names[i] for i in rows],
+                contrasts=np.atleast_2d(np.asarray(f["contrasts"], dtype=float))[rows],
             )
         )
     return out
