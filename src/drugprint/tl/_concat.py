@@ -129,6 +129,8 @@ def _replicates(kept: list, var_names: pd.Index) -> dict:
             keep = pd.Index(own).isin(var_names)
             rec = {k: v for k, v in f.items() if k not in ("genes", "expr", "weights", "signatures")}
             rec["genes"] = own[keep]
+            rec["gene_index"] = var_names.get_indexer(own[keep])
+            rec["n_vars"] = len(var_names)
             rec["expr"] = np.asarray(f["expr"])[:, keep]
             if "weights" in f:
                 rec["weights"] = np.asarray(f["weights"])[:, keep]

@@ -385,7 +385,14 @@ def de(
         )
         sub_cond = sub[cond_col].astype(str)
         store = profile_data(job["data"], design, is_counts)
-        store.update(group=group, genes=np.asarray(pdata.var_names[tested], dtype=str), signatures=[], contrasts=[])
+        store.update(
+            group=group,
+            genes=np.asarray(pdata.var_names[tested], dtype=str),
+            gene_index=np.flatnonzero(tested),
+            n_vars=pdata.n_vars,
+            signatures=[],
+            contrasts=[],
+        )
         replicates[f"fit{len(replicates)}"] = store
         for a, b in todo:
             in_a = (sub_cond == a).to_numpy()

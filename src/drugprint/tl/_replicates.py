@@ -3,8 +3,9 @@
 One entry per fitted group, keyed ``"fit0"``, ``"fit1"`` … (group labels may hold characters that HDF5 keys
 refuse): the group, its profiles, the design matrix, the log-expression of the tested genes (log-CPM after
 TMM with voom precision weights for counts; the values themselves for log-scale data), and, for each
-signature of the group, its name and contrast vector. Genes are stored by name, so subsetting the signatures'
-genes keeps the rest valid; everything is a plain array, so the signatures round-trip through ``write_h5ad``.
+signature of the group, its name and contrast vector. Genes are stored by name (subsetting or reordering the
+signatures' genes keeps the rest valid) and by position (renaming them in place, e.g. to Ensembl IDs, too);
+everything is a plain array, so the signatures round-trip through ``write_h5ad``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def fits(sig: AnnData) -> list[Fit]:
         if not rows:
             continue
         genes = pd.Index(np.asarray(f["genes"]).astype(str))
+        if not genes.isin(sig.var_names).all() and sig.n_vars == int(f.get("n_vars", -1)):
+            genes = sig.var_names[np.asarray(f["gene_index"], dtype=int)]  # genes renamed in place (e.g. Ensembl)
         expr = np.asarray(f["expr"], dtype=float).T
         # genes still in sig (it may have been subset) with a value in every profile
         keep = genes.isin(sig.var_names) & np.isfinite(expr).all(axis=1)
