@@ -18,7 +18,7 @@ from tests.tl.programme_sim import IFN, simulate
 
 
 def _null_calls(programme_sd, seeds, method, engine="voom"):
-    calls, raw = [], []
+    calls, raw, covered = [], [], []
     net = genesets("hallmark").assign(weight=1.0)
     for seed in seeds:
         sig = dp.tl.de(simulate(programme_sd, seed), method=engine, verbose=False)
@@ -26,30 +26,34 @@ def _null_calls(programme_sd, seeds, method, engine="voom"):
             warnings.simplefilter("ignore")
             dp.tl.pathways(sig, method=method)
         calls.append((sig.obsm["pathways_padj"].to_numpy() < 0.05).mean())
+        lo, hi = sig.obsm["pathways_log2fc_lo"].to_numpy(), sig.obsm["pathways_log2fc_hi"].to_numpy()
+        covered.append(((lo < 0) & (hi > 0)).mean())  # every true mean log2FC is 0
         if method == "camera":
             for f in fits(sig):
                 sets = _fit_sets(f, net, 5)
                 raw += [_settests.camera(f.expr, sets, f.design, c, weights=f.weights)["pvalue"] for c in f.contrasts]
-    return np.array(calls), np.concatenate(raw) if raw else None
+    return np.array(calls), np.concatenate(raw) if raw else None, np.mean(covered)
 
 
 @pytest.mark.parametrize("programme_sd", [0.1, 0.25])
 def test_camera_calibrated_when_programmes_covary(programme_sd):
-    calls, raw = _null_calls(programme_sd, range(3), "camera")
+    calls, raw, covered = _null_calls(programme_sd, range(3), "camera")
     assert calls.mean() < 0.01  # well under 5 % of the 450 tests are called
     assert 0.01 < (raw < 0.05).mean() < 0.09  # raw p-values near their level: calibrated, not just conservative
-    ulm, _ = _null_calls(programme_sd, range(1), "ulm")
+    assert 0.9 < covered < 0.99  # the 95 % effect intervals cover the null effect about 95 % of the time
+    ulm, _, _ = _null_calls(programme_sd, range(1), "ulm")
     assert ulm.mean() > 0.25  # the gene-level test calls a large share of the same null
 
 
 @pytest.mark.parametrize("method", ["fry", "activity"])
 def test_self_contained_tests_calibrated(method):
-    calls, _ = _null_calls(0.2, range(2), method)
+    calls, _, _ = _null_calls(0.2, range(2), method)
     assert calls.mean() < 0.02
 
 
 def test_deseq2_signatures_calibrated():
-    calls, _ = _null_calls(0.2, [5], "camera", engine="deseq2")
+    calls, _, covered = _null_calls(0.2, [5], "camera", engine="deseq2")
+    assert covered > 0.85  # DESeq2's log2FC with the replicates' standard error
     assert calls.mean() < 0.02
 
 
