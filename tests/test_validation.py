@@ -24,6 +24,15 @@ def test_missing_obs_keys(screen, pdata):
         dp.tl.de(pdata, covariates=["donor", "batch"], verbose=False)
 
 
+@pytest.mark.parametrize("key", ["drug", "cell_type"])
+def test_missing_labels_are_refused_not_made_a_level(pdata, key):
+    bad = pdata.copy()
+    bad.obs[key] = bad.obs[key].astype(object)
+    bad.obs.iloc[[0, 5, 9], bad.obs.columns.get_loc(key)] = np.nan
+    with pytest.raises(ValueError, match=rf"obs\['{key}'\] has 3 missing value\(s\) in {pdata.n_obs} profiles"):
+        dp.tl.de(bad, method="voom", verbose=False)
+
+
 def test_unknown_control_lists_labels(pdata):
     with pytest.raises(ValueError, match=r"'vehicle'.*levels present: DMSO, thalidomide"):
         dp.tl.de(pdata, control="vehicle", verbose=False)

@@ -253,6 +253,14 @@ def de(
     check_obs_keys(pdata, [condition_key, groupby, *covariates, *_as_list(match)], what="pdata")
     if condition_key in covariates:
         raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
+    for key in (condition_key, groupby, *_as_list(match)):
+        n_missing = 0 if key is None else int(pdata.obs[key].isna().sum())
+        if n_missing:
+            raise ValueError(
+                f"obs[{key!r}] has {n_missing} missing value(s) in {pdata.n_obs} profiles; a missing label would "
+                f"become a hidden level of the design. Fill them, or drop those profiles first: "
+                f"pdata[pdata.obs[{key!r}].notna()]."
+            )
     if not pdata.var_names.is_unique:
         dup = pdata.var_names[pdata.var_names.duplicated()].unique()[:5].tolist()
         raise ValueError(f"Gene names are duplicated (e.g. {dup}); run pdata.var_names_make_unique() first.")
