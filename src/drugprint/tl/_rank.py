@@ -24,30 +24,25 @@ def _replicate_draws(
     joint sampling covariance of every condition's effect on every set, whatever the number of sets; each
     draw is scaled by ``sqrt(df / chi2_df)`` (a multivariate t) for the error in the residual variances.
     """
-    columns, k_mat, df = [], None, None
+    where = {}  # source -> (record, position of each signature, column of the source)
+    for key in keys:
+        recs = sig.uns[key].get("replicates", {}) if isinstance(sig.uns.get(key), dict) else {}
+        for rec in recs.values():
+            stored = [str(s) for s in np.asarray(rec["signatures"])]
+            if str(rec["group"]) != group or not set(names) <= set(stored):
+                continue
+            pos = [stored.index(n) for n in names]
+            for j, src in enumerate(np.asarray(rec["sources"]).astype(str)):
+                where.setdefault(src, (rec, pos, j))
+    if not all(s in where for s in sources):
+        return None
+    first, pos, _ = where[sources[0]]
+    k_mat, df = np.asarray(first["k"], dtype=float)[np.ix_(pos, pos)], int(first["df_residual"])
+    columns = []
     for source in sources:
-        found = None
-        for key in keys:
-            recs = sig.uns.get(key, {}).get("replicates", {}) if isinstance(sig.uns.get(key), dict) else {}
-            for rec in recs.values():
-                if str(rec["group"]) != group:
-                    continue
-                stored = [str(s) for s in np.asarray(rec["signatures"])]
-                srcs = [str(s) for s in np.asarray(rec["sources"])]
-                if source in srcs and all(n in stored for n in names):
-                    found = (rec, stored, srcs.index(source))
-                    break
-            if found:
-                break
-        if found is None:
-            return None
-        rec, stored, j = found
-        pos = [stored.index(n) for n in names]
-        k = np.asarray(rec["k"], dtype=float)[np.ix_(pos, pos)]
-        if k_mat is None:
-            k_mat, df = k, int(rec["df_residual"])
-        elif not np.allclose(k_mat, k):  # sources from different fits cannot be drawn jointly
-            return None
+        rec, pos, j = where[source]
+        if not np.allclose(np.asarray(rec["k"], dtype=float)[np.ix_(pos, pos)], k_mat):
+            return None  # sources from different fits cannot be drawn jointly
         columns.append(np.asarray(rec["residuals"], dtype=float)[:, j])
     resid = np.column_stack(columns)  # profiles × sources
     w, v = np.linalg.eigh(k_mat)

@@ -88,7 +88,11 @@ def _fit_sets(fit: Fit, net: pd.DataFrame, tmin: int) -> dict[str, _settests.Set
 
 
 def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect) -> dict | None:
-    """Set tests, effect intervals and activity residuals of one fit's signatures."""
+    """Set tests, effect intervals and activity residuals of one fit's signatures.
+
+    ``method=None`` runs no set test (a gene-level method scores the signatures); the intervals still come
+    from the replicates.
+    """
     sets = _fit_sets(fit, net, tmin)
     if not sets:
         return None
@@ -98,14 +102,12 @@ def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores
     q = stats.t.ppf((1 + level) / 2, tests[0].df)
     for name, contrast, at in zip(fit.signatures, fit.contrasts, tests, strict=True):
         if method == "activity":
-            stat, p = at.stat, at.pvalue
-        else:
+            scores.loc[name, names], padj.loc[name, names] = at.stat, bh(at.pvalue)
+        elif method is not None:
             fn = _settests.camera if method == "camera" else _settests.fry
             kw = {"inter_gene_cor": inter_gene_cor} if method == "camera" else {}
             res = fn(fit.expr, sets, fit.design, contrast, weights=fit.weights, **kw)
-            stat, p = res["stat"], res["pvalue"]
-        scores.loc[name, names] = stat
-        padj.loc[name, names] = bh(p)
+            scores.loc[name, names], padj.loc[name, names] = res["stat"], bh(res["pvalue"])
         centre = effect.loc[name, names].to_numpy(dtype=float) if effect is not None else at.estimate
         lo.loc[name, names] = centre - q * at.se
         hi.loc[name, names] = centre + q * at.se
@@ -177,11 +179,9 @@ def score_sets(
     without = [s for s in sig.obs_names if s not in with_replicates]
     basis = pd.Series(f"genes ({method}): p-values assume independent genes", index=sig.obs_names)
     resampling = {}
+    test = method if method in REPLICATE_METHODS else None  # gene-level: only the intervals from the replicates
     for fit in kept_fits:
-        if method in REPLICATE_METHODS:
-            rec = _replicate_scores(fit, net, method, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect)
-        else:  # a gene-level test; the effect's interval still comes from the replicates
-            rec = _replicate_scores(fit, net, "activity", tmin, level, None, empty.copy(), empty.copy(), lo, hi, effect)
+        rec = _replicate_scores(fit, net, test, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect)
         if rec is not None:
             resampling[fit.key] = rec
     gene_method = method
