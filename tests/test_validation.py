@@ -20,8 +20,42 @@ def test_missing_obs_keys(screen, pdata):
         dp.pp.pseudobulk(screen, sample_key="patient")
     with pytest.raises(KeyError, match="'celltype'"):
         dp.pp.pseudobulk(screen, groupby="celltype")
-    with pytest.raises(KeyError, match="'batch'"):
+    with pytest.raises(KeyError, match=r"'batch' \(covariates=\).*Pass the column that holds it to that argument"):
         dp.tl.de(pdata, covariates=["donor", "batch"], verbose=False)
+
+
+def test_control_and_covariates_come_from_the_data(pdata):
+    """control=None finds the one vehicle-like level; covariates=None uses 'donor' only when the data has it."""
+    nk = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    sig = dp.tl.de(nk, method="voom", verbose=False)
+    assert sig.uns["de"]["control"] == "DMSO" and sig.uns["de"]["covariates"] == ["donor"]
+    renamed = nk.copy()
+    renamed.obs["drug"] = renamed.obs["drug"].cat.rename_categories({"DMSO": "Vehicle"})
+    renamed.obs = renamed.obs.drop(columns="donor")
+    other = dp.tl.de(renamed, method="voom", verbose=False)
+    assert other.uns["de"]["control"] == "Vehicle" and other.uns["de"]["covariates"] == []
+    assert other.uns["de"]["fits"]["design"].iloc[0] == "~ drug"
+    assert other.obs_names[0] == "NK|thalidomide vs Vehicle"
+    two = renamed.copy()
+    two.obs["drug"] = two.obs["drug"].cat.rename_categories({"thalidomide": "untreated"})
+    with pytest.raises(ValueError, match=r"No single level of obs\['drug'\] reads like the control.*untreated"):
+        dp.tl.de(two, method="voom", verbose=False)
+
+
+def test_single_cells_are_refused_with_the_fix(screen):
+    """Cells passed to de (pseudobulk forgotten) are pseudoreplicates: refused, naming the fix and the override."""
+    nk = screen[screen.obs["cell_type"] == "NK"]
+    cells = nk[nk.obs["drug"].isin(["DMSO", "lenalidomide"])].copy()
+    cells.obs["drug"] = cells.obs["drug"].astype(str)
+    with pytest.raises(ValueError, match=r"single cells.*of the values are zero.*pseudobulk"):
+        dp.tl.de(cells, method="ttest", verbose=False)
+    barcodes = cells[:40].copy()
+    rng = np.random.default_rng(0)
+    barcodes.obs_names = ["".join(rng.choice(list("ACGT"), 16)) + "-1" for _ in range(barcodes.n_obs)]
+    with pytest.raises(ValueError, match="row names look like cell barcodes"):
+        dp.tl.de(barcodes, method="ttest", verbose=False)
+    sig = dp.tl.de(cells, method="ttest", allow_single_cells=True, verbose=False)
+    assert sig.uns["de"]["allow_single_cells"] is True and sig.n_obs == 1
 
 
 @pytest.mark.parametrize("key", ["drug", "cell_type"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,29 @@ from scipy import sparse
 logger = logging.getLogger("drugprint")
 
 
-def check_obs_keys(adata: AnnData, keys: Iterable[str | None], *, what: str = "adata") -> None:
-    """Raise a KeyError naming every missing ``.obs`` column and listing the present ones."""
-    missing = [k for k in keys if k is not None and k not in adata.obs.columns]
+def check_obs_keys(
+    adata: AnnData, keys: Mapping[str, str | Sequence[str] | None] | Iterable[str | None], *, what: str = "adata"
+) -> None:
+    """Raise a KeyError naming every missing ``.obs`` column and listing the present ones.
+
+    ``keys`` maps each argument to the column(s) it names (``{"covariates": ["donor"]}``), so the error
+    says which argument to fix; a plain list of columns is accepted too.
+    """
+    named = keys.items() if isinstance(keys, Mapping) else ((None, k) for k in keys)
+    missing = []
+    for arg, value in named:
+        for k in [value] if value is None or isinstance(value, str) else value:
+            if k is not None and k not in adata.obs.columns:
+                missing.append(f"{k!r} ({arg}=)" if arg else repr(k))
     if missing:
         present = ", ".join(map(repr, adata.obs.columns[:30]))
         more = " …" if adata.obs.shape[1] > 30 else ""
-        raise KeyError(
-            f"{what}.obs has no column {', '.join(map(repr, missing))}. "
-            f"Columns present: {present}{more}. Pass the right name (e.g. sample_key=..., groupby=...)."
+        fix = (
+            "Pass the column that holds it to that argument."
+            if isinstance(keys, Mapping)
+            else "Pass the right name (e.g. sample_key=..., groupby=...)."
         )
+        raise KeyError(f"{what}.obs has no column {', '.join(missing)}. Columns present: {present}{more}. {fix}")
 
 
 def as_anndata(data: Any, mod: str = "rna", *, what: str = "data") -> AnnData:
@@ -116,6 +129,75 @@ def resolve_counts_layer(adata: AnnData, layer: str | None) -> str | None:
     if layer is None and "counts" in adata.layers:
         return "counts"
     return layer
+
+
+def is_dask(x: Any) -> bool:
+    """Whether ``x`` is a Dask array (without importing Dask when it is not installed)."""
+    return type(x).__module__.startswith("dask")
+
+
+def sample_rows(x: Any, n: int = 2_000) -> Any:
+    """Up to ``n`` rows of ``x`` in memory, to check its values cheaply.
+
+    Evenly spaced rows of a NumPy or SciPy matrix; the first rows of a Dask or backed one (one chunk read).
+    """
+    if isinstance(x, np.ndarray) or sparse.issparse(x):
+        return x if x.shape[0] <= n else x[np.linspace(0, x.shape[0] - 1, n).astype(np.int64)]
+    head = x[:n]
+    return head.compute() if is_dask(head) else head
+
+
+def describe_values(x: Any) -> str:
+    """What a sample of rows of ``x`` holds instead of counts, e.g. ``"non-integer values (max 7.2)"``."""
+    s = sample_rows(x)
+    v = np.asarray(s.data if sparse.issparse(s) else s, dtype=np.float64).ravel()
+    finite = np.isfinite(v)
+    checks = (("negative", v < 0), ("non-integer", finite & (v % 1 != 0)), ("NaN/infinite", ~finite))
+    kinds = [k for k, bad in checks if bad.any()]
+    top = float(v[finite].max()) if finite.any() else float("nan")
+    log = ", as after normalize_total + log1p" if kinds == ["non-integer"] and top < 20 else ""
+    return f"{'/'.join(kinds) or 'non-count'} values (max {top:.3g} in a sample of rows{log})"
+
+
+def get_counts(
+    adata: AnnData, layer: str | None = None, use_raw: bool | None = None
+) -> tuple[Any, pd.DataFrame, str]:
+    """The raw counts of ``adata``: matrix, its genes (``var``) and where they are (``"X"``, a layer or ``"raw"``).
+
+    ``use_raw=True``, or ``layer="raw"`` when no layer has that name, read ``adata.raw`` (all its genes).
+    Otherwise :func:`resolve_counts_layer` chooses; with ``use_raw=None`` an ``X`` that holds no counts
+    (checked on a sample of rows) gives way to an integer-valued ``adata.raw``, with a warning.
+    Meant to be called from a public function (warnings point at its caller).
+    """
+    if use_raw and layer is not None:
+        raise ValueError(
+            f"use_raw=True and layer={layer!r} both say where the counts are; pass only one of them "
+            "(use_raw=True for adata.raw, layer=... for a layer)."
+        )
+    from_raw = bool(use_raw) or (layer == "raw" and "raw" not in adata.layers)
+    if from_raw and adata.raw is None:
+        raise KeyError(
+            f"{'use_raw=True' if use_raw else 'layer=' + repr(layer)} asks for adata.raw, but adata.raw is None and "
+            f"adata.layers has no 'raw' (layers present: {list(adata.layers.keys()) or 'none'}). Pass layer=... "
+            "naming the layer of raw counts, or keep the counts before normalising (adata.raw = adata, or "
+            "adata.layers['counts'] = adata.X.copy())."
+        )
+    layer = None if from_raw else resolve_counts_layer(adata, layer)
+    auto = use_raw is None and layer is None and adata.raw is not None and adata.X is not None
+    if auto and not is_integer_valued(sample_rows(adata.X)) and is_integer_valued(sample_rows(adata.raw.X)):
+        import warnings
+
+        warnings.warn(
+            f"X holds {describe_values(adata.X)}, not raw counts, and there is no layers['counts']; using the "
+            f"integer counts in adata.raw ({adata.raw.n_vars} genes) instead. Pass use_raw=True to silence this "
+            "warning, or use_raw=False / layer=... to choose other values.",
+            UserWarning,
+            stacklevel=3,
+        )
+        from_raw = True
+    if from_raw:
+        return adata.raw.X, adata.raw.var, "raw"
+    return get_matrix(adata, layer), adata.var, layer or "X"
 
 
 def to_dense(x: Any) -> np.ndarray:

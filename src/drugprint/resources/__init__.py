@@ -1,6 +1,6 @@
 """Offline gene sets, pathway weights, panels and the compound registry (``dp.resources``)."""
 
-from ._compounds import VEHICLE_LABELS, compounds, resolve_compound
+from ._compounds import VEHICLE_LABELS, compounds, find_vehicle, resolve_compound
 from ._genesets import COLLECTIONS, genesets, provenance, read_gmt
 from ._harmonise import harmonise_net, match_net
 from ._online import ONLINE, cache_dir
@@ -12,6 +12,7 @@ __all__ = [
     "VEHICLE_LABELS",
     "cache_dir",
     "compounds",
+    "find_vehicle",
     "genesets",
     "harmonise_net",
     "markers",

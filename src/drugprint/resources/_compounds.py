@@ -70,7 +70,20 @@ _COMPOUNDS: list[dict[str, object]] = [
 ]
 
 #: Labels used for the vehicle/untreated condition; ``resolve_compound`` maps them to ``"DMSO"``.
-VEHICLE_LABELS = ("DMSO", "vehicle", "control", "ctrl", "untreated", "mock")
+VEHICLE_LABELS = (
+    "DMSO",
+    "vehicle",
+    "control",
+    "ctrl",
+    "ctl",
+    "untreated",
+    "unstimulated",
+    "unstim",
+    "mock",
+    "PBS",
+    "placebo",
+    "saline",
+)
 
 
 def _norm(label: str) -> str:
@@ -96,6 +109,23 @@ def compounds() -> pd.DataFrame:
     df = pd.DataFrame(_COMPOUNDS).set_index("name")
     df.index.name = "compound"
     return df
+
+
+def find_vehicle(levels) -> str | None:
+    """The one level among ``levels`` labelled like a vehicle or untreated control, or ``None``.
+
+    ``None`` when no level or more than one level reads like a control (``DMSO``, ``vehicle``, ``ctrl``,
+    ``untreated``, ``mock``, ``PBS`` …, any case, ignoring spaces, ``_`` and ``-``).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.find_vehicle(["stim", "ctrl"])
+    'ctrl'
+    """
+    vehicles = {_norm(v) for v in VEHICLE_LABELS}
+    hits = [str(lv) for lv in levels if _norm(lv) in vehicles]
+    return hits[0] if len(hits) == 1 else None
 
 
 def resolve_compound(label: str, *, strict: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from .._utils import (
     to_dense,
     versions,
 )
+from ..resources import find_vehicle
 from ._design import DesignError, build_design
 from ._replicates import profile_data
 from ._voom import log_cpm
@@ -112,6 +114,39 @@ def _as_list(keys) -> list[str]:
     return [keys] if isinstance(keys, str) else list(keys)
 
 
+_BARCODE = re.compile(r"[ACGTN]{10,}")
+MAX_ROWS_PER_ARM = 100
+
+
+def _refuse_single_cells(pdata: AnnData, layer: str | None, condition_key: str, groupby: str | None) -> None:
+    """Raise when the rows look like single cells rather than samples (pseudoreplication).
+
+    Signs: cell-barcode row names; more than ``MAX_ROWS_PER_ARM`` rows for one group and condition; or more
+    than 10 rows per arm that are mostly (≥ 75 %) zeros, as single cells are and samples are not.
+    """
+    if "n_cells" in pdata.obs.columns:  # profiles from dp.pp.pseudobulk (or an aggregate that counted cells)
+        return
+    names = pdata.obs_names[:2000].astype(str)
+    keys = [condition_key] + ([groupby] if groupby else [])
+    per_arm = int(pdata.obs.groupby(keys, observed=True).size().max())
+    why = []
+    if np.mean([bool(_BARCODE.search(n)) for n in names]) >= 0.5:
+        why.append(f"row names look like cell barcodes (e.g. {names[0]!r})")
+    if per_arm > MAX_ROWS_PER_ARM:
+        why.append(f"up to {per_arm} rows share one {' and '.join(keys)}")
+    if per_arm > 10:
+        zeros = float(np.mean(to_dense(get_matrix(pdata[: min(pdata.n_obs, 500)], layer)) == 0))
+        if zeros >= 0.75:
+            why.append(f"{zeros:.0%} of the values are zero")
+    if why:
+        raise ValueError(
+            f"pdata looks like {pdata.n_obs} single cells, not samples ({'; '.join(why)}; no obs['n_cells']). Cells "
+            "of one sample are not replicates: testing them as such gives p-values that count cells, not samples. "
+            "Sum them per sample first: dp.pp.pseudobulk(adata, sample_key=..., groupby=...), then dp.tl.de. If "
+            "the rows really are independent samples, pass allow_single_cells=True."
+        )
+
+
 def _split_by(obs: pd.DataFrame, condition_key: str, control: str, keys: list[str], wanted, covariates):
     """Relabel conditions as ``"condition @ key=value"`` by the ``match`` columns; contrasts within each value."""
     clash = [k for k in keys if k in covariates or k == condition_key]
@@ -151,9 +186,9 @@ def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Ser
 def de(
     pdata: AnnData | MuData,
     condition_key: str = "drug",
-    control: str = "DMSO",
+    control: str | None = None,
     groupby: str | None = "cell_type",
-    covariates: Sequence[str] = ("donor",),
+    covariates: Sequence[str] | None = None,
     *,
     method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
     contrasts: Sequence[tuple[str, str]] | None = None,
@@ -166,6 +201,7 @@ def de(
     n_cpus: int = 1,
     n_jobs: int = 1,
     mod: str = "rna",
+    allow_single_cells: bool = False,
     verbose: bool = True,
 ) -> AnnData:
     """Differential expression per group (cell type): every condition against the control, from one fit.
@@ -181,11 +217,15 @@ def de(
     condition_key
         ``obs`` column with the treatment (drug, or drug at dose).
     control
-        Level of ``condition_key`` used as the reference (the vehicle).
+        Level of ``condition_key`` used as the reference (the vehicle). ``None``: the one level labelled like a
+        vehicle or untreated control (``DMSO``, ``vehicle``, ``ctrl``, ``untreated``, ``mock``, ``PBS`` …; see
+        :func:`drugprint.resources.find_vehicle`); an error when no level or several levels are.
     groupby
         ``obs`` column splitting the profiles into independently fitted groups; ``None`` fits all together.
     covariates
         ``obs`` columns entering the design before the condition (e.g. donor, batch, a continuous dose).
+        ``None``: ``["donor"]`` when ``obs`` has a ``donor`` column, else none (recorded in ``uns["de"]``);
+        ``[]`` for none.
     method
         ``"deseq2"``: DESeq2's negative-binomial GLM and Wald test (pydeseq2; its IRLS and Wald steps batched over
         genes, same estimates), for counts.
@@ -221,6 +261,11 @@ def de(
         one thread, so ``n_jobs`` × ``n_cpus`` should not exceed the cores available.
     mod
         Modality used when ``pdata`` is a MuData.
+    allow_single_cells
+        ``de`` refuses rows that look like single cells (no ``obs["n_cells"]`` and cell-barcode names, or more
+        than 100 rows for one group and condition): cells of one sample are not replicates, and testing them
+        as such (pseudoreplication) gives p-values that count cells instead of samples. Sum them per sample with
+        :func:`drugprint.pp.pseudobulk` first; pass ``True`` only when the rows really are independent samples.
     verbose
         Show a progress bar (only on a terminal).
 
@@ -249,8 +294,15 @@ def de(
     check_choice(method, METHODS, name="method")
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
+    if covariates is None:
+        covariates = ["donor"] if "donor" in pdata.obs.columns else []
+        logger.info("de: covariates %s (default: the 'donor' column when present)", covariates)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    check_obs_keys(pdata, [condition_key, groupby, *covariates, *_as_list(match)], what="pdata")
+    check_obs_keys(
+        pdata,
+        {"condition_key": condition_key, "groupby": groupby, "covariates": covariates, "match": _as_list(match)},
+        what="pdata",
+    )
     if condition_key in covariates:
         raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
     for key in (condition_key, groupby, *_as_list(match)):
@@ -265,6 +317,14 @@ def de(
         dup = pdata.var_names[pdata.var_names.duplicated()].unique()[:5].tolist()
         raise ValueError(f"Gene names are duplicated (e.g. {dup}); run pdata.var_names_make_unique() first.")
     levels = [str(x) for x in categories(pdata.obs[condition_key])]
+    if control is None:
+        control = find_vehicle(levels)
+        if control is None:
+            raise ValueError(
+                f"No single level of obs[{condition_key!r}] reads like the control (DMSO, vehicle, ctrl, untreated "
+                f"…); levels present: {', '.join(levels)}. Pass control=... naming it."
+            )
+        logger.info("de: control %r (the level labelled like a vehicle)", control)
     if control not in levels:
         raise ValueError(
             f"Control {control!r} is not a level of obs[{condition_key!r}]; levels present: {', '.join(levels)}. "
@@ -279,6 +339,8 @@ def de(
 
     counts_in = method in COUNT_METHODS
     layer = resolve_counts_layer(pdata, layer) if counts_in else layer
+    if not allow_single_cells:  # before densifying: a million cells would not fit
+        _refuse_single_cells(pdata, layer, condition_key, groupby)
     x = to_dense(get_matrix(pdata, layer)).astype(np.float64, copy=False)
     where = f"layers[{layer!r}]" if layer else "X"
     is_counts = is_integer_valued(x)
@@ -446,6 +508,7 @@ def de(
         "n_jobs": int(n_jobs),
         "groups": list(all_groups),
         "mod": mod,
+        "allow_single_cells": bool(allow_single_cells),
         "fits": pd.DataFrame(
             summary, columns=["group", "n_profiles", "n_genes_tested", "design", "dropped_covariates", "seconds"]
         ),
