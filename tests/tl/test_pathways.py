@@ -131,8 +131,9 @@ def test_pathway_errors(sig):
     with pytest.raises(ValueError, match="Unknown gene-set collection"):
         dp.tl.pathways(sig, "reactome")
     bad = pd.DataFrame({"source": ["a"] * 3, "target": ["ENSG1", "ENSG2", "ENSG3"]})
-    with pytest.raises(ValueError, match="No gene of the 1 sets"):
+    with pytest.raises(ValueError, match="No gene of the 1 sets") as err:
         dp.tl.pathways(sig, bad)
+    assert f"(e.g. {sig.var_names[0]}," in str(err.value)  # the data's own identifiers, never an empty example
     with pytest.raises(KeyError, match="layers has no"):
         dp.tl.pathways(sig, layer="t")
     with pytest.raises(TypeError):

@@ -52,10 +52,10 @@ def match_net(net: pd.DataFrame, genes: Sequence[str] | pd.Index, *, min_fractio
     rep["fraction"] = rep["n_matched"] / rep["n_genes"].clip(lower=1)
     rep.index.name = "source"
     if rep["n_matched"].sum() == 0:
-        example = ", ".join(map(str, present[:5]))
+        example = f"(e.g. {', '.join(map(str, present[:5]))})" if len(present) else "(the data has no genes)"
         raise ValueError(
-            f"No gene of the {rep.shape[0]} sets ({', '.join(rep.index[:3])} …) is among the data's genes "
-            f"(e.g. {example}). Are the genes named by another identifier (Ensembl IDs?) or another organism?"
+            f"No gene of the {rep.shape[0]} sets ({', '.join(rep.index[:3])} …) is among the data's {len(present)} "
+            f"genes {example}. Are the genes named by another identifier (Ensembl IDs?) or another organism?"
         )
     low = rep.index[rep["fraction"] < min_fraction]
     if len(low):

@@ -154,6 +154,8 @@ def score_sets(
             f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
         )
     net, matched_by = harmonise_net(original, sig.var, id_column=id_column)
+    if net.empty:  # say which identifiers the data has, not the (empty) matched ones
+        match_net(original, sig.var_names, min_fraction=min_fraction)
     stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
     report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
     net = net[["source", "target", "weight"]]
