@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,7 @@ def as_anndata(data: Any, mod: str = "rna", *, what: str = "data") -> AnnData:
                 varm=dict(adata.varm),
                 layers=dict(adata.layers),
                 obsp=dict(adata.obsp),
+                raw=adata.raw,
                 varp=dict(adata.varp),
             )
         return adata
@@ -159,14 +160,26 @@ def describe_values(x: Any) -> str:
     return f"{'/'.join(kinds) or 'non-count'} values (max {top:.3g} in a sample of rows{log})"
 
 
-def get_counts(
-    adata: AnnData, layer: str | None = None, use_raw: bool | None = None
-) -> tuple[Any, pd.DataFrame, str]:
-    """The raw counts of ``adata``: matrix, its genes (``var``) and where they are (``"X"``, a layer or ``"raw"``).
+class Counts(NamedTuple):
+    """The raw counts :func:`get_counts` found: matrix, its genes, and where (a layer, else ``X`` or ``.raw``)."""
 
-    ``use_raw=True``, or ``layer="raw"`` when no layer has that name, read ``adata.raw`` (all its genes).
-    Otherwise :func:`resolve_counts_layer` chooses; with ``use_raw=None`` an ``X`` that holds no counts
-    (checked on a sample of rows) gives way to an integer-valued ``adata.raw``, with a warning.
+    x: Any
+    var: pd.DataFrame
+    layer: str | None
+    from_raw: bool
+
+    @property
+    def where(self) -> str:
+        return "adata.raw.X" if self.from_raw else f"layers[{self.layer!r}]" if self.layer else "X"
+
+
+def get_counts(adata: AnnData, layer: str | None = None, use_raw: bool | None = None) -> Counts:
+    """The raw counts of ``adata`` with their genes: a layer, ``X`` or ``adata.raw``.
+
+    ``use_raw=True``, or ``layer="raw"`` when no layer has that name and ``use_raw`` is not ``False``, read
+    ``adata.raw`` (all its genes). Otherwise :func:`resolve_counts_layer` chooses; with ``use_raw=None`` an
+    ``X`` that holds no counts (checked on a sample of rows) gives way to an integer-valued ``adata.raw``,
+    with a warning.
     Meant to be called from a public function (warnings point at its caller).
     """
     if use_raw and layer is not None:
@@ -174,16 +187,16 @@ def get_counts(
             f"use_raw=True and layer={layer!r} both say where the counts are; pass only one of them "
             "(use_raw=True for adata.raw, layer=... for a layer)."
         )
-    from_raw = bool(use_raw) or (layer == "raw" and "raw" not in adata.layers)
+    from_raw = bool(use_raw) or (layer == "raw" and "raw" not in adata.layers and use_raw is None)
     if from_raw and adata.raw is None:
         raise KeyError(
             f"{'use_raw=True' if use_raw else 'layer=' + repr(layer)} asks for adata.raw, but adata.raw is None and "
             f"adata.layers has no 'raw' (layers present: {list(adata.layers.keys()) or 'none'}). Pass layer=... "
-            "naming the layer of raw counts, or keep the counts before normalising (adata.raw = adata, or "
+            "naming the layer of raw counts, or keep the counts before normalising (adata.raw = adata.copy(), or "
             "adata.layers['counts'] = adata.X.copy())."
         )
     layer = None if from_raw else resolve_counts_layer(adata, layer)
-    auto = use_raw is None and layer is None and adata.raw is not None and adata.X is not None
+    auto = use_raw is None and not from_raw and layer is None and adata.X is not None and adata.raw is not None
     if auto and not is_integer_valued(sample_rows(adata.X)) and is_integer_valued(sample_rows(adata.raw.X)):
         import warnings
 
@@ -196,8 +209,8 @@ def get_counts(
         )
         from_raw = True
     if from_raw:
-        return adata.raw.X, adata.raw.var, "raw"
-    return get_matrix(adata, layer), adata.var, layer or "X"
+        return Counts(adata.raw.X, adata.raw.var, None, True)
+    return Counts(get_matrix(adata, layer), adata.var, layer, False)
 
 
 def to_dense(x: Any) -> np.ndarray:

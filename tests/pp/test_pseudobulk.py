@@ -1,5 +1,6 @@
 import copy
 import logging
+import re
 import warnings
 
 import numpy as np
@@ -167,3 +168,188 @@ def test_mudata_global_obs_joined_without_copying_the_modality():
     pb = dp.pp.pseudobulk(mdata, groupby="batch", min_cells=0)
     assert sorted(pb.obs["batch"].unique()) == ["b1", "b2"]
     assert pb.X.sum() == rna.X.sum()
+
+
+def _scanpy_processed(seed=0):
+    """The usual scanpy object: counts in ``.raw`` (50 genes), X = normalize_total + log1p of 40 of them."""
+    counts = _cells(g=50, seed=seed)
+    full = counts.copy()
+    full.raw = full.copy()  # a copy: `full.raw = full` shares float X, which normalize_total changes in place
+    sc.pp.normalize_total(full)
+    sc.pp.log1p(full)
+    return full[:, :40].copy(), counts
+
+
+def _manual_sums(counts, pb):
+    dense = counts.X.toarray()
+    rows = []
+    for _, row in pb.obs.iterrows():
+        m = ((counts.obs["sample"] == row["sample"]) & (counts.obs["cell_type"] == row["cell_type"])).to_numpy()
+        rows.append(dense[m].sum(axis=0))
+    return np.vstack(rows)
+
+
+RAW_WARNING = (
+    r"X holds non-integer values \(max [\d.]+ in a sample of rows, as after normalize_total \+ log1p\), not raw "
+    r"counts, and there is no layers\['counts'\]; using the integer counts in adata.raw \(50 genes\) instead\. "
+    r"Pass use_raw=True to silence this warning"
+)
+
+
+@pytest.mark.parametrize("kwargs", [{"use_raw": True}, {"layer": "raw"}, {}], ids=["use_raw", "layer_raw", "auto"])
+def test_counts_from_raw_summed_exactly(kwargs):
+    adata, counts = _scanpy_processed()
+    assert adata.n_vars == 40 and adata.raw.n_vars == 50
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pb = dp.pp.pseudobulk(adata, min_cells=0, **kwargs)
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    if kwargs:
+        assert messages == []  # asked for explicitly: silent
+    else:
+        assert len(messages) == 1 and re.search(RAW_WARNING, messages[0]), messages
+    np.testing.assert_array_equal(pb.X, _manual_sums(counts, pb))
+    assert pb.X.sum() == counts.X.sum() == 12_139  # every count of every raw gene, none of the log values
+    assert list(pb.var_names) == list(counts.var_names)  # all 50 raw genes, not X's 40
+    pd.testing.assert_frame_equal(pb.var, counts.var)
+    assert pb.uns["pseudobulk"]["layer"] == "raw" and pb.uns["pseudobulk"]["use_raw"] is True
+
+
+def test_mudata_modality_keeps_its_raw():
+    """A modality rebuilt to join global obs columns keeps .raw, so use_raw=True works on a MuData."""
+    from mudata import MuData
+
+    adata, counts = _scanpy_processed()
+    mdata = MuData({"rna": adata})
+    mdata.obs["batch"] = "b1"
+    pb = dp.pp.pseudobulk(mdata, use_raw=True, min_cells=0)
+    np.testing.assert_array_equal(pb.X, _manual_sums(counts, pb))
+
+
+def test_auto_raw_warning_text():
+    adata, _ = _scanpy_processed()
+    with pytest.warns(UserWarning, match=RAW_WARNING):
+        dp.pp.pseudobulk(adata, min_cells=0)
+
+
+def test_raw_arguments_errors_name_the_argument():
+    adata, _ = _scanpy_processed()
+    with pytest.raises(ValueError, match=r"use_raw=True and layer='counts' both say where the counts are"):
+        dp.pp.pseudobulk(adata, layer="counts", use_raw=True)
+    plain = _cells()
+    with pytest.raises(KeyError, match=r"use_raw=True asks for adata.raw, but adata.raw is None.*Pass layer="):
+        dp.pp.pseudobulk(plain, use_raw=True)
+    with pytest.raises(KeyError, match=r"layer='raw' asks for adata.raw, but adata.raw is None.*layers has no 'raw'"):
+        dp.pp.pseudobulk(plain, layer="raw")
+    with pytest.raises(KeyError, match=r"layers has no 'raw'"):  # use_raw=False: never adata.raw
+        dp.pp.pseudobulk(adata, layer="raw", use_raw=False)
+
+
+def test_use_raw_false_sums_x_and_warns():
+    adata, _ = _scanpy_processed()
+    with pytest.warns(UserWarning, match=r"^X holds non-integer values .*not non-negative integers.*use_raw=True"):
+        pb = dp.pp.pseudobulk(adata, use_raw=False, min_cells=0)
+    assert pb.n_vars == 40 and pb.uns["pseudobulk"]["use_raw"] is False and pb.uns["pseudobulk"]["layer"] == "X"
+    np.testing.assert_allclose(pb.X.sum(), adata.X.sum())
+
+
+def test_log_normalised_without_counts_warns():
+    adata, _ = _scanpy_processed()
+    del adata.raw
+    top = adata.X.max()
+    with pytest.warns(UserWarning, match="^X holds") as record:
+        pb = dp.pp.pseudobulk(adata, min_cells=0)
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(f"X holds non-integer values (max {top:.3g} in a sample of rows, as after normalize_")
+    assert "not non-negative integers" in message and "layer=" in message and "use_raw=True" in message
+    assert pb.uns["pseudobulk"]["layer"] == "X"
+
+
+def test_scaled_values_warning_names_them():
+    adata, _ = _scanpy_processed()
+    del adata.raw
+    adata.X = adata.X.toarray()
+    sc.pp.scale(adata)
+    with pytest.warns(UserWarning, match=r"^X holds negative/non-integer values \(max [\d.]+ in a sample of rows\)"):
+        dp.pp.pseudobulk(adata, min_cells=0)
+
+
+def test_raw_without_counts_is_not_used():
+    """Neither X nor .raw holds counts (raw stored after log1p): X is summed, with the warning about X."""
+    adata, _ = _scanpy_processed()
+    adata.raw = adata
+    with pytest.warns(UserWarning, match=r"^X holds non-integer values") as record:
+        pb = dp.pp.pseudobulk(adata, min_cells=0)
+    assert len(record) == 1 and pb.n_vars == 40 and pb.uns["pseudobulk"]["use_raw"] is False
+
+
+def test_counts_in_x_or_layers_win_over_raw():
+    adata, counts = _scanpy_processed()
+    adata.layers["counts"] = counts[:, :40].X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pb = dp.pp.pseudobulk(adata, min_cells=0)
+        assert pb.uns["pseudobulk"]["layer"] == "counts" and pb.n_vars == 40
+        np.testing.assert_array_equal(pb.X, _manual_sums(counts, pb)[:, :40])
+        plain = _cells()
+        plain.raw = _scanpy_processed()[0]  # X holds counts: .raw is not looked at
+        pb = dp.pp.pseudobulk(plain, min_cells=0)
+    assert pb.uns["pseudobulk"]["use_raw"] is False
+    np.testing.assert_array_equal(pb.X, _manual_sums(plain, pb))
+
+
+def test_layer_named_raw_is_a_layer():
+    adata, counts = _scanpy_processed()
+    adata.layers["raw"] = counts[:, :40].X * 2
+    pb = dp.pp.pseudobulk(adata, layer="raw", min_cells=0)
+    assert pb.uns["pseudobulk"] == pb.uns["pseudobulk"] | {"layer": "raw", "use_raw": False}
+    np.testing.assert_array_equal(pb.X, 2 * _manual_sums(counts, pb)[:, :40])
+    assert dp.pp.pseudobulk(adata, use_raw=True, min_cells=0).n_vars == 50
+
+
+def test_raw_input_not_mutated():
+    adata, _ = _scanpy_processed()
+    before = copy.deepcopy(adata)
+    with pytest.warns(UserWarning, match="adata.raw"):
+        dp.pp.pseudobulk(adata, min_cells=0)
+    dp.pp.pseudobulk(adata, use_raw=True, min_cells=0)
+    np.testing.assert_array_equal(adata.X.toarray(), before.X.toarray())
+    assert (adata.raw.X != before.raw.X).nnz == 0
+    pd.testing.assert_frame_equal(adata.raw.var, before.raw.var)
+    assert list(adata.layers) == [] and adata.uns == before.uns
+
+
+def test_dask_log_normalised_x_falls_back_to_raw():
+    da = pytest.importorskip("dask.array")
+    adata, counts = _scanpy_processed()
+    lazy = AnnData(X=da.from_array(adata.X.toarray(), chunks=(70, -1)), obs=adata.obs, var=adata.var)
+    lazy.raw = counts
+    with pytest.warns(UserWarning, match=RAW_WARNING):
+        pb = dp.pp.pseudobulk(lazy, min_cells=0)
+    np.testing.assert_array_equal(pb.X, _manual_sums(counts, pb))
+
+
+def test_kang2018_scanpy_processed_equals_counts():
+    """Real PBMCs processed the scanpy way (.raw = counts; X = normalize_total + log1p of the variable genes):
+    the default pseudobulk finds the counts in .raw and gives the pseudobulk of the counts exactly."""
+    import scipy.io
+
+    from tests.conftest import shared_path
+
+    d = shared_path("kang2018_ifnb_pbmc")
+    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
+    counts = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
+    adata = counts.copy()
+    adata.raw = adata.copy()
+    sc.pp.normalize_total(adata)
+    sc.pp.log1p(adata)
+    sc.pp.highly_variable_genes(adata, n_top_genes=1000, subset=True)
+    keys = {"sample_key": "sample_id", "groupby": "cluster_id"}
+    with pytest.warns(UserWarning, match=r"X holds non-integer values.*log1p.*adata.raw \(\d+ genes\)"):
+        pb = dp.pp.pseudobulk(adata, **keys)
+    ref = dp.pp.pseudobulk(counts, **keys)
+    assert adata.n_vars == 1000 < pb.n_vars == counts.n_vars
+    np.testing.assert_array_equal(pb.X, ref.X)
+    pd.testing.assert_frame_equal(pb.obs, ref.obs)
+    pd.testing.assert_frame_equal(pb.var, ref.var)
+    assert pb.uns["pseudobulk"]["use_raw"] and not ref.uns["pseudobulk"]["use_raw"]

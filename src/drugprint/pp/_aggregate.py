@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .._utils import is_integer_valued
+from .._utils import is_dask, is_integer_valued
 
 
 def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_matrix:
@@ -44,11 +44,6 @@ def _block_sum(block: Any, codes: np.ndarray, n_groups: int) -> np.ndarray:
         return out
     out = _indicator(codes, n_groups) @ block
     return out.toarray() if sparse.issparse(out) else np.asarray(out, dtype=np.float64)
-
-
-def is_dask(x: Any) -> bool:
-    """Whether ``x`` is a Dask array (without importing Dask when it is not installed)."""
-    return type(x).__module__.startswith("dask")
 
 
 def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, bool]:

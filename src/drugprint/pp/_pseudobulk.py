@@ -15,9 +15,9 @@ from .._utils import (
     as_anndata,
     check_choice,
     check_obs_keys,
-    get_matrix,
+    describe_values,
+    get_counts,
     logger,
-    resolve_counts_layer,
 )
 from ._aggregate import aggregate_sum
 
@@ -75,6 +75,7 @@ def pseudobulk(
     groupby: str | Sequence[str] | None = "cell_type",
     *,
     layer: str | None = None,
+    use_raw: bool | None = None,
     func: Literal["sum", "mean"] = "sum",
     min_cells: int = 10,
     mod: str = "rna",
@@ -86,16 +87,25 @@ def pseudobulk(
     (e.g. from :func:`anndata.experimental.read_elem_lazy` on zarr or h5ad) is reduced chunk by chunk with
     bounded memory on the active Dask scheduler or ``dask.distributed`` client; the result is the same.
 
+    The counts may sit in a layer, in ``X`` or, as in the usual scanpy workflow (``X`` normalised and
+    log-transformed), in ``adata.raw``, often with more genes than ``X``: see ``layer`` and ``use_raw``.
+
     Parameters
     ----------
     adata
-        Cells × genes, raw counts in ``layer`` (or ``X``); or a MuData, of which modality ``mod`` is used.
+        Cells × genes, raw counts in ``layer``, ``X`` or ``.raw``; or a MuData, of which modality ``mod`` is used.
     sample_key
         ``obs`` column naming the biological sample (e.g. donor × drug).
     groupby
         ``obs`` column(s) to split each sample by, usually the cell type; ``None`` for one profile per sample.
     layer
-        Layer holding raw counts. ``None`` uses ``layers["counts"]`` when present, else ``X``.
+        Layer holding raw counts; ``"raw"`` (when no layer has that name) means ``adata.raw``. ``None`` uses
+        ``layers["counts"]`` when present, else ``X`` (or ``adata.raw``, see ``use_raw``).
+    use_raw
+        Sum ``adata.raw.X``, with all the genes of ``adata.raw.var`` (scanpy's convention). ``None``: only when
+        ``layer`` is ``None``, there is no ``layers["counts"]``, ``X`` holds no counts (non-integer values in a
+        sample of rows, e.g. after ``log1p``) and ``adata.raw`` does, with a warning. ``False``: never.
+        ``True`` with a ``layer`` is a ``ValueError``; without ``adata.raw`` a ``KeyError``.
     func
         ``"sum"`` (for count models such as DESeq2) or ``"mean"``.
     min_cells
@@ -107,8 +117,9 @@ def pseudobulk(
     -------
     A new AnnData, profiles × genes: ``X`` holds the aggregated values (dense ``float64``); ``obs`` holds
     the sample and group keys, ``n_cells``, and every ``obs`` column that is constant within each profile
-    (donor, drug, dose, time …); ``var`` is copied; ``uns["pseudobulk"]`` records the parameters, the
-    layer used and the dropped profiles.
+    (donor, drug, dose, time …); ``var`` is copied (``adata.raw.var`` when the counts come from ``.raw``);
+    ``uns["pseudobulk"]`` records the parameters, where the counts came from (``"layer"``: ``"X"``, a layer
+    name or ``"raw"``; ``"use_raw"``: whether ``adata.raw`` was read) and the dropped profiles.
 
     Examples
     --------
@@ -119,6 +130,18 @@ def pseudobulk(
     ['D1', 'DMSO']
     >>> int(pdata.obs.loc["D1_DMSO|NK", "n_cells"])
     25
+
+    The scanpy way: counts kept in ``.raw``, ``X`` normalised and log-transformed.
+
+    >>> import scanpy as sc
+    >>> cells = adata.copy()
+    >>> cells.X = cells.layers.pop("counts")
+    >>> cells.raw = cells.copy()  # a copy: normalize_total changes a float X in place
+    >>> sc.pp.normalize_total(cells)
+    >>> sc.pp.log1p(cells)
+    >>> from_raw = dp.pp.pseudobulk(cells, use_raw=True)
+    >>> from_raw.uns["pseudobulk"]["layer"], bool((from_raw.X == pdata.X).all())
+    ('raw', True)
     """
     adata = as_anndata(adata, mod, what="pseudobulk's input")
     check_choice(func, ["sum", "mean"], name="func")
@@ -126,16 +149,16 @@ def pseudobulk(
         raise ValueError(f"min_cells must be a non-negative integer, got {min_cells!r}.")
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise ValueError(f"adata is empty ({adata.n_obs} cells × {adata.n_vars} genes); nothing to aggregate.")
-    if not adata.var_names.is_unique:
-        dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run adata.var_names_make_unique() first.")
     keys = [sample_key, *_as_list(groupby)]
-    obs, var = (df if isinstance(df, pd.DataFrame) else df.to_memory() for df in (adata.obs, adata.var))  # lazy
     check_obs_keys(adata, keys)
     if len(set(keys)) != len(keys):
         raise ValueError(f"sample_key and groupby must name different columns, got {keys}.")
-    layer = resolve_counts_layer(adata, layer)
-    x = get_matrix(adata, layer)
+    counts = get_counts(adata, layer, use_raw)
+    x = counts.x
+    obs, var = (df if isinstance(df, pd.DataFrame) else df.to_memory() for df in (adata.obs, counts.var))  # lazy
+    if not var.index.is_unique:
+        dup = var.index[var.index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run adata.var_names_make_unique() first.")
 
     codes, profiles, first = _profile_codes(obs, keys)
     n_missing = int((codes < 0).sum())
@@ -150,8 +173,9 @@ def pseudobulk(
         summed /= n_cells[:, None]
     elif not counts_like:
         warnings.warn(
-            f"The values summed ({'layers[' + repr(layer) + ']' if layer else 'X'}) are not non-negative integers; "
-            "count models (dp.tl.de method='deseq2') need raw counts. Pass layer='counts' (or the layer holding them).",
+            f"{counts.where} holds {describe_values(x)}: not non-negative integers, so the sums are not counts. Count "
+            "models (dp.tl.de method='deseq2') need raw counts: pass layer=... naming the layer that holds them, "
+            "or use_raw=True if adata.raw does.",
             UserWarning,
             stacklevel=2,
         )
@@ -182,7 +206,8 @@ def pseudobulk(
     pdata.uns["pseudobulk"] = {
         "sample_key": sample_key,
         "groupby": _as_list(groupby),
-        "layer": "X" if layer is None else layer,
+        "layer": "raw" if counts.from_raw else counts.layer or "X",
+        "use_raw": counts.from_raw,
         "func": func,
         "min_cells": int(min_cells),
         "mod": mod,
