@@ -56,10 +56,20 @@ def test_compare_stores_matrices_and_order(six_donors):
     _, sig = six_donors
     sig = sig.copy()
     dp.tl.compare(sig, n_boot=10, metrics=["spearman", "cosine"])
-    rec = sig.uns["compare"]
-    assert set(rec["order"]["Myeloma"]) == set(DRUGS)
-    m = rec["matrices"]["Myeloma"]["cosine"]
-    assert m.shape == (5, 5) and np.allclose(np.diag(m), 1)
+    ordered = dp.get.similarity_matrix(sig, "Myeloma", "cosine", ordered=True)
+    assert set(ordered.index) == set(DRUGS) and list(ordered.columns) == list(ordered.index)
+    m = dp.get.similarity_matrix(sig, "Myeloma", "cosine")
+    assert m.shape == (5, 5) and np.allclose(np.diag(m), 1) and list(m.index) == list(DRUGS)
+    pd.testing.assert_frame_equal(m.loc[ordered.index, ordered.index], ordered)
+    tab = sig.uns["compare"]["table"].query("group == 'Myeloma'")
+    assert np.allclose(m.to_numpy()[np.triu_indices(5, 1)], tab["cosine"])  # the table's pairs, row by row
+    assert dp.get.similarity_matrix(sig, "Platelets") is None
+    with pytest.raises(ValueError, match="'pearson' was not computed"):
+        dp.get.similarity_matrix(sig, "Myeloma", "pearson")
+    with pytest.raises(ValueError, match="No effect correlation"):
+        dp.get.similarity_matrix(sig, "Myeloma", "effect_r")
+    with pytest.raises(KeyError, match=r"run dp\.tl\.compare"):
+        dp.get.similarity_matrix(sig, "Myeloma", key="nope")
     a = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
     b = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
     pd.testing.assert_frame_equal(a, b)

@@ -1,5 +1,5 @@
 """Tidy views of results (``dp.get``)."""
 
-from ._tables import de_table, pathway_table
+from ._tables import de_table, pathway_table, similarity_matrix
 
-__all__ = ["de_table", "pathway_table"]
+__all__ = ["de_table", "pathway_table", "similarity_matrix"]

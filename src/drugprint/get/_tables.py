@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..tl._compare import _comparisons
 from ..tl._de import LAYERS
 from ..tl._potency import _basis, _group_key
 
@@ -115,3 +117,75 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
         long.insert(1, c, sig.obs.loc[long["signature"], c].astype(str).to_numpy())
     long["basis"] = _basis(sig, key).reindex(long["signature"]).to_numpy()
     return long[long["score"].notna()].reset_index(drop=True)
+
+
+def similarity_matrix(
+    sig: AnnData,
+    group: str,
+    metric: Literal["spearman", "pearson", "cosine", "effect_r"] = "spearman",
+    *,
+    key: str = "compare",
+    ordered: bool = False,
+) -> pd.DataFrame | None:
+    """Drug × drug similarity matrix of one group, from :func:`drugprint.tl.compare`.
+
+    Use this rather than ``sig.uns[key]`` itself: the stored layout keys groups by position so that any
+    label (``"CD4/CD8 T"``, ``"len/dex"``) survives ``write_h5ad`` and ``write_zarr``.
+
+    Parameters
+    ----------
+    sig
+        Signatures after :func:`drugprint.tl.compare`.
+    group
+        Group (cell type) label; ``"all"`` when compared with ``groupby="none"``.
+    metric
+        A signature metric computed by ``compare``, or ``"effect_r"`` (the split-donor effect correlation,
+        from ``compare(pdata=…)``; diagonal 1).
+    key
+        ``uns`` key of the comparison.
+    ordered
+        Rows and columns in the group's dendrogram order (as :func:`drugprint.pl.similarity` draws them,
+        top to bottom reversed) instead of the order of the signatures in ``sig``.
+
+    Returns
+    -------
+    Square DataFrame indexed by the signatures' condition labels (by their names when a group repeats a
+    condition), or ``None`` when ``group`` was not compared (fewer than two signatures or too few informative
+    genes, or not a group of ``sig``).
+
+    Raises
+    ------
+    KeyError
+        When ``sig.uns`` has no comparison at ``key``.
+    ValueError
+        When ``metric`` was not computed.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK", "Myeloma"], method="voom", verbose=False)
+    >>> table = dp.tl.compare(sig, metrics=["cosine"], ci="none")
+    >>> m = dp.get.similarity_matrix(sig, "Myeloma", "cosine")
+    >>> m.shape, round(float(m.loc["iberdomide", "iberdomide"]), 6)
+    ((5, 5), 1.0)
+    >>> dp.get.similarity_matrix(sig, "B") is None  # not compared
+    True
+    """
+    rec = _comparisons(sig, key).get(str(group))
+    if rec is None:
+        return None
+    names = rec["names"]
+    if metric == "effect_r":
+        tab = sig.uns[key]["table"]
+        if "effect_r" not in tab:
+            raise ValueError("No effect correlation was computed; run dp.tl.compare(sig, pdata=pdata).")
+        tab = tab[tab["group"].astype(str) == str(group)]
+        mat = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+        for a, b, r in zip(tab["a"].astype(str), tab["b"].astype(str), tab["effect_r"].astype(float), strict=True):
+            mat.loc[a, b] = mat.loc[b, a] = r
+    elif metric in rec["matrices"]:
+        mat = rec["matrices"][metric]
+    else:
+        raise ValueError(f"Metric {metric!r} was not computed; available: {list(rec['matrices'])}.")
+    return mat.loc[rec["order"], rec["order"]] if ordered else mat

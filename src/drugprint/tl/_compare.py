@@ -136,6 +136,40 @@ def _fit_keys(sig: AnnData) -> tuple[np.ndarray, np.ndarray]:
     return (method != "published table").to_numpy(), key
 
 
+def _comparisons(sig: AnnData, key: str = "compare") -> dict[str, dict]:
+    """The stored comparison of each group, by group label: signature ``names``, ``order``, ``linkage``, ``matrices``.
+
+    Reads the layout written by :func:`compare` (positional records) and the earlier one keyed by the labels.
+    """
+    res = sig.uns.get(key)
+    if not isinstance(res, dict) or "table" not in res:
+        raise KeyError(f"sig.uns has no comparison at {key!r}; run dp.tl.compare(sig) first.")
+    out = {}
+    if "groups" in res:
+        for pos in sorted(res["groups"], key=lambda k: int(str(k)[1:])):  # h5py lists g10 before g2
+            rec = res["groups"][pos]
+            names = [str(n) for n in np.asarray(rec["names"])]
+            out[str(rec["group"])] = {
+                "names": names,
+                "order": [str(n) for n in np.asarray(rec["order"])],
+                "linkage": np.asarray(rec["linkage"], dtype=float),
+                "matrices": {
+                    m: pd.DataFrame(np.asarray(v, dtype=float), index=names, columns=names)
+                    for m, v in rec["matrices"].items()
+                },
+            }
+        return out
+    for group, mats in res.get("matrices", {}).items():  # label-keyed layout of earlier versions
+        first = next(iter(mats.values()))
+        out[str(group)] = {
+            "names": [str(n) for n in first.index],
+            "order": [str(n) for n in np.asarray(res["order"][group])],
+            "linkage": np.asarray(res["linkage"][group], dtype=float),
+            "matrices": {m: df.astype(float) for m, df in mats.items()},
+        }
+    return out
+
+
 def compare(
     sig: AnnData,
     *,
@@ -203,8 +237,11 @@ def compare(
         Bootstrap replicates, interval level and seed (equal seeds give equal results; each group draws its own
         stream, so a group's results do not depend on which other groups are compared).
     key_added
-        Store results in ``sig.uns[key_added]``: the long ``table``, per-group similarity ``matrices``, the drug
-        ``order`` and ``linkage`` of each group, and the parameters.
+        Store results in ``sig.uns[key_added]``: the long ``table``, the parameters, and per compared group a
+        record under a positional key (``"g0"``, ``"g1"`` …; labels may hold characters such as ``/`` that
+        ``write_h5ad`` and ``write_zarr`` refuse in keys) with the ``group`` label, the signature ``names``,
+        their dendrogram ``order``, the ``linkage`` and the similarity ``matrices`` (arrays, one per metric).
+        Read a group's matrix with :func:`drugprint.get.similarity_matrix`.
 
     Returns
     -------
@@ -247,7 +284,7 @@ def compare(
     lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else values_all
     fitted, fit_key = _fit_keys(sig)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    rows, matrices, orders, linkages = [], {}, {}, {}
+    rows, records = [], []
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
         if idx.size < 2:
@@ -354,21 +391,26 @@ def compare(
                 row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
                 row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
                 rows.append(row)
-        sim = pd.DataFrame(est["spearman" if "spearman" in est else metrics[0]], index=names, columns=names)
-        matrices[group] = {m: pd.DataFrame(est[m], index=names, columns=names) for m in metrics}
-        dist = np.clip(1 - sim.to_numpy(), 0, 2)
+        dist = np.clip(1 - est["spearman" if "spearman" in est else metrics[0]], 0, 2)
         link = hierarchy.linkage(dist[np.triu_indices(len(names), 1)], method="average")
-        linkages[group] = link
-        orders[group] = [names[k] for k in hierarchy.leaves_list(link)]
+        records.append(
+            {
+                "group": group,
+                "names": np.asarray(names, dtype=str),
+                "order": np.asarray([names[k] for k in hierarchy.leaves_list(link)], dtype=str),
+                "linkage": link,
+                "matrices": est,
+            }
+        )
     if not rows:
         raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
     table = pd.DataFrame(rows)
     if key_added:
         sig.uns[key_added] = {
             "table": table,
-            "matrices": {g: {m: df for m, df in d.items()} for g, d in matrices.items()},
-            "order": orders,
-            "linkage": linkages,
+            # positional keys: group and drug labels ("CD4/CD8 T", "len/dex") may hold characters that HDF5
+            # and zarr keys refuse, so labels are stored as values only (read with dp.get.similarity_matrix)
+            "groups": {f"g{i}": rec for i, rec in enumerate(records)},
             "params": {
                 "layer": layer,
                 "metrics": list(metrics),

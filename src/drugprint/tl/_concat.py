@@ -135,5 +135,6 @@ def _replicates(kept: list, var_names: pd.Index) -> dict:
             if "weights" in f:
                 rec["weights"] = np.asarray(f["weights"])[:, keep]
             rec["signatures"] = np.asarray([f"{st}:{n}" for n in np.asarray(f["signatures"])], dtype=str)
-            out[f"{st}:{key}".replace("/", "_")] = rec
+            rec["study"], rec["study_fit"] = str(st), str(key)
+            out[f"fit{len(out)}"] = rec  # positional: study labels may hold characters HDF5/zarr keys refuse
     return out

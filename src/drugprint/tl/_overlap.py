@@ -28,7 +28,10 @@ def deg_overlap(
     alpha, lfc_threshold
         A gene is called for a condition when ``padj < alpha`` and ``|log2FC| > lfc_threshold``.
     key_added
-        Store the table and the UpSet intersection counts in ``sig.uns[key_added]``.
+        Store the table and the UpSet intersection counts in ``sig.uns[key_added]``. The table is stored long
+        (``table``: one row per group × direction × gene × condition, ``called`` saying whether that condition
+        calls the gene, with ``n_conditions`` and ``category``), since condition labels may hold characters
+        such as ``/`` that ``write_h5ad`` and ``write_zarr`` refuse as column names.
 
     Returns
     -------
@@ -52,7 +55,7 @@ def deg_overlap(
     cond = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
     padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
     lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
-    frames, counts = [], []
+    frames, calls, counts = [], [], []
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
         names = cond.iloc[idx].tolist()
@@ -72,6 +75,8 @@ def deg_overlap(
             df.insert(0, "direction", direction)
             df.insert(0, "group", group)
             frames.append(df)
+            long = member.stack().rename("called").rename_axis(["gene", "condition"]).reset_index()
+            calls.append(long.merge(df[["group", "direction", "gene", "n_conditions", "category"]], on="gene"))
             cols = np.asarray(member.columns)
             vc = pd.Series([" & ".join(cols[r]) for r in member.to_numpy()]).value_counts()
             counts += [(group, direction, k, int(v)) for k, v in vc.items()]
@@ -81,8 +86,10 @@ def deg_overlap(
         else pd.DataFrame(columns=["group", "direction", "gene", "n_conditions", "category"])
     )
     if key_added:
+        long_cols = ["group", "direction", "gene", "condition", "called", "n_conditions", "category"]
+        long = pd.concat(calls, ignore_index=True)[long_cols] if calls else pd.DataFrame(columns=long_cols)
         sig.uns[key_added] = {
-            "table": out.astype({c: str for c in ("group", "direction", "gene", "category")}),
+            "table": long.astype({c: str for c in ("group", "direction", "gene", "condition", "category")}),
             "intersections": pd.DataFrame(counts, columns=["group", "direction", "conditions", "n_genes"]),
             "params": {"alpha": alpha, "lfc_threshold": lfc_threshold, "groupby": gk or ""},
         }

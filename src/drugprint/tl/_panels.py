@@ -61,7 +61,8 @@ def panels(
         Panels with fewer tested genes are not scored.
     key_added
         Writes ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]``, ``[key_added + "_log2fc"]`` and
-        ``sig.uns[key_added]``; with replicates also ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
+        ``sig.uns[key_added]`` (its ``panels``: one row per ``panel`` × ``gene``); with replicates also
+        ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
     level
         Confidence level of the effect intervals.
     copy
@@ -93,7 +94,8 @@ def panels(
         tmin=tmin,
         key_added=key_added,
         min_fraction=0.0,
-        extra={"panels": {k: list(v) for k, v in net.groupby("source", sort=False)["target"]}},
+        # a table, not a dict keyed by panel names (which may hold "/", refused in h5ad and zarr keys)
+        extra={"panels": net[["source", "target"]].set_axis(["panel", "gene"], axis=1).reset_index(drop=True)},
     )
     return sig if copy else None
 

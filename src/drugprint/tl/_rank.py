@@ -32,7 +32,7 @@ def _replicate_draws(
             if str(rec["group"]) != group or not set(names) <= set(stored):
                 continue
             pos = [stored.index(n) for n in names]
-            for j, src in enumerate(np.asarray(rec["sources"]).astype(str)):
+            for j, src in enumerate(str(s) for s in np.asarray(rec["sources"])):
                 where.setdefault(src, (rec, pos, j))
     if not all(s in where for s in sources):
         return None

@@ -68,7 +68,7 @@ def fits(sig: AnnData) -> list[Fit]:
         rows = [i for i, s in enumerate(names) if s in present]
         if not rows:
             continue
-        genes = pd.Index(np.asarray(f["genes"]).astype(str))
+        genes = pd.Index([str(g) for g in np.asarray(f["genes"])])
         if not genes.isin(sig.var_names).all() and sig.n_vars == int(f.get("n_vars", -1)):
             genes = sig.var_names[np.asarray(f["gene_index"], dtype=int)]  # genes renamed in place (e.g. Ensembl)
         expr = np.asarray(f["expr"], dtype=float).T

@@ -122,6 +122,10 @@ def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores
     }
 
 
+#: Stands in for "/" in set names (U+2215, reads the same; "/" cannot be part of an HDF5 or zarr key)
+SLASH = "\u2215"
+
+
 def score_sets(
     sig: AnnData,
     net: pd.DataFrame,
@@ -146,6 +150,15 @@ def score_sets(
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
     original = net if "weight" in net.columns else net.assign(weight=1.0)
+    slashed = sorted({str(x) for x in original["source"] if "/" in str(x)})
+    if slashed:  # set names become obsm column keys, which HDF5 and zarr refuse to contain "/"
+        original = original.assign(source=original["source"].astype(str).str.replace("/", SLASH, regex=False))
+        warnings.warn(
+            f"{len(slashed)} gene-set name(s) contain '/', which .h5ad/.zarr keys cannot hold (e.g. {slashed[0]!r}); "
+            f"stored with '{SLASH}' (division slash) instead.",
+            UserWarning,
+            stacklevel=3,
+        )
     if not sig.var_names.is_unique:
         dup = sig.var_names[sig.var_names.duplicated()].unique()[:5].tolist()
         raise ValueError(f"Gene names are duplicated (e.g. {dup}); run sig.var_names_make_unique() first.")
