@@ -58,6 +58,11 @@ def test_potency_tiers(sig_all):
     assert [t.get_text() for t in ax.get_xticklabels()] == list(dp.datasets.DRUGS)
     texts = [t.get_text() for t in ax.texts]
     assert any(t.startswith("strong") for t in texts)
+    called = table[(table["group"] == "Myeloma") & (table["tier"].astype(str) != "none")]
+    row = called.iloc[0]
+    shown = f"{row['log2fc']:+.2f} [{row['log2fc_lo']:+.2f}, {row['log2fc_hi']:+.2f}]"
+    assert any(t.endswith(shown) for t in texts)  # every called tier carries its effect and interval
+    assert all("[" in t for t in texts if not t.startswith("none"))
     with pytest.raises(ValueError, match="No rows"):
         dp.pl.potency_tiers(table, "Platelets")
 
@@ -69,8 +74,8 @@ def test_comparison_figures(sig_all, tmp_path):
     assert (tmp_path / "s.png").exists() and len(fig.axes) == 3
     ax = fig.axes[1]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == sig.uns["compare"]["order"]["Myeloma"][::-1]  # drawn in dendrogram order
-    spearman = sig.uns["compare"]["matrices"]["Myeloma"]["spearman"]
+    spearman = dp.get.similarity_matrix(sig, "Myeloma", ordered=True)
+    assert ticks == list(spearman.index)[::-1]  # drawn in dendrogram order
     assert ax.images[0].get_array()[0, -1] == pytest.approx(spearman.loc[ticks[0], ticks[-1]])
     with pytest.raises(ValueError, match="effect correlation"):
         dp.pl.similarity(sig, "Myeloma", metric="effect_r")

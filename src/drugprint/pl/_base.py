@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from os import PathLike
+from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,6 +13,8 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 
 from ..tl._potency import _group_key
 
@@ -100,8 +103,26 @@ def group_rows(sig: AnnData, groups: Sequence[str] | None, *, skip_missing: bool
     return np.concatenate([np.flatnonzero(group_of == g) for g in groups if g in present])
 
 
-def symmetric_norm(values: np.ndarray, floor: float = 0.1) -> TwoSlopeNorm:
-    """A colour norm centred on 0 and symmetric around it, at least ``±floor`` wide (also for all-zero data)."""
-    values = np.asarray(values, dtype=float)
-    lim = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+def symmetric_norm(values: np.ndarray, floor: float = 0.1, *, robust: bool = False) -> TwoSlopeNorm:
+    """A colour norm centred on 0 and symmetric around it, at least ``±floor`` wide (also for all-zero data).
+
+    The limit is the largest ``|value|``, or with ``robust`` its 99th percentile (larger values saturate).
+    """
+    values = np.abs(np.asarray(values, dtype=float))
+    values = values[np.isfinite(values)]
+    lim = (np.percentile(values, 99) if robust else values.max()) if values.size else 1.0
     return TwoSlopeNorm(vcenter=0.0, vmin=-max(lim, floor), vmax=max(lim, floor))
+
+
+def extend(values: np.ndarray, norm: TwoSlopeNorm) -> Literal["neither", "both", "min", "max"]:
+    """The colourbar ``extend`` that shows values beyond the limits of ``norm`` (drawn in the end colours)."""
+    values = np.asarray(values, dtype=float)
+    low, high = bool((values < norm.vmin).any()), bool((values > norm.vmax).any())
+    return {(False, False): "neither", (True, True): "both", (True, False): "min", (False, True): "max"}[low, high]
+
+
+def text_width(labels: Sequence[str], fontsize: float) -> float:
+    """Width in inches of the widest of ``labels`` at ``fontsize`` (to size figures around long labels)."""
+    font = FontProperties(size=fontsize)
+    widths = (text_to_path.get_text_width_height_descent(s, font, ismath=False)[0] for s in set(map(str, labels)))
+    return max(widths, default=0.0) / 72

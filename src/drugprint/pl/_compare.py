@@ -7,11 +7,12 @@ from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from anndata import AnnData
 from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
 
+from ..get import similarity_matrix
+from ..tl._compare import _comparisons
 from ._base import finish, group_rows
 
 
@@ -52,23 +53,11 @@ def similarity(
     """
     if key not in sig.uns:
         raise KeyError(f"sig.uns has no {key!r}; run dp.tl.compare(sig) first.")
-    res = sig.uns[key]
-    if group not in res["matrices"]:
-        raise ValueError(f"No comparison for group {group!r}; compared: {list(res['matrices'])}.")
-    names = list(res["matrices"][group][next(iter(res["matrices"][group]))].index)
-    if metric == "effect_r":
-        tab = res["table"]
-        tab = tab[tab["group"] == group]
-        if "effect_r" not in tab:
-            raise ValueError("No effect correlation was computed; run dp.tl.compare(sig, pdata=pdata).")
-        mat = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-        for _, r in tab.iterrows():
-            mat.loc[r["a"], r["b"]] = mat.loc[r["b"], r["a"]] = r["effect_r"]
-    else:
-        if metric not in res["matrices"][group]:
-            raise ValueError(f"Metric {metric!r} was not computed; available: {list(res['matrices'][group])}.")
-        mat = res["matrices"][group][metric]
-    link = np.asarray(res["linkage"][group])
+    compared = _comparisons(sig, key)
+    if group not in compared:
+        raise ValueError(f"No comparison for group {group!r}; compared: {list(compared)}.")
+    names, link = compared[group]["names"], compared[group]["linkage"]
+    mat = similarity_matrix(sig, group, metric, key=key)
     fig = plt.figure(figsize=figsize, layout="constrained")
     gs = fig.add_gridspec(1, 3, width_ratios=[1.2, 4, 0.25])
     ax_d, ax, cax = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
@@ -78,14 +67,14 @@ def similarity(
     ax_d.axis("off")
     order = [names[i] for i in dn["leaves"]][::-1]
     m = mat.loc[order, order].to_numpy(dtype=float)
-    im = ax.imshow(m, cmap=cmap, vmin=min(0.0, np.nanmin(m)), vmax=1.0)
+    im = ax.imshow(m, cmap=cmap, vmin=min(0.0, np.nanmin(m)), vmax=1.0, aspect="auto")  # rows level with leaves
     for (i, j), v in np.ndenumerate(m):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.6 else "black")
     ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), order, fontsize=8)
     label = {"effect_r": "effect correlation"}.get(metric, f"{metric} of signatures")
-    ax.set_title(f"{group}: {label}", fontsize=9)
+    fig.suptitle(f"{group}: {label}", fontsize=9)  # over the whole figure: clear of the colour bar
     fig.colorbar(im, cax=cax)
     return finish(fig, save)
 

@@ -10,7 +10,7 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._base import finish, new_axes, pretty
+from ._base import finish, new_axes, pretty, text_width
 
 
 def dose_response(
@@ -20,7 +20,7 @@ def dose_response(
     *,
     key: str = "dose_response",
     ax: Axes | None = None,
-    figsize: tuple[float, float] = (5.0, 3.8),
+    figsize: tuple[float, float] | None = None,
     save: str | PathLike | None = None,
 ) -> Figure:
     """Activity against dose for each drug, with the fitted Hill curve and its EC50 marked.
@@ -32,7 +32,8 @@ def dose_response(
     group, source
         The group (cell type) and pathway/panel to draw.
     key, ax, figsize, save
-        ``uns`` key; axes to draw into; figure size; path to save to.
+        ``uns`` key; axes to draw into; figure size (default: 3.8 inches high and wide enough for the legend
+        right of the plot); path to save to.
 
     Returns
     -------
@@ -57,7 +58,8 @@ def dose_response(
     pts = pts[(pts["group"] == group) & (pts["source"] == source)]
     if fits.empty:
         raise ValueError(f"No fit for group {group!r} and source {source!r}.")
-    fig, ax = new_axes(ax, figsize)
+    own = ax is None
+    fig, ax = new_axes(ax, figsize or (5.0, 3.8))
     colours = dict(zip(fits["drug"], [f"C{i}" for i in range(len(fits))], strict=False))
     grid = np.logspace(np.log10(pts["dose"].min()) - 0.5, np.log10(pts["dose"].max()) + 0.5, 200)
     for _, f in fits.iterrows():
@@ -79,7 +81,9 @@ def dose_response(
     ax.set_xlabel("dose")
     ax.set_ylabel("mean log2FC" if sig.uns[key]["params"]["value"] == "log2fc" else "score")
     ax.set_title(f"{group}: {pretty(source)}", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # clear of the curves
+    if own and figsize is None:  # widened by the legend, however long the drug names
+        fig.set_size_inches(4.2 + text_width(ax.get_legend_handles_labels()[1], 7), 3.8)
     return finish(fig, save)
 
 
@@ -195,8 +199,9 @@ def neosubstrates(
                     ax.text(xi, v + (0.05 if v >= 0 else -0.15), "*", ha="center", fontsize=9)
         ax.axhline(0, color="black", lw=0.6)
         protein = g["protein"].dropna().iloc[0] if g["protein"].notna().any() else ""
-        ax.set_title(f"{gene} ({protein}) in {group}", fontsize=9)
+        ax.set_title(f"{gene} ({protein})", fontsize=9)
         ax.set_xticks(x, drugs, rotation=45, ha="right", fontsize=8)
+    fig.suptitle(group, fontsize=9)  # once for all panels: panel titles stay short
     axes[0][0].set_ylabel("log2 fold change vs control")
     axes[0][0].legend(fontsize=7, frameon=False)
     return finish(fig, save)

@@ -9,10 +9,11 @@ from typing import Literal
 import numpy as np
 from anndata import AnnData
 from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ..tl._potency import _group_key
-from ._base import KEY_PATHWAYS, finish, group_rows, new_axes, pretty, symmetric_norm
+from ._base import KEY_PATHWAYS, extend, finish, group_rows, new_axes, pretty, symmetric_norm, text_width
 
 
 def pathway_heatmap(
@@ -23,6 +24,8 @@ def pathway_heatmap(
     groups: Sequence[str] | None = None,
     value: Literal["score", "log2fc"] = "score",
     alpha: float = 0.05,
+    robust: bool = True,
+    scale: Literal["global", "group"] = "global",
     cmap: str = "RdBu_r",
     ax: Axes | None = None,
     figsize: tuple[float, float] | None = None,
@@ -47,6 +50,13 @@ def pathway_heatmap(
         ``"score"`` (the method's statistic) or ``"log2fc"`` (mean log2 fold change of the set's genes).
     alpha
         Significance level for the dots.
+    robust
+        Colour limits at the 99th percentile of ``|value|`` instead of its maximum, so that a few extreme cells
+        do not wash out the rest; larger values saturate, and the colour bar's arrows mark them.
+    scale
+        ``"global"``: one colour scale for all groups, comparable between them. ``"group"``: each group (cell
+        type) is coloured relative to its own limit (shown next to its name), so that a weakly responding cell
+        type is not blank beside a strongly responding one; colours are then comparable within a group only.
     cmap
         Diverging colour map, centred at 0.
     ax, figsize, save
@@ -63,6 +73,13 @@ def pathway_heatmap(
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> fig = dp.pl.pathway_heatmap(sig)
+    >>> fig = dp.pl.pathway_heatmap(sig, robust=False)  # limits at the largest |score|
+
+    Every cell type on its own colour scale:
+
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma", "NK"], method="voom", verbose=False)
+    >>> dp.tl.pathways(sig)
+    >>> fig = dp.pl.pathway_heatmap(sig, scale="group")
     """
     if key not in sig.obsm:
         raise KeyError(f"sig.obsm has no {key!r}; run dp.tl.pathways(sig) first.")
@@ -79,15 +96,24 @@ def pathway_heatmap(
     group_of = sig.obs[gk].astype(str).to_numpy() if gk else np.array(["all"] * sig.n_obs)
     mat = scores.iloc[order][list(sources)].to_numpy(dtype=float)
     n_rows, n_cols = mat.shape
-    fig, ax = new_axes(ax, figsize or (1.6 + 0.55 * n_cols, 1.2 + 0.28 * n_rows))
-    im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, norm=symmetric_norm(mat))
+    rows_group = group_of[order]
+    names = list(dict.fromkeys(rows_group))
+    lims = {g: symmetric_norm(mat[rows_group == g], robust=robust).vmax for g in names} if scale == "group" else {}
+    if lims:  # each group in units of its own limit
+        mat = mat / np.array([lims[g] for g in rows_group])[:, None]
+    norm = TwoSlopeNorm(0.0, -1.0, 1.0) if lims else symmetric_norm(mat, robust=robust)
+    ylabels, xlabels = [labels[i] for i in order], [pretty(s) for s in sources]
+    tick_width = text_width(ylabels, 7)
+    left = tick_width + 1.1 * text_width(names, 8) * bool(gk)  # condition and (bold) group labels
+    bottom = 0.87 * text_width(xlabels, 8)  # pathway labels, rotated by 60°
+    fig, ax = new_axes(ax, figsize or (1.5 + left + 0.55 * n_cols, 0.9 + bottom + 0.28 * n_rows))
+    im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, norm=norm)
     if padj is not None:
         sig_mask = padj.iloc[order][list(sources)].to_numpy(dtype=float) < alpha
         yy, xx = np.nonzero(sig_mask)
         ax.scatter(xx, yy, s=6, c="black", marker="o", linewidths=0)
-    ax.set_xticks(range(n_cols), [pretty(s) for s in sources], rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(n_rows), [labels[i] for i in order], fontsize=7)
-    rows_group = group_of[order]
+    ax.set_xticks(range(n_cols), xlabels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n_rows), ylabels, fontsize=7)
     bounds = np.flatnonzero(rows_group[1:] != rows_group[:-1])
     for b in bounds:
         ax.axhline(b + 0.5, color="white", lw=2)
@@ -96,17 +122,18 @@ def pathway_heatmap(
         ends = np.r_[bounds, n_rows - 1]
         for s, e in zip(starts, ends, strict=True):
             ax.annotate(
-                rows_group[s],
+                f"{rows_group[s]}\n(±{lims[rows_group[s]]:.3g})" if lims else rows_group[s],
                 xy=(-0.01, 1 - (s + e + 1) / 2 / n_rows),
                 xycoords="axes fraction",
-                xytext=(-70, 0),
+                xytext=(-12 - 72 * tick_width, 0),  # clear of the longest condition label
                 textcoords="offset points",
                 ha="right",
                 va="center",
                 fontsize=8,
                 fontweight="bold",
             )
-    cb = fig.colorbar(im, ax=ax, shrink=0.6)
-    cb.set_label("pathway score" if value == "score" else "mean log2FC", fontsize=8)
+    cb = fig.colorbar(im, ax=ax, shrink=0.6, extend=extend(mat, norm))
+    label = "pathway score" if value == "score" else "mean log2FC"
+    cb.set_label(f"{label} / cell type's limit" if lims else label, fontsize=8)
     ax.set_title(f"Pathway activity (dot: padj < {alpha:g})", fontsize=9)
     return finish(fig, save)

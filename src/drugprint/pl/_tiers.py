@@ -29,7 +29,8 @@ def potency_tiers(
 ) -> Figure:
     """Coloured table of tiers (none / modest / moderate / strong) for one group, pathways × conditions.
 
-    Arrows give the direction of significant changes.
+    Arrows give the direction of significant changes; each called tier shows its effect (mean log2FC of the
+    pathway's genes) with its 95 % interval from the replicates, so no tier stands without its uncertainty.
 
     Parameters
     ----------
@@ -69,8 +70,15 @@ def potency_tiers(
         index="source", columns="condition", values="direction", aggfunc="first", observed=False
     )
     direction = direction.reindex(index=list(sources), columns=list(conditions))
+    effect = {
+        col: sub.pivot_table(index="source", columns="condition", values=col, aggfunc="first", observed=False)
+        .reindex(index=list(sources), columns=list(conditions))
+        .to_numpy(dtype=float)
+        for col in ("log2fc", "log2fc_lo", "log2fc_hi")
+        if col in sub
+    }
     codes = tier.apply(lambda col: col.map({t: i for i, t in enumerate(TIERS)})).to_numpy(dtype=float)
-    fig, ax = new_axes(ax, figsize or (1.8 + 1.0 * len(conditions), 0.9 + 0.34 * len(sources)))
+    fig, ax = new_axes(ax, figsize or (1.8 + 1.35 * len(conditions), 0.9 + 0.45 * len(sources)))
     ax.imshow(
         np.ma.masked_invalid(codes),
         cmap=ListedColormap([_COLOURS[t] for t in TIERS]),
@@ -81,7 +89,12 @@ def potency_tiers(
     for (r, c), t in np.ndenumerate(tier.to_numpy(dtype=object)):
         if isinstance(t, str):
             arrow = "" if t == "none" else (" ↑" if direction.iat[r, c] == "up" else " ↓")
-            ax.text(c, r, t + arrow, ha="center", va="center", fontsize=7, color="white" if t == "strong" else "black")
+            text = t + arrow
+            if t != "none" and len(effect) == 3 and np.isfinite(effect["log2fc"][r, c]):
+                lo, hi = effect["log2fc_lo"][r, c], effect["log2fc_hi"][r, c]
+                ci = f" [{lo:+.2f}, {hi:+.2f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+                text += f"\n{effect['log2fc'][r, c]:+.2f}{ci}"
+            ax.text(c, r, text, ha="center", va="center", fontsize=6, color="white" if t == "strong" else "black")
     ax.set_xticks(range(len(conditions)), conditions, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(sources)), [pretty(s) for s in sources], fontsize=8)
     ax.set_title(f"{group}: potency tiers", fontsize=9)
@@ -97,6 +110,8 @@ def potency_rank(
     save: str | PathLike | None = None,
 ) -> Figure:
     """Potency scores of one group with their intervals from the replicates, most potent on top.
+
+    The probability of ranking first (over the replicate draws) is listed on the right, as ``P(1st)``.
 
     Parameters
     ----------
@@ -127,11 +142,15 @@ def potency_rank(
     err = np.vstack([sub["score"] - sub["score_lo"], sub["score_hi"] - sub["score"]])
     err = None if not np.isfinite(err).all() else err  # published tables: no replicates, no interval
     ax.barh(y, sub["score"], xerr=err, color="#c2452d", alpha=0.8, capsize=3)
-    for yi, (_, r) in zip(y, sub.iterrows(), strict=True):
-        if np.isfinite(r["p_first"]):
-            ax.text(r["score_hi"] + 0.02, yi, f"P(1st) {r['p_first']:.2f}", va="center", fontsize=7)
+    p_first = [f"{p:.2f}" if np.isfinite(p) else "" for p in sub["p_first"]]
+    if any(p_first):  # a column right of the plot: clear of the bars and intervals, however long the names
+        right = ax.secondary_yaxis("right")
+        right.set_ticks(y, p_first)
+        right.tick_params(length=0, labelsize=7)
+        right.set_ylabel("P(1st)", fontsize=7)
     ax.set_yticks(y, sub["condition"], fontsize=8)
-    ax.set_xlim(0, 1.25)
+    ax.set_xlim(0, 1.05)
     ax.set_xlabel("potency score (mean scaled effect)")
-    ax.set_title(f"{group}: potency across {int(sub['n_sources'].max())} responsive pathways/panels", fontsize=9)
+    n = int(sub["n_sources"].max())
+    ax.set_title(f"{group}: potency\nacross {n} responsive pathways/panels", fontsize=9)
     return finish(fig, save)

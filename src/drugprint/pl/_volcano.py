@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from os import PathLike
 
 import numpy as np
+from adjustText import adjust_text
 from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -36,9 +37,10 @@ def volcano(
     alpha, lfc_threshold
         Genes with ``padj < alpha`` and ``|log2FC| > lfc_threshold`` are coloured (red up, blue down).
     highlight
-        Genes to mark and label (e.g. a panel).
+        Genes to mark and label (e.g. a panel), in addition to the ``top`` genes.
     top
-        Label this many of the most significant genes.
+        Label this many of the most significant genes (smallest ``padj``). Labels are moved apart so that they
+        do not overlap, each joined to its point by a thin line.
     ax, figsize, save
         Axes to draw into; figure size; path to save to.
 
@@ -72,17 +74,26 @@ def volcano(
     ax.scatter(lfc[up], y[up], s=6, c="#c0392b", linewidths=0, label=f"up ({up.sum()})")
     ax.scatter(lfc[down], y[down], s=6, c="#2e6da4", linewidths=0, label=f"down ({down.sum()})")
     genes = sig.var_names.to_numpy()
-    labelled = set(np.asarray(genes)[ok][np.argsort(padj[ok])[:top]])
+    labelled = list(np.flatnonzero(ok)[np.argsort(padj[ok], kind="stable")[:top]])
     if highlight:
         hl = np.isin(genes, list(highlight)) & ok
         ax.scatter(lfc[hl], y[hl], s=18, facecolors="none", edgecolors="black", linewidths=0.8)
-        labelled |= set(genes[hl])
-    for g in sorted(labelled):
-        j = sig.var_names.get_loc(g)
-        ax.annotate(g, (lfc[j], y[j]), fontsize=6, xytext=(2, 2), textcoords="offset points")
+        labelled += [j for j in np.flatnonzero(hl) if j not in labelled]
     ax.axhline(-np.log10(alpha), color="grey", lw=0.6, ls="--")
     ax.set_xlabel("log2 fold change")
     ax.set_ylabel("−log10 adjusted p-value")
     ax.set_title(name, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
+    texts = [ax.text(lfc[j], y[j], genes[j], fontsize=6) for j in labelled]
+    if texts:  # last, on fixed axes limits: labels pushed apart, each tied to its point by a thin line
+        ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())  # connector lines must not rescale the axes afterwards
+        adjust_text(
+            texts,
+            ax=ax,
+            iter_lim=300,
+            force_text=(0.3, 0.6),
+            expand=(1.1, 1.3),
+            prevent_crossings=False,
+            arrowprops={"arrowstyle": "-", "color": "0.4", "lw": 0.4},
+        )
     return finish(fig, save)
