@@ -6,6 +6,8 @@ import socket
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -59,3 +61,23 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available (../shared/data is only present in the development checkout)")
     return path
+
+
+def kang_cells(*, scanpy_processed: bool = False):
+    """Kang et al. 2018 IFN-β PBMCs (counts, obs cluster_id/sample_id/group_id, var SYMBOL); skip when absent.
+
+    ``scanpy_processed``: as a scanpy user keeps them, counts only in ``.raw`` and ``X`` normalised and log1p.
+    """
+    import scipy.io
+    from anndata import AnnData
+
+    d = shared_path("kang2018_ifnb_pbmc")
+    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
+    adata = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
+    if scanpy_processed:
+        import scanpy as sc
+
+        adata.raw = adata.copy()  # a copy: .raw = adata would share X, which normalize_total changes in place
+        sc.pp.normalize_total(adata)
+        sc.pp.log1p(adata)
+    return adata

@@ -332,17 +332,10 @@ def test_dask_log_normalised_x_falls_back_to_raw():
 def test_kang2018_scanpy_processed_equals_counts():
     """Real PBMCs processed the scanpy way (.raw = counts; X = normalize_total + log1p of the variable genes):
     the default pseudobulk finds the counts in .raw and gives the pseudobulk of the counts exactly."""
-    import scipy.io
+    from tests.conftest import kang_cells
 
-    from tests.conftest import shared_path
-
-    d = shared_path("kang2018_ifnb_pbmc")
-    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
-    counts = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
-    adata = counts.copy()
-    adata.raw = adata.copy()
-    sc.pp.normalize_total(adata)
-    sc.pp.log1p(adata)
+    counts = kang_cells()
+    adata = kang_cells(scanpy_processed=True)
     sc.pp.highly_variable_genes(adata, n_top_genes=1000, subset=True)
     keys = {"sample_key": "sample_id", "groupby": "cluster_id"}
     with pytest.warns(UserWarning, match=r"X holds non-integer values.*log1p.*adata.raw \(\d+ genes\)"):

@@ -80,8 +80,8 @@ def test_cli_run_writes_report(cli_report):
     assert list(prov["pathways"]["pvalue_basis"]) == ["replicates (camera)"]
 
 
-def test_report_renders_in_headless_chromium(cli_report):
-    """The report opens in Debian's Chromium and every embedded figure decodes (naturalWidth > 0)."""
+def _browse(report):
+    """Open a report in Debian's Chromium: each image's state, the h2 headings, the TOC targets, the page height."""
     import shutil
 
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -101,20 +101,34 @@ def test_report_renders_in_headless_chromium(cli_report):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--window-size=1400,1000",
     ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     try:
-        driver.get((cli_report / "report.html").resolve().as_uri())
-        images = driver.execute_script(
-            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]);"
+        driver.get(report.resolve().as_uri())
+        return driver.execute_script(
+            """return {
+              images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
+              headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent),
+              toc: Array.from(document.querySelectorAll('nav.toc a')).map(
+                a => document.getElementById(a.getAttribute('href').slice(1)) !== null),
+              height: document.body.scrollHeight,
+            };"""
         )
-        headings = driver.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
     finally:
         driver.quit()
+
+
+def test_report_renders_in_headless_chromium(cli_report):
+    """The report opens in Debian's Chromium, every embedded figure decodes and the page is a readable length."""
+    page = _browse(cli_report / "report.html")
+    images = page["images"]
     assert len(images) == len(list((cli_report / "figures").glob("*.png"))) >= 6
     assert all(done and w > 100 and h > 100 for done, w, h in images)
-    assert headings[0] == "Summary" and headings[-1] == "Provenance"
+    assert page["headings"][0] == "Summary" and page["headings"][-1] == "Provenance"
+    assert len(page["toc"]) == len(page["headings"]) and all(page["toc"])
+    assert page["height"] < 9000  # per-cell-type figures in a grid, not one 26,000 px column
 
 
 def test_cli_errors_are_clear(small_h5ad, tmp_path, capsys):
@@ -142,3 +156,132 @@ def test_io_read_h5mu(tmp_path, screen):
     assert back.n_obs == 200 and "drug" in back.obs
     with pytest.raises(KeyError, match="modality"):
         dp.io.read(path, mod="prot")
+
+
+@pytest.fixture(scope="module")
+def kang_scanpy(tmp_path_factory):
+    """The Kang 2018 IFN-β PBMCs as a scanpy user keeps them: counts only in .raw, X normalised and log1p."""
+    from tests.conftest import kang_cells
+
+    path = tmp_path_factory.mktemp("kang") / "kang.h5ad"
+    kang_cells(scanpy_processed=True).write_h5ad(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def kang_report(kang_scanpy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("kang_report") / "res"
+    args = ["run", str(kang_scanpy), "--out", str(out), "--sample-key", "sample_id", "--groupby", "cluster_id"]
+    with pytest.warns(UserWarning, match=r"adata\.raw"):  # X is log-normalised: the counts come from .raw, said so
+        assert main([*args, "--condition-key", "group_id", "--method", "voom"]) == 0
+    return out
+
+
+def test_kang_one_arm_report(kang_report):
+    """One treated arm, no donor column, counts in .raw, no --control: the run completes and says what it left out."""
+    import anndata
+    import numpy as np
+    import pandas as pd
+
+    out = kang_report
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["drugprint_run"]["control"] == "ctrl" and prov["drugprint_run"]["covariates"] == []
+    assert prov["stages"]["rank"].startswith("not run: each cell type has a single condition")
+    assert "no two drugs to compare" in prov["stages"]["compare"]
+    assert prov["stages"]["panels"] == "done"
+    html = (out / "report.html").read_text()
+    assert "there are no two drugs to compare" in html and "No covariate entered the design" in html
+    assert "IMiD" not in html and "Neosubstrates" not in html  # no IMiD sections for an interferon study
+    assert not (out / "tables" / "similarity.csv").exists() and not (out / "tables" / "potency_rank.csv").exists()
+    paths = pd.read_csv(out / "tables" / "pathways.csv")
+    ifn = paths[paths["source"] == "HALLMARK_INTERFERON_ALPHA_RESPONSE"].set_index("cluster_id")
+    assert len(ifn) >= 4 and (ifn["log2fc_lo"] > 1).all()  # ISGs far up in every cell type, interval above 1
+    rank = paths.groupby("cluster_id")["score"].rank(ascending=False)
+    assert (rank[paths["source"] == "HALLMARK_INTERFERON_ALPHA_RESPONSE"] <= 3).all()
+    de = pd.read_csv(out / "tables" / "de_results.csv")
+    isg15 = de[(de["gene"] == "ISG15")]["log2fc"]
+    assert np.all(isg15 > 4)
+    back = anndata.read_h5ad(out / "signatures.h5ad")
+    assert back.n_obs == len(ifn) and back.uns["de"]["control"] == "ctrl"
+
+
+def test_kang_report_renders(kang_report):
+    page = _browse(kang_report / "report.html")
+    assert all(done and w > 100 and h > 100 for done, w, h in page["images"])
+    assert len(page["images"]) == len(list((kang_report / "figures").glob("*.png"))) >= 5
+    assert "6. Drug similarity" in page["headings"] and all(page["toc"])
+    assert page["height"] < 7000
+
+
+def test_nets_skip_and_slashed_labels(screen, tmp_path):
+    """--nets adds a collection, --skip leaves stages out; labels with '/' survive h5ad, figures and tables."""
+    import warnings
+
+    import anndata as ad
+
+    sub = screen[screen.obs["cell_type"].isin(["NK", "Myeloma"])].copy()
+    sub.obs["cell_type"] = sub.obs["cell_type"].astype(str).replace({"NK": "NK/ILC"})
+    sub.obs["drug"] = sub.obs["drug"].astype(str).replace({"lenalidomide": "len/dex"})
+    path = tmp_path / "cells.h5ad"
+    sub.write_h5ad(path)
+    out = tmp_path / "res"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*'/'.*")  # anndata's warning about '/' in keys
+        code = main(
+            [
+                "run",
+                str(path),
+                "--out",
+                str(out),
+                "--method",
+                "voom",
+                "--nets",
+                "hallmark",
+                "progeny",
+                "--skip",
+                "panels",
+                "dose",
+            ]
+        )
+    assert code == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["stages"]["panels"] == "skipped on request" and prov["stages"]["pathways_progeny"] == "done"
+    assert prov["other_gene_sets"]["pathways_progeny"]["source"].startswith("PROGENy")
+    assert (out / "figures" / "heatmap_pathways_progeny.png").exists()
+    assert (out / "tables" / "pathways_progeny.csv").exists() and not (out / "tables" / "panels.csv").exists()
+    assert (out / "figures" / "volcano_nk_ilc.png").exists()
+    back = ad.read_h5ad(out / "signatures.h5ad")
+    assert "NK/ILC|len/dex vs DMSO" in back.obs_names and "pathways_progeny" in back.obsm
+    assert "Panels skipped on request" in (out / "report.html").read_text()
+
+
+def test_panels_are_optional(screen, tmp_path):
+    """No panel gene measured: the panels stage is reported as not run, and the rest of the report is written."""
+    sub = screen[screen.obs["cell_type"] == "Myeloma"].copy()
+    genes = {g for v in dp.resources.panels().values() for g in v}
+    sub = sub[:, ~sub.var_names.isin(list(genes))].copy()
+    res = dp.report.run(sub, tmp_path / "res", method="voom", verbose=False)
+    assert res["stages"]["panels"].startswith("not run: No gene of the 4 sets")
+    assert res["stages"]["rank"] == "done" and (tmp_path / "res" / "report.html").exists()
+
+
+def test_cli_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--nets", "--skip", "--pathway-method", "--use-raw", "--control", "--covariates", "--method"):
+        assert flag in text
+    options = re.findall(r"^\s+(--[a-z-]+)", text, flags=re.M)
+    assert len(options) >= 19
+    blocks = re.split(r"\n\s+(?=--[a-z])", text.split("options:")[1])
+    assert all(len(b.split(maxsplit=1)) == 2 for b in blocks)  # every option has a help text
+    assert text.count("(default:") >= 15
+
+
+def test_cli_errors_name_the_flag(small_h5ad, tmp_path, capsys):
+    assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--covariates", "batch", "--method", "voom"]) == 1
+    err = capsys.readouterr().err
+    assert "'batch' (--covariates)" in err and "to that flag" in err and "covariates=" not in err
+    assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--control", "vehicle"]) == 1
+    err = capsys.readouterr().err
+    assert "Pass --control ..." in err and "control=" not in err

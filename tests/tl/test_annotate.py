@@ -1,12 +1,9 @@
-import numpy as np
 import pandas as pd
 import pytest
-import scipy.io
-from anndata import AnnData
 from sklearn.metrics import adjusted_rand_score
 
 import drugprint as dp
-from tests.conftest import shared_path
+from tests.conftest import kang_cells
 
 
 def test_annotate_recovers_simulated_cell_types(screen):
@@ -42,9 +39,7 @@ def test_annotate_is_deterministic(screen):
 
 def test_annotate_real_pbmc_kang2018():
     """Real PBMCs (Kang et al. 2018, 1,267 genes): symbols are matched through var['SYMBOL']."""
-    d = shared_path("kang2018_ifnb_pbmc")
-    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
-    adata = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
+    adata = kang_cells()
     dp.tl.annotate(adata, key_added="predicted", resolution=0.5)
     assert adjusted_rand_score(adata.obs["cluster_id"], adata.obs["predicted"]) > 0.6
     top = pd.crosstab(adata.obs["cluster_id"], adata.obs["predicted"]).idxmax(axis=1)

@@ -224,14 +224,9 @@ def test_kang2018_interferon_and_identical_arms():
     """Real PBMCs, IFN-β vs control (2 donors): interferon-α response is among the top 3 pathways up in every
     cell type; the stimulated cells split at random into two arms (the same treatment twice) are never ranked
     apart with confidence."""
-    import scipy.io
-    from anndata import AnnData
+    from tests.conftest import kang_cells
 
-    from tests.conftest import shared_path
-
-    d = shared_path("kang2018_ifnb_pbmc")
-    x = scipy.io.mmread(d / "counts_genes_x_cells.mtx.gz").T.tocsr().astype(np.float32)
-    adata = AnnData(x, obs=pd.read_csv(d / "cells.csv", index_col=0), var=pd.read_csv(d / "genes.csv", index_col=0))
+    adata = kang_cells()
     adata.obs["donor"] = adata.obs["sample_id"].str[-3:]
     pdata = dp.pp.pseudobulk(adata, sample_key="sample_id", groupby="cluster_id")
     sig = dp.tl.de(pdata, "group_id", "ctrl", "cluster_id", ["donor"], method="voom", verbose=False)

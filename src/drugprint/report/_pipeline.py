@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .. import get, pl, pp, tl
 from .._utils import categories, logger, versions
-from ..resources import genesets, panels, provenance
+from ..resources import genesets, provenance
+from ._figures import draw_all, is_imid_study, slug
 
 
 def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
@@ -33,26 +36,32 @@ def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
     ).assign(n_deg=lambda d: d["n_up"] + d["n_down"])
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower()
+#: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
+OPTIONAL_STAGES = ("panels", "rank", "compare", "dose", "time")
 
 
-def _highlight(group: str) -> list[str]:
-    p = panels()
-    if group in ("NK", "CD8 T"):
-        return p["cytotoxicity"]
-    if group == "CD4 T":
-        return p["il2_derepression"]
-    return p["irf4_myc"] + p["neosubstrates"][:2]
+def _net_key(i: int, name: str) -> str:
+    return "pathways" if i == 0 else f"pathways_{slug(Path(name).stem if Path(name).suffix else name)}"
 
 
-def _key_source(pot: pd.DataFrame, group: str) -> str | None:
-    """The first key pathway with a significant change in ``group`` (for dose/time figures)."""
-    sub = pot[(pot["group"] == group) & (pot["tier"] != "none")]
-    for s in pl.KEY_PATHWAYS:
-        if s in set(sub["source"]):
-            return s
-    return None
+def _stage(stages: dict[str, str], name: str, skip: Sequence[str], why_not: str | None, fn):
+    """Run an optional stage unless skipped or impossible; record what happened and why (never abort)."""
+    if name in skip:
+        stages[name] = "skipped on request"
+        return None
+    if why_not:
+        stages[name] = f"not run: {why_not}"
+        logger.info("%s not run: %s", name, why_not)
+        return None
+    try:
+        out = fn()
+    except (ValueError, KeyError) as err:  # an optional stage that cannot run on these data is reported, not fatal
+        message = err.args[0] if err.args else str(err)
+        stages[name] = f"not run: {message}"
+        warnings.warn(f"{name} not run: {message}", UserWarning, stacklevel=3)
+        return None
+    stages[name] = "done"
+    return out
 
 
 def run(
@@ -62,14 +71,17 @@ def run(
     sample_key: str = "sample",
     groupby: str = "cell_type",
     condition_key: str = "drug",
-    control: str = "DMSO",
-    covariates: Sequence[str] = ("donor",),
-    method: str = "deseq2",
+    control: str | None = None,
+    covariates: Sequence[str] | None = None,
+    method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
     match: str | None = None,
-    donor_key: str = "donor",
+    donor_key: str | None = "donor",
     layer: str | None = None,
+    use_raw: bool | None = None,
     min_cells: int = 10,
-    net: str = "hallmark",
+    nets: str | Sequence[str] = "hallmark",
+    pathway_method: Literal["camera", "fry", "activity", "ulm"] = "camera",
+    skip: Sequence[str] = (),
     n_cpus: int = 1,
     n_jobs: int = 1,
     title: str = "drugprint report",
@@ -77,25 +89,38 @@ def run(
 ) -> dict:
     """Run the whole analysis on cells and write ``report.html``, CSV tables, figures and provenance to ``out``.
 
-    Steps: :func:`~drugprint.pp.pseudobulk`, :func:`~drugprint.tl.de`, :func:`~drugprint.tl.pathways`,
-    :func:`~drugprint.tl.panels`, :func:`~drugprint.tl.potency` and :func:`~drugprint.tl.potency_rank`,
-    :func:`~drugprint.tl.compare` (with the split-donor effect correlation when ``donor_key`` is present),
-    the seed's summary tables, and, when the signatures carry several doses or time points of a drug,
-    :func:`~drugprint.tl.dose_response` and :func:`~drugprint.tl.time_course`.
+    Steps: :func:`~drugprint.pp.pseudobulk`, :func:`~drugprint.tl.de`, :func:`~drugprint.tl.pathways` (one
+    key per collection in ``nets``), :func:`~drugprint.tl.panels`, :func:`~drugprint.tl.potency` and
+    :func:`~drugprint.tl.potency_rank`, :func:`~drugprint.tl.compare` (with the split-donor effect correlation
+    when ``donor_key`` is present), the summary tables, and, when the signatures carry several doses or time
+    points of a drug, :func:`~drugprint.tl.dose_response` and :func:`~drugprint.tl.time_course`.
+
+    Any design :func:`~drugprint.tl.de` fits works: one treated arm or several, doses, time points. Optional
+    stages (``OPTIONAL_STAGES``) run when their inputs exist; otherwise the report says why (a single treated
+    arm has nothing to compare; no panel has enough measured genes) and the run goes on.
 
     Parameters
     ----------
     adata
-        Cells × genes with raw counts (``layers["counts"]`` or ``X``) and the ``obs`` keys below.
+        Cells × genes with raw counts (``layers["counts"]``, ``.raw`` or ``X``) and the ``obs`` keys below.
     out
         Output directory (created).
-    sample_key, groupby, condition_key, control, covariates, method, match, layer, min_cells
-        As in :func:`drugprint.pp.pseudobulk` and :func:`drugprint.tl.de` (``method``: ``"deseq2"`` or the
-        faster ``"voom"``; ``match="time"`` pairs drugs and control by time point).
+    sample_key, groupby, layer, use_raw, min_cells
+        As in :func:`drugprint.pp.pseudobulk`.
+    condition_key, control, covariates, method, match
+        As in :func:`drugprint.tl.de` (``control=None``: the level labelled like a vehicle; ``covariates=None``:
+        ``donor`` when present; ``method``: ``"deseq2"`` or the faster ``"voom"``; ``match="time"`` pairs drugs
+        and control by time point).
     donor_key
-        ``obs`` column of donors, for the effect correlation of :func:`~drugprint.tl.compare`.
-    net
-        Gene-set collection for :func:`drugprint.tl.pathways`.
+        ``obs`` column of donors, for the effect correlation of :func:`~drugprint.tl.compare` (used when present).
+    nets
+        Gene-set collection(s) for :func:`drugprint.tl.pathways`: names (``"hallmark"``, ``"progeny"``,
+        ``"imid"``) or GMT/CSV paths. The first is stored as ``"pathways"`` and drives potency; others as
+        ``"pathways_<name>"``.
+    pathway_method
+        Test of :func:`drugprint.tl.pathways` and :func:`drugprint.tl.panels`.
+    skip
+        Optional stages to leave out: any of ``"panels"``, ``"rank"``, ``"compare"``, ``"dose"``, ``"time"``.
     n_cpus, n_jobs
         Processes per DESeq2 fit; cell types fitted in parallel.
     title
@@ -105,7 +130,8 @@ def run(
 
     Returns
     -------
-    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, timings and output paths.
+    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, ``stages`` (what ran, and why
+    not), timings and output paths.
 
     Examples
     --------
@@ -116,18 +142,26 @@ def run(
     >>> res["paths"]["report"].name
     'report.html'
     """
-    import matplotlib.pyplot as plt
-
     from ._html import render
 
+    nets = [nets] if isinstance(nets, str | PathLike) else list(nets)
+    if not nets:
+        raise ValueError("nets is empty; name at least one gene-set collection (e.g. 'hallmark').")
+    skip = [skip] if isinstance(skip, str) else list(skip)
+    unknown = [s for s in skip if s not in OPTIONAL_STAGES]
+    if unknown:
+        raise ValueError(f"skip= names unknown stage(s) {unknown}; optional stages: {', '.join(OPTIONAL_STAGES)}.")
     out = Path(out)
     figs, tables = out / "figures", out / "tables"
     figs.mkdir(parents=True, exist_ok=True)
     tables.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    stages: dict[str, str] = {}
 
     t0 = time.perf_counter()
-    pdata = pp.pseudobulk(adata, sample_key=sample_key, groupby=groupby, layer=layer, min_cells=min_cells)
+    pdata = pp.pseudobulk(
+        adata, sample_key=sample_key, groupby=groupby, layer=layer, use_raw=use_raw, min_cells=min_cells
+    )
     timings["pseudobulk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sig = tl.de(
@@ -142,24 +176,53 @@ def run(
         n_jobs=n_jobs,
         verbose=verbose,
     )
+    control, covariates = sig.uns["de"]["control"], sig.uns["de"]["covariates"]
     timings["de"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    net_df = genesets(net)
-    tl.pathways(sig, net_df)
-    tl.panels(sig)
+    net_dfs = {}
+    for i, name in enumerate(nets):
+        key = _net_key(i, str(name))
+        net_dfs[key] = genesets(name)
+        if i == 0:  # the main collection: its failure is the run's
+            tl.pathways(sig, net_dfs[key], method=pathway_method, key_added=key)
+        else:
+            _stage(
+                stages, key, (), None, lambda k=key: tl.pathways(sig, net_dfs[k], method=pathway_method, key_added=k)
+            )
+    has_panels = _stage(stages, "panels", skip, None, lambda: tl.panels(sig, method=pathway_method) or True)
     pot = tl.potency(sig, "pathways")
-    pot_panels = tl.potency(sig, "panels", key_added="potency_panels")
-    rank = tl.potency_rank(sig)
-    has_donors = donor_key in pdata.obs and match is None
-    cmp = tl.compare(sig, pdata=pdata if has_donors else None, donor_key=donor_key)
+    pot_panels = tl.potency(sig, "panels", key_added="potency_panels") if has_panels else None
+    keys = ["pathways"] + (["panels"] if has_panels else [])
+    per_group = sig.obs.groupby(groupby, observed=True).size()
+    one_arm = "each cell type has a single condition against the control" if per_group.max() < 2 else None
+    rank = _stage(stages, "rank", skip, one_arm, lambda: tl.potency_rank(sig, keys))
+    has_donors = donor_key is not None and donor_key in pdata.obs and match is None
+    cmp = _stage(
+        stages,
+        "compare",
+        skip,
+        one_arm and f"{one_arm}: there are no two drugs to compare",
+        lambda: tl.compare(sig, pdata=pdata if has_donors else None, donor_key=donor_key or "donor"),
+    )
+    doses = sig.obs.groupby("drug", observed=True)["dose"].nunique().max() if {"dose", "drug"} <= set(sig.obs) else 0
+    key_sources = [s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]] or None
+    dose_fits = _stage(
+        stages,
+        "dose",
+        skip,
+        None if doses >= 3 else "no drug was given at three or more doses (obs 'drug' and 'dose')",
+        lambda: tl.dose_response(sig, sources=key_sources),
+    )
+    time_table = _stage(
+        stages,
+        "time",
+        skip,
+        None if match is not None and match in sig.obs else "no time points (pass match= naming the time column)",
+        lambda: tl.time_course(sig, match, sources=key_sources),
+    )
     tiers_table = tl.summary_table(sig, "tiers")
     degs_table = tl.summary_table(sig, "degs")
-    dose_fits = time_table = None
-    if "dose" in sig.obs and "drug" in sig.obs and sig.obs.groupby("drug", observed=True)["dose"].nunique().max() >= 3:
-        dose_fits = tl.dose_response(sig, sources=[s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]])
-    if match is not None and match in sig.obs:
-        time_table = tl.time_course(sig, match, sources=[s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]])
     timings["pathways_potency_comparison"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -169,59 +232,49 @@ def run(
         .fillna(0)
         .astype(int)
     )
-    for name, df, index in (
-        ("de_results", get.de_table(sig), False),
-        ("pathways", get.pathway_table(sig, "pathways"), False),
-        ("panels", get.pathway_table(sig, "panels"), False),
-        ("potency_pathways", pot, False),
-        ("potency_panels", pot_panels, False),
-        ("potency_rank", rank, False),
-        ("similarity", cmp, False),
-        ("table2_tiers", tiers_table, True),
-        ("table3_degs", degs_table, False),
-        ("de_summary", summary, False),
-        ("qc_cells_per_group", qc, True),
-        ("qc_dropped_profiles", pdata.uns["pseudobulk"]["dropped"], False),
-    ):
-        df.to_csv(tables / f"{name}.csv", index=index)
-    if dose_fits is not None:
-        dose_fits.to_csv(tables / "dose_response.csv", index=False)
-    if time_table is not None:
-        time_table.to_csv(tables / "time_course.csv", index=False)
+    path_table = get.pathway_table(sig, "pathways")
+    written = {
+        "de_results": (get.de_table(sig), False),
+        "pathways": (path_table, False),
+        **{k: (get.pathway_table(sig, k), False) for k in net_dfs if k != "pathways" and k in sig.obsm},
+        "panels": (get.pathway_table(sig, "panels"), False) if has_panels else None,
+        "potency_pathways": (pot, False),
+        "potency_panels": (pot_panels, False) if has_panels else None,
+        "potency_rank": (rank, False) if rank is not None else None,
+        "similarity": (cmp, False) if cmp is not None else None,
+        "table2_tiers": (tiers_table, True),
+        "table3_degs": (degs_table, False),
+        "de_summary": (summary, False),
+        "qc_cells_per_group": (qc, True),
+        "qc_dropped_profiles": (pdata.uns["pseudobulk"]["dropped"], False),
+        "dose_response": (dose_fits, False) if dose_fits is not None else None,
+        "time_course": (time_table, False) if time_table is not None else None,
+    }
+    for old in tables.glob("*.csv"):  # a rerun into the same folder must not leave stale tables
+        old.unlink()
+    for name, item in written.items():
+        if item is not None:
+            item[0].to_csv(tables / f"{name}.csv", index=item[1])
 
-    groups_present = [str(g) for g in categories(sig.obs[groupby])]
-    responsive = [g for g in groups_present if rank[(rank["group"] == g)]["n_sources"].max() > 0]
-    metric = "effect_r" if has_donors and "effect_r" in cmp else "spearman"
-
-    def draw(name: str, plot, *args, **kwargs) -> str:
-        plt.close(plot(*args, save=figs / f"{name}.png", **kwargs))
-        return name
-
-    draw("pathway_heatmap", pl.pathway_heatmap, sig)
-    cyto = [g for g in ("NK", "CD8 T") if g in groups_present] or groups_present[:2]
-    (figs / "cytotoxicity_dotplot.png").unlink(missing_ok=True)  # the report embeds it only when drawn now
-    if any(gene in sig.var_names for gene in panels()["cytotoxicity"]):
-        draw("cytotoxicity_dotplot", pl.panel_dotplot, sig, "cytotoxicity", groups=cyto)
-    per_group: dict[str, dict[str, str]] = {g: {} for g in groups_present}
-    similarity_metric: dict[str, str] = {}
-    for g in groups_present:
-        made, slug = per_group[g], _slug(g)
-        shown = pot[(pot["group"] == g) & pot["source"].isin(pl.KEY_PATHWAYS)]
-        if (shown["tier"] != "none").any():
-            made["tiers"] = draw(f"tiers_{slug}", pl.potency_tiers, pot, g)
-        if g in responsive:
-            made["rank"] = draw(f"rank_{slug}", pl.potency_rank, rank, g)
-            if g in sig.uns["compare"]["matrices"]:
-                has_metric = cmp.loc[cmp["group"] == g].get(metric, pd.Series(dtype=float)).notna().any()
-                similarity_metric[g] = metric if has_metric else "spearman"
-                made["similarity"] = draw(f"similarity_{slug}", pl.similarity, sig, g, metric=similarity_metric[g])
-        best = summary[summary["group"] == g].sort_values("n_deg", ascending=False).iloc[0]
-        made["volcano"] = draw(f"volcano_{slug}", pl.volcano, sig, best["signature"], highlight=_highlight(g))
-        src = _key_source(pot, g)
-        if dose_fits is not None and src is not None:
-            made["dose"] = draw(f"dose_{slug}", pl.dose_response, sig, g, src)
-        if time_table is not None and src is not None:
-            made["time"] = draw(f"time_{slug}", pl.time_course, time_table, g, src)
+    moved = [t for t in (pot, pot_panels) if t is not None]
+    responsive = sorted({str(g) for t in moved for g in t.loc[t["tier"].astype(str) != "none", "group"]})
+    conditions = [c for c in categories(sig.obs["condition"])]
+    imid = is_imid_study(conditions)
+    overview, per_group_figs, similarity_metric = draw_all(
+        figs,
+        sig=sig,
+        groupby=groupby,
+        pathway_table=path_table,
+        potency=pot,
+        rank=rank,
+        compare=cmp,
+        de_summary=summary,
+        dose_fits=dose_fits,
+        time_table=time_table,
+        imid=imid,
+        extra_keys=[k for k in net_dfs if k != "pathways" and k in sig.obsm],
+        responsive=responsive,
+    )
     timings["tables_figures"] = time.perf_counter() - t0
 
     prov = {
@@ -235,24 +288,29 @@ def run(
             "match": match,
             "donor_key": donor_key,
             "layer": layer,
+            "use_raw": use_raw,
             "min_cells": min_cells,
-            "net": net,
+            "nets": [str(n) for n in nets],
+            "pathway_method": pathway_method,
+            "skip": skip,
             "n_cpus": n_cpus,
             "n_jobs": n_jobs,
         },
+        "stages": stages,
         "input": {"n_cells": int(adata.n_obs), "n_genes": int(adata.n_vars)},
         "pseudobulk": {k: v for k, v in pdata.uns["pseudobulk"].items() if k != "dropped"},
         "de": {k: v for k, v in sig.uns["de"].items() if k not in ("fits", "skipped", "replicates")},
         "de_groups": sig.uns["de"]["fits"].to_dict(orient="records"),
         "de_skipped": sig.uns["de"]["skipped"].to_dict(orient="records"),
-        "gene_sets": provenance(net_df),
+        "gene_sets": provenance(net_dfs["pathways"]),
+        "other_gene_sets": {k: provenance(v) for k, v in net_dfs.items() if k != "pathways"},
         "pathways": {
             **{k: v for k, v in sig.uns["pathways"].items() if k not in ("net", "overlap", "basis", "replicates")},
             "pvalue_basis": sig.uns["pathways"]["basis"]["basis"].value_counts().to_dict(),
         },
         "potency": sig.uns["potency"]["params"],
-        "potency_rank": sig.uns["potency_rank"]["params"],
-        "compare": sig.uns["compare"]["params"],
+        "potency_rank": sig.uns["potency_rank"]["params"] if rank is not None else None,
+        "compare": sig.uns["compare"]["params"] if cmp is not None else None,
         "versions": versions(),
         "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
     }
@@ -266,14 +324,16 @@ def run(
         sig=sig,
         summary=summary,
         qc=qc,
+        pathway_table=path_table,
         potency=pot,
         potency_panels=pot_panels,
         rank=rank,
         compare=cmp,
-        responsive=responsive,
         similarity_metric=similarity_metric,
         dose_fits=dose_fits,
-        per_group=per_group,
+        overview=overview,
+        per_group=per_group_figs,
+        imid=imid,
         provenance=prov,
     )
     logger.info("report written to %s", report)
@@ -281,6 +341,7 @@ def run(
         "pdata": pdata,
         "sig": sig,
         "potency": pot,
+        "stages": stages,
         "timings": timings,
         "paths": {"report": report, "tables": tables, "figures": figs},
     }
