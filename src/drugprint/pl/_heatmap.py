@@ -56,7 +56,8 @@ def pathway_heatmap(
     scale
         ``"global"``: one colour scale for all groups, comparable between them. ``"group"``: each group (cell
         type) is coloured relative to its own limit (shown next to its name), so that a weakly responding cell
-        type is not blank beside a strongly responding one; colours are then comparable within a group only.
+        type is not blank beside a strongly responding one; colours are then comparable within a group only, and
+        a cell type where nothing moved shows its noise at full colour (read the dots and the limits).
     cmap
         Diverging colour map, centred at 0.
     ax, figsize, save

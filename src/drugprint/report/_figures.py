@@ -85,13 +85,11 @@ def draw_all(
         return name
 
     overview: dict[str, str] = {
-        "heatmap": draw("pathway_heatmap", pl.pathway_heatmap, sig, sources=shown_sources(pathway_table), scale="group")
+        "heatmap": draw("pathway_heatmap", pl.pathway_heatmap, sig, sources=shown_sources(pathway_table))
     }
     for key in extra_keys:  # further collections (e.g. PROGENy): one heatmap each
         table = get.pathway_table(sig, key)
-        overview[f"heatmap_{key}"] = draw(
-            f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=shown_sources(table), scale="group"
-        )
+        overview[f"heatmap_{key}"] = draw(f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=shown_sources(table))
     if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
         moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < 0.05, groupby].astype(str).unique()
         if len(moved):  # the cell types where the panel moved, whatever they are called

@@ -252,8 +252,9 @@ def render(
         _img(
             figs / f"{overview['heatmap']}.png",
             f"Pathway scores ({method}) per cell type and condition: the key pathways that moved, then those that "
-            "moved most often; dots: padj < 0.05; each cell type coloured against its own limit (±, under its name), "
-            "so a strong cell type does not wash out the others.",
+            "moved most often; dots: padj < 0.05. One colour scale for all cell types, so colours compare between "
+            "them; its limit is the 99th percentile of |score| (stronger cells saturate), so a few extreme cells "
+            "do not wash out the rest.",
             wide=True,
         ),
     ]
