@@ -59,6 +59,11 @@ def test_cli_run_writes_report(cli_report):
     ):
         assert section in html
     assert "effect correlation" in html  # donors present: the split-donor similarity is reported
+    assert "<code>padj_global</code>" in html  # the global FDR is shown next to the per-cell-type one
+    import pandas as pd
+
+    summary = pd.read_csv(out / "tables" / "de_summary.csv")
+    assert (summary["n_deg_global"] >= 0).all() and summary["n_deg_global"].sum() > 0
     for table in (
         "de_results",
         "pathways",

@@ -221,3 +221,35 @@ def test_parallel_groups_give_identical_results(pdata):
         np.testing.assert_array_equal(one.layers[layer], two.layers[layer])
     assert list(one.obs_names) == list(two.obs_names)
     assert two.uns["de"]["n_jobs"] == 2
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg written out (R's p.adjust(method = "BH")), independent of the package's call."""
+    order = np.argsort(p)
+    ranked = p[order] * p.size / np.arange(1, p.size + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
+    out = np.empty_like(adj)
+    out[order] = adj
+    return out
+
+
+def test_global_fdr_across_cell_types(sig_all):
+    """padj_global: BH over every cell type's p-values of one contrast (muscat's p_adj.glb), on the genes each
+    cell type's own filtering kept; with one cell type it is that cell type's padj."""
+    from drugprint.tl._de import global_padj
+
+    glob, p, padj = (np.asarray(sig_all.layers[k], dtype=float) for k in ("padj_global", "pvalue", "padj"))
+    assert (np.isfinite(glob) == np.isfinite(padj)).all()
+    for cond in ("lenalidomide", "mezigdomide"):
+        rows = np.flatnonzero(sig_all.obs["condition"] == cond)
+        assert rows.size == 6
+        kept = np.isfinite(padj[rows])
+        np.testing.assert_allclose(glob[rows][kept], _bh(p[rows][kept]), rtol=1e-12)
+    nk = sig_all[sig_all.obs["cell_type"] == "NK"]
+    one = global_padj(nk)
+    np.testing.assert_allclose(one[np.isfinite(one)], np.asarray(nk.layers["padj"])[np.isfinite(one)], rtol=1e-10)
+    long = dp.get.de_table(sig_all, conditions=["mezigdomide"])
+    hits = dp.get.de_table(sig_all, conditions=["mezigdomide"], alpha=0.05, padj="global")
+    assert len(hits) == (long["padj_global"] < 0.05).sum() > 0
+    with pytest.raises(ValueError, match="padj"):
+        dp.get.de_table(sig_all, alpha=0.05, padj="cluster")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._utils import check_choice
 from ..tl._compare import _comparisons
 from ..tl._de import LAYERS
 from ..tl._potency import _basis, _group_key
@@ -37,6 +38,7 @@ def de_table(
     groups: Sequence[str] | None = None,
     conditions: Sequence[str] | None = None,
     alpha: float | None = None,
+    padj: Literal["group", "global"] = "group",
     tested_only: bool = True,
 ) -> pd.DataFrame:
     """One row per signature × gene with the DE statistics.
@@ -48,14 +50,19 @@ def de_table(
     groups, conditions
         Keep only these groups (cell types) and conditions.
     alpha
-        Keep only genes with ``padj < alpha``.
+        Keep only genes with an adjusted p-value below ``alpha``.
+    padj
+        Which adjusted p-value ``alpha`` applies to: ``"group"`` (``padj``: Benjamini–Hochberg within each
+        cell type's test) or ``"global"`` (``padj_global``: across all cell types' tests of the same contrast,
+        as muscat's ``p_adj.glb``).
     tested_only
         Drop genes that were not tested in a signature (NaN statistics).
 
     Returns
     -------
     DataFrame with ``signature``, the group column, ``condition``, ``reference``, ``gene`` and the columns
-    ``log2fc``, ``lfcse``, ``stat``, ``pvalue``, ``padj``, ``base_mean``, sorted by signature then p-value.
+    ``log2fc``, ``lfcse``, ``stat``, ``pvalue``, ``padj``, ``base_mean`` and ``padj_global`` (when present),
+    sorted by signature then p-value.
 
     Examples
     --------
@@ -68,7 +75,8 @@ def de_table(
     """
     keep = _select(sig, groups, conditions)
     sub = sig[keep]
-    present = [k for k in LAYERS if k in sub.layers]
+    check_choice(padj, ("group", "global"), name="padj")
+    present = [k for k in (*LAYERS, "padj_global") if k in sub.layers]
     if "log2fc" not in present:
         raise KeyError("sig.layers has no 'log2fc'; is this a signatures AnnData from dp.tl.de?")
     n, g = sub.shape
@@ -82,7 +90,10 @@ def de_table(
     if tested_only:
         out = out[np.isfinite(out["log2fc"]) & np.isfinite(out["stat"] if "stat" in out else out["log2fc"])]
     if alpha is not None:
-        out = out[out["padj"] < alpha]
+        col = "padj" if padj == "group" else "padj_global"
+        if col not in out:
+            raise KeyError(f"sig.layers has no {col!r}; signatures from dp.tl.de carry it (or pass padj='group').")
+        out = out[out[col] < alpha]
     sort = ["signature", "pvalue"] if "pvalue" in out else ["signature"]
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 

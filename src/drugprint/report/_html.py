@@ -234,7 +234,16 @@ def render(
         index=[g for g in groups if g in updown.index], columns=[c for c in conditions if c in updown.columns]
     )
     p += [
-        "<p>Genes at adjusted p &lt; 0.05 (up / down) for each condition against the control:</p>",
+        "<p>Genes at adjusted p &lt; 0.05 (up / down) for each condition against the control, adjusted within "
+        "each cell type (<code>padj</code>)"
+        + (
+            f"; adjusted over all cell types' tests of the same condition at once (<code>padj_global</code>, "
+            f"muscat's p_adj.glb) there are {int(summary['n_deg_global'].sum())} calls in all against "
+            f"{int(summary['n_deg'].sum())} (per condition and cell type: <code>tables/de_summary.csv</code>)"
+            if "n_deg_global" in summary
+            else ""
+        )
+        + ":</p>",
         _table(updown, index=True, scroll=True),
         "<p>Fits (one per cell type; seconds):</p>",
         _table(de_rec["fits"][["group", "n_profiles", "n_genes_tested", "design", "seconds"]]),

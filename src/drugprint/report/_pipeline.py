@@ -20,11 +20,15 @@ from ._figures import draw_all, is_imid_study, slug
 
 
 def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Per signature: genes tested, up and down at ``padj < alpha``."""
+    """Per signature: genes tested, up and down at ``padj < alpha`` within the cell type.
+
+    With ``padj_global`` (from :func:`drugprint.tl.de`), ``n_deg_global`` counts the genes at
+    ``padj_global < alpha``: adjusted over all cell types' tests of the same contrast.
+    """
     padj = np.asarray(sig.layers["padj"], dtype=float)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
     hit = padj < alpha
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "signature": sig.obs_names,
             "group": sig.obs[groupby].astype(str).to_numpy(),
@@ -34,6 +38,9 @@ def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
             "n_down": (hit & (lfc < 0)).sum(axis=1),
         }
     ).assign(n_deg=lambda d: d["n_up"] + d["n_down"])
+    if "padj_global" in sig.layers:
+        out["n_deg_global"] = (np.asarray(sig.layers["padj_global"], dtype=float) < alpha).sum(axis=1)
+    return out
 
 
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.

@@ -276,8 +276,10 @@ def de(
     ``n_cells`` (when the profiles carry it), ``n_genes_tested`` and every ``pdata.obs`` column constant
     within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers`` ``log2fc``, ``lfcse``,
     ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value for the limma
-    methods) (NaN where a gene was not tested); ``X`` is ``stat`` with
-    untested genes at 0. ``uns["de"]`` records every parameter, the design and fit time of each group (``fits``),
+    methods) (NaN where a gene was not tested), and ``padj_global``: Benjamini–Hochberg over every group's
+    p-values of the same contrast at once (muscat's ``p_adj.glb``; genes each group's own filtering kept), for
+    claims across cell types; ``X`` is ``stat`` with untested genes at 0. ``uns["de"]`` records every parameter,
+    the design and fit time of each group (``fits``),
     skipped groups and contrasts, library versions, and in ``replicates`` what replicate-level pathway tests
     need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
     precision weights for counts —, the design matrix and each signature's contrast vector).
@@ -491,6 +493,7 @@ def de(
         reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
         raise ValueError(f"No group could be tested ({reasons}).")
     sig = _assemble(pdata, rows, results, groupby)
+    sig.layers["padj_global"] = global_padj(sig)
     sig.uns["de"] = {
         "method": method,
         "condition_key": condition_key,
@@ -520,6 +523,28 @@ def de(
         },
     }
     return sig
+
+
+def global_padj(sig: AnnData) -> np.ndarray:
+    """Benjamini–Hochberg over all groups' p-values of each contrast (rows named ``"{group}|{contrast}"``).
+
+    Only p-values whose per-group ``padj`` exists enter (DESeq2's independent filtering and the expression
+    filter are respected); the rest stay NaN.
+    """
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(sig.layers["pvalue"], dtype=float)
+    kept = np.isfinite(p) & np.isfinite(np.asarray(sig.layers["padj"], dtype=float))
+    out = np.full(p.shape, np.nan)
+    tested = pd.Series(sig.obs_names.str.split("|", n=1).str[-1], index=np.arange(sig.n_obs))
+    for rows in tested.groupby(tested, sort=False).groups.values():
+        rows = np.asarray(rows)
+        block, mask = p[rows], kept[rows]
+        if mask.any():
+            adj = np.full(block.shape, np.nan)
+            adj[mask] = false_discovery_control(block[mask], method="bh")
+            out[rows] = adj
+    return out
 
 
 def _assemble(pdata: AnnData, rows: list, results: list[pd.DataFrame], groupby: str | None) -> AnnData:
