@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
@@ -198,8 +199,6 @@ def get_counts(adata: AnnData, layer: str | None = None, use_raw: bool | None = 
     layer = None if from_raw else resolve_counts_layer(adata, layer)
     auto = use_raw is None and not from_raw and layer is None and adata.X is not None and adata.raw is not None
     if auto and not is_integer_valued(sample_rows(adata.X)) and is_integer_valued(sample_rows(adata.raw.X)):
-        import warnings
-
         warnings.warn(
             f"X holds {describe_values(adata.X)}, not raw counts, and there is no layers['counts']; using the "
             f"integer counts in adata.raw ({adata.raw.n_vars} genes) instead. Pass use_raw=True to silence this "

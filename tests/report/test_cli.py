@@ -278,9 +278,15 @@ def test_cli_help_shows_every_default(capsys):
         assert flag in text
     options = re.findall(r"^\s+(--[a-z-]+)", text, flags=re.M)
     assert len(options) >= 19
-    blocks = re.split(r"\n\s+(?=--[a-z])", text.split("options:")[1])
-    assert all(len(b.split(maxsplit=1)) == 2 for b in blocks)  # every option has a help text
-    assert text.count("(default:") >= 15
+    import argparse
+
+    from drugprint.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
+    flags = [a for a in sub._actions if a.option_strings and a.dest != "help"]
+    assert len(flags) == len(options) and all(a.help for a in flags)  # every option has a help text
+    blocks = [b for b in re.split(r"\n(?=  -)", text) if b.lstrip().startswith("--")]
+    assert len(blocks) == len(flags) and all("(default:" in b for b in blocks)  # each shows its default
 
 
 def test_cli_errors_name_the_flag(small_h5ad, tmp_path, capsys):

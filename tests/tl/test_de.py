@@ -245,6 +245,9 @@ def test_global_fdr_across_cell_types(sig_all):
         assert rows.size == 6
         kept = np.isfinite(padj[rows])
         np.testing.assert_allclose(glob[rows][kept], _bh(p[rows][kept]), rtol=1e-12)
+    b_cells = np.flatnonzero(sig_all.obs["cell_type"] == "B")  # nothing planted; programme noise, donor effects
+    n_tests = np.isfinite(glob[b_cells]).sum()
+    assert n_tests > 5000 and (glob[b_cells] < 0.05).sum() <= 0.001 * n_tests  # pooling does not pull in the null
     nk = sig_all[sig_all.obs["cell_type"] == "NK"]
     one = global_padj(nk)
     np.testing.assert_allclose(one[np.isfinite(one)], np.asarray(nk.layers["padj"])[np.isfinite(one)], rtol=1e-10)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import get, pl
+from .. import pl
 from .._utils import categories
 from ..resources import compounds, panels, resolve_compound
 
@@ -68,11 +68,12 @@ def draw_all(
     dose_fits: pd.DataFrame | None,
     time_table: pd.DataFrame | None,
     imid: bool,
-    extra_keys: Sequence[str] = (),
+    extra_tables: dict[str, pd.DataFrame] | None = None,
     responsive: Sequence[str] = (),
 ) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
     """Draw the report's figures; return the overview figures, each group's figures and similarity metrics.
 
+    ``extra_tables``: :func:`drugprint.get.pathway_table` of each further collection, by its ``obsm`` key.
     Similarity matrices are drawn for the ``responsive`` groups only (where a pathway or panel moved).
     """
     import matplotlib.pyplot as plt
@@ -87,8 +88,7 @@ def draw_all(
     overview: dict[str, str] = {
         "heatmap": draw("pathway_heatmap", pl.pathway_heatmap, sig, sources=shown_sources(pathway_table))
     }
-    for key in extra_keys:  # further collections (e.g. PROGENy): one heatmap each
-        table = get.pathway_table(sig, key)
+    for key, table in (extra_tables or {}).items():  # further collections (e.g. PROGENy): one heatmap each
         overview[f"heatmap_{key}"] = draw(f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=shown_sources(table))
     if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
         moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < 0.05, groupby].astype(str).unique()
@@ -107,9 +107,8 @@ def draw_all(
             f"volcano_{name}", pl.volcano, sig, best["signature"], highlight=highlight_genes(g, imid)
         )
         mine = pathway_table[pathway_table[groupby] == g]
-        responded = (mine["padj"] < 0.05).any()
-        if potency is not None and responded:
-            srcs = shown_sources(mine)
+        srcs = shown_sources(mine) if (mine["padj"] < 0.05).any() else []  # what moved here, key pathways first
+        if potency is not None and srcs:
             made["tiers"] = draw(f"tiers_{name}", pl.potency_tiers, potency, g, sources=srcs)
         if rank is not None and (rank["group"] == g).sum() >= 2 and rank.loc[rank["group"] == g, "n_sources"].max() > 0:
             made["rank"] = draw(f"rank_{name}", pl.potency_rank, rank, g)
@@ -117,7 +116,7 @@ def draw_all(
             sub = compare[compare["group"] == g]
             metrics[g] = "effect_r" if "effect_r" in sub and sub["effect_r"].notna().any() else "spearman"
             made["similarity"] = draw(f"similarity_{name}", pl.similarity, sig, g, metric=metrics[g])
-        src = next(iter(shown_sources(mine)), None) if responded else None
+        src = srcs[0] if srcs else None
         if (
             dose_fits is not None
             and src is not None

@@ -161,7 +161,6 @@ def render(
     summary,
     qc,
     pathway_table,
-    potency,
     potency_panels,
     rank,
     compare,

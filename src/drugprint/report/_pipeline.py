@@ -197,7 +197,8 @@ def run(
             _stage(
                 stages, key, (), None, lambda k=key: tl.pathways(sig, net_dfs[k], method=pathway_method, key_added=k)
             )
-    has_panels = _stage(stages, "panels", skip, None, lambda: tl.panels(sig, method=pathway_method) or True)
+    _stage(stages, "panels", skip, None, lambda: tl.panels(sig, method=pathway_method))
+    has_panels = stages["panels"] == "done"
     pot = tl.potency(sig, "pathways")
     pot_panels = tl.potency(sig, "panels", key_added="potency_panels") if has_panels else None
     keys = ["pathways"] + (["panels"] if has_panels else [])
@@ -240,10 +241,11 @@ def run(
         .astype(int)
     )
     path_table = get.pathway_table(sig, "pathways")
+    extra_tables = {k: get.pathway_table(sig, k) for k in net_dfs if k != "pathways" and k in sig.obsm}
     written = {
         "de_results": (get.de_table(sig), False),
         "pathways": (path_table, False),
-        **{k: (get.pathway_table(sig, k), False) for k in net_dfs if k != "pathways" and k in sig.obsm},
+        **{k: (t, False) for k, t in extra_tables.items()},
         "panels": (get.pathway_table(sig, "panels"), False) if has_panels else None,
         "potency_pathways": (pot, False),
         "potency_panels": (pot_panels, False) if has_panels else None,
@@ -279,7 +281,7 @@ def run(
         dose_fits=dose_fits,
         time_table=time_table,
         imid=imid,
-        extra_keys=[k for k in net_dfs if k != "pathways" and k in sig.obsm],
+        extra_tables=extra_tables,
         responsive=responsive,
     )
     timings["tables_figures"] = time.perf_counter() - t0
@@ -332,7 +334,6 @@ def run(
         summary=summary,
         qc=qc,
         pathway_table=path_table,
-        potency=pot,
         potency_panels=pot_panels,
         rank=rank,
         compare=cmp,
