@@ -20,7 +20,7 @@ def per_contrast_loop(pdata) -> dict:
     from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
 
-    from drugprint.tl._de import _filter_genes
+    from drugprint.tl._filter import filter_by_expr as _filter_genes
 
     out = {}
     for ct in pdata.obs["cell_type"].cat.categories:

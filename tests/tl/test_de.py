@@ -165,7 +165,7 @@ def test_confounding_names_the_exact_covariate():
     meta["drug"] = np.repeat(["DMSO", "x"], 15)
     meta["c10"] = (meta["drug"] == "x") * 2.0
     with pytest.raises(DesignError, match="confounded with covariate 'c10': "):
-        build_design(meta, "drug", "DMSO", [f"c{i}" for i in range(11)])
+        build_design(meta, "~ " + " + ".join([*(f"c{i}" for i in range(11)), "drug"]), factor="drug", reference="DMSO")
 
 
 def test_condition_with_one_replicate_is_skipped(pdata):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import drugprint as dp
-from drugprint.tl._de import _filter_genes
+from drugprint.tl._filter import filter_by_expr as _filter_genes
 from drugprint.tl._voom import tmm_factors
 
 DATA = Path(__file__).parents[1] / "data"
@@ -43,6 +43,7 @@ def test_limma_equals_r_on_all(all_microarray):
         covariates=["sex"],
         method="limma",
         contrasts=[("BCR/ABL", "NEG"), ("BCR/ABL", "ALL1/AF4")],
+        reduced="~ sex",  # moderated F over both subtypes, tests/data/make_designs_reference.R
         verbose=False,
     )
     assert sig.uns["de"]["fits"]["design"].iloc[0] == "~ sex + mol_biol"
@@ -58,6 +59,11 @@ def test_limma_equals_r_on_all(all_microarray):
         np.testing.assert_allclose(ours["pvalue"], r["P.Value"], rtol=1e-8, atol=1e-14)
         np.testing.assert_allclose(ours["padj"], r["adj.P.Val"], rtol=1e-8, atol=1e-14)
         np.testing.assert_allclose(ours["base_mean"], r["AveExpr"], rtol=1e-10)
+    r = _ref("designs_limma_all_f")  # written to 8 significant digits
+    ours = _row(sig, "all|~ sex + mol_biol vs ~ sex").loc[r.index]
+    np.testing.assert_allclose(ours["stat"], r["F"], rtol=1e-7)
+    np.testing.assert_allclose(ours["pvalue"], r["P.Value"], rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(ours["padj"], r["adj.P.Val"], rtol=1e-6, atol=1e-14)
 
 
 def test_filter_and_tmm_equal_edger(screen_counts):

@@ -11,7 +11,7 @@ from pydeseq2.dds import DeseqDataSet
 from pydeseq2.default_inference import DefaultInference
 from pydeseq2.ds import DeseqStats
 
-from drugprint.tl._de import _filter_genes
+from drugprint.tl._filter import filter_by_expr as _filter_genes
 from drugprint.tl._nbinom import BatchedInference
 
 

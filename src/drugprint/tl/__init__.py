@@ -5,6 +5,7 @@ from ._compare import compare
 from ._concat import concat_signatures
 from ._de import de
 from ._dose import dose_response, time_course
+from ._engines import de_methods
 from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
 from ._panels import panels, score_cells
@@ -19,6 +20,7 @@ __all__ = [
     "compare",
     "concat_signatures",
     "de",
+    "de_methods",
     "deg_overlap",
     "dose_response",
     "neosubstrates",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -17,58 +16,20 @@ from .._utils import (
     as_anndata,
     categories,
     check_choice,
-    check_obs_keys,
     get_matrix,
     is_integer_valued,
     logger,
-    progress,
     resolve_counts_layer,
     to_dense,
     versions,
 )
-from ..resources import find_vehicle
-from ._design import DesignError, build_design
+from ._de_plan import GroupSetup, plan_group, resolve_call, split_by
+from ._design import Omnibus, quote, tidy_formula
+from ._engines import ENGINES, run_jobs
 from ._replicates import profile_data
-from ._voom import log_cpm
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
-COUNT_METHODS = ("deseq2", "voom")
 LAYERS = ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean")
-
-
-def _contrast_list(
-    levels: list[str], control: str, contrasts: Sequence[tuple[str, str]] | None, condition_key: str
-) -> list[tuple[str, str]]:
-    if contrasts is None:
-        return [(lv, control) for lv in levels if lv != control]
-    out = []
-    for c in contrasts:
-        if not (isinstance(c, tuple | list) and len(c) == 2):
-            raise ValueError(f"Each contrast must be a pair (condition, reference), got {c!r}.")
-        a, b = map(str, c)
-        for lv in (a, b):
-            if lv not in levels:
-                raise ValueError(
-                    f"Contrast {c!r} names {lv!r}, which is not a level of obs[{condition_key!r}]; "
-                    f"levels present: {', '.join(levels)}."
-                )
-        if a == b:
-            raise ValueError(f"Contrast {c!r} compares a condition with itself.")
-        out.append((a, b))
-    return out
-
-
-def _filter_genes(counts: pd.DataFrame, group: pd.Series) -> np.ndarray:
-    """EdgeR's filterByExpr rule (via decoupler): genes with enough counts in enough profiles."""
-    import decoupler as dc
-
-    ad = AnnData(
-        counts.to_numpy(dtype=np.float64),
-        obs=pd.DataFrame({"g": group.astype(str).to_numpy()}, index=counts.index),
-        var=pd.DataFrame(index=counts.columns),
-    )
-    keep = dc.pp.filter_by_expr(ad, group="g", inplace=False)
-    return np.isin(counts.columns.to_numpy(), np.asarray(keep))
 
 
 def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]:
@@ -83,31 +44,6 @@ def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]
     return out
 
 
-def _fit_job(method, data, design, todo, condition, alpha, n_cpus, is_counts):
-    """Fit one group and time it, with BLAS on one thread.
-
-    Parallel workers must not oversubscribe the cores, and serial fits gain too: the fits are many small
-    per-gene solves, where BLAS threads only add overhead (deseq2 on one group: 15 s instead of 52 s).
-    """
-    from threadpoolctl import threadpool_limits
-
-    t0 = time.perf_counter()
-    with threadpool_limits(limits=1):
-        res = _run_engine(method, data, design, todo, condition, alpha, n_cpus, is_counts)
-    return res, time.perf_counter() - t0
-
-
-def _run_jobs(jobs, method, cond_col, alpha, n_cpus, is_counts, n_jobs, verbose):
-    args = [(method, j["data"], j["design"], j["todo"], j["sub"][cond_col], alpha, n_cpus, is_counts) for j in jobs]
-    desc = f"DE ({method})"
-    if n_jobs == 1 or len(jobs) < 2:
-        return [_fit_job(*a) for a in progress(args, total=len(args), desc=desc, verbose=verbose)]
-    from joblib import Parallel, delayed
-
-    run = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(_fit_job)(*a) for a in args)
-    return list(progress(run, total=len(args), desc=desc, verbose=verbose))
-
-
 def _as_list(keys) -> list[str]:
     if keys is None:
         return []
@@ -118,7 +54,7 @@ _BARCODE = re.compile(r"[ACGTN]{10,}")
 MAX_ROWS_PER_ARM = 100
 
 
-def _refuse_single_cells(pdata: AnnData, layer: str | None, condition_key: str, groupby: str | None) -> None:
+def _refuse_single_cells(pdata: AnnData, layer: str | None, condition_key: str | None, groupby: str | None) -> None:
     """Raise when the rows look like single cells rather than samples (pseudoreplication).
 
     Signs: cell-barcode row names; more than ``MAX_ROWS_PER_ARM`` rows for one group and condition; or more
@@ -127,8 +63,8 @@ def _refuse_single_cells(pdata: AnnData, layer: str | None, condition_key: str, 
     if "n_cells" in pdata.obs.columns:  # profiles from dp.pp.pseudobulk (or an aggregate that counted cells)
         return
     names = pdata.obs_names[:2000].astype(str)
-    keys = [condition_key] + ([groupby] if groupby else [])
-    per_arm = int(pdata.obs.groupby(keys, observed=True).size().max())
+    keys = [k for k in (condition_key, groupby) if k]
+    per_arm = int(pdata.obs.groupby(keys, observed=True).size().max()) if keys else pdata.n_obs
     why = []
     if np.mean([bool(_BARCODE.search(n)) for n in names]) >= 0.5:
         why.append(f"row names look like cell barcodes (e.g. {names[0]!r})")
@@ -147,42 +83,6 @@ def _refuse_single_cells(pdata: AnnData, layer: str | None, condition_key: str, 
         )
 
 
-def _split_by(obs: pd.DataFrame, condition_key: str, control: str, keys: list[str], wanted, covariates):
-    """Relabel conditions as ``"condition @ key=value"`` by the ``match`` columns; contrasts within each value."""
-    clash = [k for k in keys if k in covariates or k == condition_key]
-    if clash:
-        raise ValueError(
-            f"match columns {clash} cannot also be covariates or the condition; drop them from covariates or match."
-        )
-    tags = list(obs[keys].astype(str).itertuples(index=False, name=None))
-    where = {t: " @ " + ", ".join(f"{k}={v}" for k, v in zip(keys, t, strict=True)) for t in tags}
-    cond = obs[condition_key].astype(str).to_numpy()
-    work = obs.copy()
-    work["_condition"] = [c + where[t] for c, t in zip(cond, tags, strict=True)]
-    label_of = {c + where[t]: (c, where[t]) for c, t in zip(cond, tags, strict=True)}
-    ref_levels = [control + w for w in where.values()]
-    internal = [(a + w, b + w) for w in where.values() for a, b in wanted if a + w in label_of and b + w in label_of]
-    return work, "_condition", ref_levels, label_of, internal
-
-
-def _run_engine(method, data: pd.DataFrame, design, contrasts, condition: pd.Series, alpha, n_cpus, counts: bool):
-    if method == "deseq2":
-        from ._deseq2 import fit_deseq2
-
-        return fit_deseq2(data.astype(np.int64), design, contrasts, alpha=alpha, n_cpus=n_cpus)
-    if method == "voom":
-        from ._voom import fit_voom
-
-        return fit_voom(data, design, contrasts)
-    if method == "limma":
-        from ._limma import fit_limma
-
-        return fit_limma(data, design, contrasts)
-    from ._ttest import fit_ttest
-
-    return fit_ttest(log_cpm(data.T).T if counts else data, condition, contrasts)
-
-
 def de(
     pdata: AnnData | MuData,
     condition_key: str = "drug",
@@ -190,8 +90,12 @@ def de(
     groupby: str | None = "cell_type",
     covariates: Sequence[str] | None = None,
     *,
+    design: str | None = None,
+    contrasts: Sequence[tuple[str, str]] | Mapping[str, Mapping[str, float]] | None = None,
+    coef: str | Sequence[str] | None = None,
+    reduced: str | None = None,
+    block: str | None = None,
     method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
-    contrasts: Sequence[tuple[str, str]] | None = None,
     match: str | Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
     layer: str | None = None,
@@ -204,39 +108,64 @@ def de(
     allow_single_cells: bool = False,
     verbose: bool = True,
 ) -> AnnData:
-    """Differential expression per group (cell type): every condition against the control, from one fit.
+    """Differential expression per group (cell type): every test read from one fit of the group's profiles.
 
-    For each group, profiles are fitted with the design ``~ covariates + condition`` (the control as the
-    reference level), genes with too few counts are removed first (edgeR's ``filterByExpr`` rule, via
-    :func:`decoupler.pp.filter_by_expr`), and each contrast is read from that single fit.
+    For each group, profiles are fitted with one design — by default ``~ covariates + condition`` with the
+    control as the reference level; any formulaic formula with ``design=`` —, genes with too few counts are
+    removed first (edgeR's ``filterByExpr`` rule), and every test (pairs of conditions, weightings of
+    conditions, single coefficients, an omnibus test against a reduced design) is read from that fit.
 
     Parameters
     ----------
     pdata
         Profiles × genes, e.g. from :func:`drugprint.pp.pseudobulk`; raw counts for ``method="deseq2"``.
     condition_key
-        ``obs`` column with the treatment (drug, or drug at dose).
+        ``obs`` column with the treatment (drug, or drug at dose): the factor whose levels ``contrasts`` name.
     control
         Level of ``condition_key`` used as the reference (the vehicle). ``None``: the one level labelled like a
         vehicle or untreated control (``DMSO``, ``vehicle``, ``ctrl``, ``untreated``, ``mock``, ``PBS`` …; see
-        :func:`drugprint.resources.find_vehicle`); an error when no level or several levels are.
+        :func:`drugprint.resources.find_vehicle`); an error when no level or several levels are (when only
+        ``coef=``/``reduced=`` tests are asked for, the first level then).
     groupby
         ``obs`` column splitting the profiles into independently fitted groups; ``None`` fits all together.
     covariates
-        ``obs`` columns entering the design before the condition (e.g. donor, batch, a continuous dose).
-        ``None``: ``["donor"]`` when ``obs`` has a ``donor`` column, else none (recorded in ``uns["de"]``);
-        ``[]`` for none.
-    method
-        ``"deseq2"``: DESeq2's negative-binomial GLM and Wald test (pydeseq2; its IRLS and Wald steps batched over
-        genes, same estimates), for counts.
-        ``"voom"``: limma-voom for counts (TMM, log-CPM with precision weights, moderated t); fast.
-        ``"limma"``: limma's linear model and empirical-Bayes moderated t for log-scale data (microarrays,
-        normalised tables). ``"ttest"``: Welch's t-test on log values (log-CPM for counts), ignoring covariates;
-        a plain baseline. All adjust p-values per contrast with Benjamini–Hochberg (DESeq2 after its
-        independent filtering).
+        Short form of the design: ``obs`` columns entering ``~ covariates + condition`` (e.g. donor, batch, a
+        continuous covariate); those constant within a group leave that group's design (recorded).
+        ``None``: ``["donor"]`` when ``obs`` has a ``donor`` column, else none; ``[]`` for none.
+    design
+        The design as a formula in formulaic's syntax (R's), e.g. ``"~ donor + drug"``, ``"~ donor + drug *
+        time"``, ``"~ donor + log2_dose"``, ``"~ donor + np.log2(dose)"``; replaces ``covariates``. Text columns
+        become factors (levels in category order, else sorted; ``control`` first for ``condition_key``).
+        Coefficients are named as formulaic names them: ``"drug[T.lenalidomide]"``,
+        ``"drug[T.lenalidomide]:time[T.24]"``, ``"log2_dose"``.
     contrasts
-        Pairs ``(condition, reference)`` to test, e.g. ``[("pomalidomide", "lenalidomide")]``. Default: each
-        condition against ``control``.
+        What to test between levels of ``condition_key``: pairs ``(condition, reference)``, e.g.
+        ``[("pomalidomide", "lenalidomide")]``, or named weightings summing to 0, e.g. ``{"CELMoD vs IMiD":
+        {"iberdomide": .5, "mezigdomide": .5, "lenalidomide": -.5, "pomalidomide": -.5}}``. A level's effect
+        is read at the reference of the design's other factors (numeric covariates at 0), as its coefficient is.
+        Default (when ``coef`` and ``reduced`` are not given): each condition against ``control``.
+    coef
+        Coefficient(s) of the design to test, by name (a continuous covariate, an interaction term); a name
+        not in the design is an error listing the names.
+    reduced
+        A reduced formula nested in the design: an omnibus test of the full design against it in each group —
+        DESeq2's likelihood-ratio test (``deseq2``), limma's moderated F (``voom``, ``limma``), e.g.
+        ``reduced="~ donor"`` for genes moved by any drug. The row's ``stat`` is the chi-square (LRT) or F
+        statistic, ``lfcse`` is NaN, and ``log2fc`` holds the dropped coefficient with the largest absolute
+        estimate (signed; NaN when the reduced formula does not keep a subset of the design's columns).
+    block
+        ``obs`` column of a blocking factor with correlated profiles, e.g. patients sampled before and after
+        treatment: modelled by the intra-block correlation (limma's ``duplicateCorrelation``; ``voom`` and
+        ``limma`` only). The consensus correlation of each group is in ``uns["de"]["fits"]``.
+    method
+        ``"deseq2"``: DESeq2's negative-binomial GLM, Wald and likelihood-ratio tests (pydeseq2; its IRLS and
+        Wald steps batched over genes, same estimates), for counts.
+        ``"voom"``: limma-voom for counts (TMM, log-CPM with precision weights, moderated t and F); fast.
+        ``"limma"``: limma's linear model and empirical-Bayes moderated t and F for log-scale data
+        (microarrays, normalised tables). ``"ttest"``: Welch's t-test on log values (log-CPM for counts),
+        ignoring covariates; a plain baseline for pairs only. :func:`drugprint.tl.de_methods` lists what
+        each needs and offers. All adjust p-values per test with Benjamini–Hochberg (DESeq2 after its
+        independent filtering).
     match
         ``obs`` column(s), e.g. ``"time"``, by which each condition is paired with the control: conditions and
         control are split by the column's values, everything is fitted once per group, and each contrast is
@@ -249,9 +178,10 @@ def de(
     min_replicates
         Conditions with fewer profiles in a group are left out of that group (recorded).
     filter_genes
-        Apply the ``filterByExpr`` rule before fitting; default: when the data are counts (any method, so
-        ``"ttest"`` on counts too). Otherwise counts keep every gene with a non-zero count, and log-scale data
-        every gene with more non-missing values than coefficients.
+        Apply the ``filterByExpr`` rule before fitting (by condition for the short form, by the design's hat
+        values for a ``design=`` formula, as edgeR does); default: when the data are counts. Otherwise counts
+        keep every gene with a non-zero count, and log-scale data every gene with more non-missing values
+        than coefficients.
     alpha
         Significance level used by DESeq2's independent filtering.
     n_cpus
@@ -271,18 +201,21 @@ def de(
 
     Returns
     -------
-    A new **signatures** AnnData: one row per group × contrast, named ``"{group}|{condition} vs {reference}"``;
-    ``obs`` holds the ``groupby`` column, ``condition``, ``reference``, ``contrast``, ``n_profiles``,
-    ``n_cells`` (when the profiles carry it), ``n_genes_tested`` and every ``pdata.obs`` column constant
-    within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers`` ``log2fc``, ``lfcse``,
-    ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value for the limma
-    methods) (NaN where a gene was not tested), and ``padj_global``: Benjamini–Hochberg over every group's
-    p-values of the same contrast at once (muscat's ``p_adj.glb``; genes each group's own filtering kept), for
-    claims across cell types; ``X`` is ``stat`` with untested genes at 0. ``uns["de"]`` records every parameter,
-    the design and fit time of each group (``fits``),
-    skipped groups and contrasts, library versions, and in ``replicates`` what replicate-level pathway tests
-    need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
-    precision weights for counts —, the design matrix and each signature's contrast vector).
+    A new **signatures** AnnData: one row per group × test, named ``"{group}|{condition} vs {reference}"`` for
+    pairs, ``"{group}|{name}"`` for weightings, ``"{group}|{coefficient}"`` and ``"{group}|{design} vs
+    {reduced}"``; ``obs`` holds the ``groupby`` column, ``condition`` (the name for tests that are not pairs),
+    ``reference`` (empty for those), ``contrast``, ``test`` (``pair``, ``weights``, ``coef``, ``omnibus``),
+    ``n_profiles``, ``n_cells`` (when the profiles carry it), ``n_genes_tested`` and every ``pdata.obs``
+    column constant within the condition's profiles (dose, time …); ``var`` is ``pdata.var``; ``layers``
+    ``log2fc``, ``lfcse``, ``stat``, ``pvalue``, ``padj``, ``base_mean`` (DESeq2's baseMean; the mean log value
+    for the limma methods) (NaN where a gene was not tested), and ``padj_global``: Benjamini–Hochberg over
+    every group's p-values of the same test at once (muscat's ``p_adj.glb``; genes each group's own filtering
+    kept), for claims across cell types; ``X`` is ``stat`` with untested genes at 0. ``uns["de"]`` records
+    every parameter, the tests, the formula fitted, design, block correlation and fit time of each group
+    (``fits``), skipped groups and tests, library versions, and in ``replicates`` what replicate-level pathway
+    tests need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
+    precision weights for counts —, the design matrix and each signature's contrast vector; omnibus rows
+    have none).
 
     Examples
     --------
@@ -291,59 +224,170 @@ def de(
     >>> sig = dp.tl.de(pdata, groups=["NK"], verbose=False)
     >>> sig.obs_names[0]
     'NK|thalidomide vs DMSO'
+    >>> celmod = {"CELMoD vs IMiD": {"iberdomide": .5, "mezigdomide": .5, "lenalidomide": -.5, "pomalidomide": -.5}}
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", contrasts=celmod, verbose=False)
+    >>> sig.obs_names[0]
+    'NK|CELMoD vs IMiD'
+    >>> anova = dp.tl.de(pdata, groups=["NK"], method="voom", design="~ donor + drug", reduced="~ donor", verbose=False)
+    >>> anova.obs_names[0]
+    'NK|~ donor + drug vs ~ donor'
     """
     pdata = as_anndata(pdata, mod, what="de's input")
     check_choice(method, METHODS, name="method")
+    engine = ENGINES[method]
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
-    if covariates is None:
-        covariates = ["donor"] if "donor" in pdata.obs.columns else []
-        logger.info("de: covariates %s (default: the 'donor' column when present)", covariates)
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    check_obs_keys(
+    call = resolve_call(
         pdata,
-        {"condition_key": condition_key, "groupby": groupby, "covariates": covariates, "match": _as_list(match)},
-        what="pdata",
+        engine,
+        condition_key=condition_key,
+        control=control,
+        groupby=groupby,
+        covariates=covariates,
+        design=design,
+        contrasts=contrasts,
+        coef=coef,
+        reduced=reduced,
+        block=block,
+        match=_as_list(match),
     )
-    if condition_key in covariates:
-        raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
-    for key in (condition_key, groupby, *_as_list(match)):
-        n_missing = 0 if key is None else int(pdata.obs[key].isna().sum())
-        if n_missing:
-            raise ValueError(
-                f"obs[{key!r}] has {n_missing} missing value(s) in {pdata.n_obs} profiles; a missing label would "
-                f"become a hidden level of the design. Fill them, or drop those profiles first: "
-                f"pdata[pdata.obs[{key!r}].notna()]."
-            )
-    if not pdata.var_names.is_unique:
-        dup = pdata.var_names[pdata.var_names.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"Gene names are duplicated (e.g. {dup}); run pdata.var_names_make_unique() first.")
-    levels = [str(x) for x in categories(pdata.obs[condition_key])]
-    if control is None:
-        control = find_vehicle(levels)
-        if control is None:
-            raise ValueError(
-                f"No single level of obs[{condition_key!r}] reads like the control (DMSO, vehicle, ctrl, untreated "
-                f"…); levels present: {', '.join(levels)}. Pass control=... naming it."
-            )
-        logger.info("de: control %r (the level labelled like a vehicle)", control)
-    if control not in levels:
-        raise ValueError(
-            f"Control {control!r} is not a level of obs[{condition_key!r}]; levels present: {', '.join(levels)}. "
-            "Pass control=... (dp.resources.resolve_compound maps labels such as 'vehicle' to 'DMSO')."
-        )
-    wanted = _contrast_list(levels, control, contrasts, condition_key)
-    obs, cond_col, ref_levels, label_of, pairs = pdata.obs, condition_key, [control], None, wanted
+    formula, covariates, control, specs = call.formula, call.covariates, call.control, call.specs
+    uses_condition, display = call.uses_condition, call.display
+    obs, cond_col, ref_levels = pdata.obs, (condition_key if uses_condition else None), [control]
     if match is not None:
-        obs, cond_col, ref_levels, label_of, pairs = _split_by(
-            pdata.obs, condition_key, control, _as_list(match), wanted, covariates
+        obs, cond_col, ref_levels, specs = split_by(
+            pdata.obs, condition_key, control, _as_list(match), specs, covariates
         )
 
-    counts_in = method in COUNT_METHODS
+    counts_in = engine.needs == "counts"
     layer = resolve_counts_layer(pdata, layer) if counts_in else layer
     if not allow_single_cells:  # before densifying: a million cells would not fit
-        _refuse_single_cells(pdata, layer, condition_key, groupby)
+        _refuse_single_cells(pdata, layer, condition_key if uses_condition else None, groupby)
     x = to_dense(get_matrix(pdata, layer)).astype(np.float64, copy=False)
+    is_counts = _check_scale(x, method, counts_in, layer)
+    if filter_genes is None:
+        filter_genes = is_counts
+
+    if groupby is None:
+        group_of = pd.Series("all", index=pdata.obs_names)
+        all_groups = ["all"]
+    else:
+        group_of = obs[groupby].astype(str)
+        all_groups = [str(g) for g in categories(pdata.obs[groupby])]
+    if groups is not None:
+        unknown = [g for g in groups if g not in all_groups]
+        if unknown:
+            raise ValueError(f"groups {unknown} are not in obs[{groupby!r}]; present: {', '.join(all_groups)}.")
+        all_groups = [g for g in all_groups if g in set(groups)]
+
+    setup = GroupSetup(
+        specs, cond_col, ref_levels, formula, covariates, condition_key, min_replicates, block, filter_genes, is_counts
+    )
+    skipped, jobs = [], []
+    for group in all_groups:
+        mask = (group_of == group).to_numpy()
+        job = plan_group(group, obs.loc[mask], x[mask], pdata.var_names, setup, skipped)
+        if job is not None:
+            jobs.append(job)
+    _check_coefs_found(specs, jobs, skipped)
+    for group, what, reason in skipped:
+        if what == "*":
+            warnings.warn(f"Group {group!r} skipped: {reason}", UserWarning, stacklevel=2)
+    if not jobs:
+        reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
+        raise ValueError(f"No group could be tested ({reasons}).")
+
+    fitted = run_jobs(jobs, method, is_counts=is_counts, alpha=alpha, n_cpus=n_cpus, n_jobs=n_jobs, verbose=verbose)
+    rows, results, summary, replicates = [], [], [], {}
+    shown = None if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
+    for job, (tables, info, seconds) in zip(jobs, fitted, strict=True):
+        sub, design_g, tested = job.meta, job.design, job.tested
+        logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", job.group, seconds, len(sub), tested.sum())
+        omnibus_df = [t.df for t in job.tests.values() if isinstance(t, Omnibus)]
+        summary.append(
+            (
+                job.group,
+                len(sub),
+                int(tested.sum()),
+                design_g.formula.replace(quote("_condition"), shown) if shown else design_g.formula,
+                ", ".join(design_g.dropped_terms),
+                float(info.get("block_correlation", np.nan)),
+                omnibus_df[0] if omnibus_df else 0,
+                round(seconds, 3),
+            )
+        )
+        store = profile_data(job.data, design_g, is_counts)
+        store.update(
+            group=job.group,
+            genes=np.asarray(pdata.var_names[tested], dtype=str),
+            gene_index=np.flatnonzero(tested),
+            n_vars=pdata.n_vars,
+            signatures=[],
+            contrasts=[],
+        )
+        for key, spec in job.specs.items():
+            name, row = _row(job, spec, groupby, condition_key, cond_col)
+            rows.append((name, row))
+            results.append(tables[key])
+            if isinstance(job.tests[key], np.ndarray):
+                store["signatures"].append(name)
+                store["contrasts"].append(job.tests[key])
+        if store["signatures"]:
+            replicates[f"fit{len(replicates)}"] = store
+
+    sig = _assemble(pdata, rows, results, groupby)
+    sig.layers["padj_global"] = global_padj(sig)
+    sig.uns["de"] = {
+        "method": method,
+        "condition_key": condition_key,
+        "control": control if control is not None else "",
+        "groupby": groupby if groupby is not None else "",
+        "design": display,
+        "covariates": covariates,
+        "contrasts": [list(c) for c in dict.fromkeys((s.condition, s.reference) for s in specs if s.kind == "pair")],
+        "coef": _as_list(coef),
+        "reduced": tidy_formula(reduced) if reduced is not None else "",
+        "block": block if block is not None else "",
+        "tests": pd.DataFrame(
+            [(s.label, s.kind, s.condition, s.reference, _weights_text(s), s.coef, s.reduced) for s in specs],
+            columns=["label", "test", "condition", "reference", "weights", "coef", "reduced"],
+        ),
+        "match": _as_list(match),
+        "layer": "X" if layer is None else layer,
+        "min_replicates": int(min_replicates),
+        "filter_genes": "filterByExpr (edgeR's rule)" if filter_genes else "none",
+        "scale": "counts" if is_counts else "log values",
+        "alpha": float(alpha),
+        "n_cpus": int(n_cpus),
+        "n_jobs": int(n_jobs),
+        "groups": list(all_groups),
+        "mod": mod,
+        "allow_single_cells": bool(allow_single_cells),
+        "fits": pd.DataFrame(
+            summary,
+            columns=[
+                "group",
+                "n_profiles",
+                "n_genes_tested",
+                "design",
+                "dropped_covariates",
+                "block_correlation",
+                "omnibus_df",
+                "seconds",
+            ],
+        ),
+        "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
+        "versions": versions(),
+        "replicates": {
+            k: {**v, "signatures": np.asarray(v["signatures"], dtype=str), "contrasts": np.vstack(v["contrasts"])}
+            for k, v in replicates.items()
+        },
+    }
+    return sig
+
+
+def _check_scale(x: np.ndarray, method: str, counts_in: bool, layer: str | None) -> bool:
+    """Whether ``x`` holds counts; an error when the engine needs counts and ``x`` does not hold them."""
     where = f"layers[{layer!r}]" if layer else "X"
     is_counts = is_integer_valued(x)
     if counts_in and not is_counts:
@@ -365,164 +409,56 @@ def de(
         warnings.warn(
             f"{where} looks like raw counts; limma expects log-scale values. Use method='voom' (or 'deseq2').",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if filter_genes is None:
-        filter_genes = is_counts
+    return is_counts
 
-    if groupby is None:
-        group_of = pd.Series("all", index=pdata.obs_names)
-        all_groups = ["all"]
+
+def _check_coefs_found(specs, jobs, skipped) -> None:
+    """A coefficient or reduced formula that no group's design can take is a mistake, not a skip: raise."""
+    for spec in specs:
+        if spec.kind not in ("coef", "omnibus") or any(spec in job.specs.values() for job in jobs):
+            continue
+        reason = next((r for _, what, r in skipped if what == spec.label), "")
+        if spec.kind == "omnibus":
+            raise ValueError(f"reduced={spec.reduced!r} could not be tested in any group: {reason}")
+        names = jobs[0].design.coefficients if jobs else []
+        raise KeyError(
+            f"coef {spec.coef!r} is not a coefficient of the design in any group"
+            + (f"; its coefficients are: {', '.join(names)}." if names else f" ({reason}).")
+        )
+
+
+def _weights_text(spec) -> str:
+    return ", ".join(f"{lv}: {w:+g}" for lv, w in spec.weights.items()) if spec.kind == "weights" else ""
+
+
+def _row(job, spec, groupby: str | None, condition_key: str, cond_col: str | None) -> tuple[str, dict]:
+    """The signature name and ``obs`` row of one test of one group."""
+    sub = job.meta
+    if spec.kind in ("pair", "weights") and cond_col is not None:
+        cond = sub[cond_col].astype(str)
+        counted = cond.isin(spec.levels).to_numpy()
+        described = cond.isin([lv for lv, w in spec.weights.items() if w > 0]).to_numpy()
     else:
-        group_of = obs[groupby].astype(str)
-        all_groups = [str(g) for g in categories(pdata.obs[groupby])]
-    if groups is not None:
-        unknown = [g for g in groups if g not in all_groups]
-        if unknown:
-            raise ValueError(f"groups {unknown} are not in obs[{groupby!r}]; present: {', '.join(all_groups)}.")
-        all_groups = [g for g in all_groups if g in set(groups)]
-
-    skipped, jobs = [], []
-    for group in all_groups:
-        mask = (group_of == group).to_numpy()
-        meta = obs.loc[mask]
-        cond = meta[cond_col].astype(str)
-        counts_per_level = cond.value_counts()
-        too_few = [lv for lv, n in counts_per_level.items() if n < min_replicates]
-        for lv in too_few:
-            skipped.append((group, lv, f"{counts_per_level[lv]} profile(s) < min_replicates={min_replicates}"))
-        reference = next((lv for lv in ref_levels if lv in counts_per_level and lv not in too_few), None)
-        if reference is None:
-            skipped.append((group, "*", f"control {control!r} has too few profiles"))
-            warnings.warn(
-                f"Group {group!r} skipped: control {control!r} has fewer than {min_replicates} profiles.",
-                UserWarning,
-                stacklevel=2,
-            )
-            continue
-        keep_levels = [lv for lv in counts_per_level.index if lv not in too_few]
-        todo = [(a, b) for a, b in pairs if a in keep_levels and b in keep_levels]
-        for a, b in pairs:
-            if (a, b) not in todo and a not in too_few and b not in too_few:
-                skipped.append((group, f"{a} vs {b}", "condition absent from this group"))
-        if not todo:
-            skipped.append((group, "*", "no contrast has both conditions with enough profiles"))
-            warnings.warn(f"Group {group!r} skipped: no testable contrast.", UserWarning, stacklevel=2)
-            continue
-        kept = cond.isin(keep_levels).to_numpy()
-        sub = meta.loc[kept]
-        try:
-            design = build_design(sub, cond_col, reference, covariates)
-        except DesignError as err:
-            skipped.append((group, "*", str(err)))
-            warnings.warn(f"Group {group!r} skipped: {err}", UserWarning, stacklevel=2)
-            continue
-        counts = pd.DataFrame(x[np.flatnonzero(mask)[kept]], index=sub.index, columns=pdata.var_names)
-        if filter_genes:
-            tested = _filter_genes(counts, sub[cond_col])
-        elif is_counts:
-            tested = (counts.sum(axis=0) > 0).to_numpy()
-        else:
-            tested = (np.isfinite(counts).sum(axis=0) > design.matrix.shape[1]).to_numpy()
-        if tested.sum() == 0:
-            skipped.append((group, "*", "no gene passed the expression filter"))
-            warnings.warn(f"Group {group!r} skipped: no gene passed the expression filter.", UserWarning, stacklevel=2)
-            continue
-        jobs.append(
-            {
-                "group": group,
-                "sub": sub,
-                "design": design,
-                "todo": todo,
-                "tested": tested,
-                "data": counts.loc[:, tested],
-            }
-        )
-
-    fitted = _run_jobs(jobs, method, cond_col, alpha, n_cpus, is_counts, n_jobs, verbose)
-    rows, results, summary, replicates = [], [], [], {}
-    formula = condition_key if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
-    for job, (res, seconds) in zip(jobs, fitted, strict=True):
-        group, sub, design, todo, tested = job["group"], job["sub"], job["design"], job["todo"], job["tested"]
-        logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", group, seconds, len(sub), tested.sum())
-        summary.append(
-            (
-                group,
-                len(sub),
-                int(tested.sum()),
-                design.formula(formula),
-                ", ".join(design.dropped_covariates),
-                round(seconds, 3),
-            )
-        )
-        sub_cond = sub[cond_col].astype(str)
-        store = profile_data(job["data"], design, is_counts)
-        store.update(
-            group=group,
-            genes=np.asarray(pdata.var_names[tested], dtype=str),
-            gene_index=np.flatnonzero(tested),
-            n_vars=pdata.n_vars,
-            signatures=[],
-            contrasts=[],
-        )
-        replicates[f"fit{len(replicates)}"] = store
-        for a, b in todo:
-            in_a = (sub_cond == a).to_numpy()
-            la, lb, where_ = (a, b, "") if label_of is None else (*label_of[a][:1], label_of[b][0], label_of[a][1])
-            row = {} if groupby is None else {groupby: group}
-            row.update(
-                {
-                    "condition": la,
-                    "reference": lb,
-                    "contrast": f"{la} vs {lb}",
-                    "n_profiles": int(in_a.sum() + (sub_cond == b).sum()),
-                    "n_genes_tested": int(tested.sum()),
-                }
-            )
-            if "n_cells" in sub.columns:
-                row["n_cells"] = int(sub.loc[in_a, "n_cells"].sum())
-            exclude = {condition_key, cond_col, "n_cells", *(k for k in [groupby] if k)}
-            for k, v in _constant_within(sub.loc[in_a], exclude).items():
-                row.setdefault(k, v)
-            rows.append((f"{group}|{la} vs {lb}{where_}", row))
-            results.append(res[a, b])
-            store["signatures"].append(rows[-1][0])
-            store["contrasts"].append(design.contrast(a, b))
-
-    if not rows:
-        reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
-        raise ValueError(f"No group could be tested ({reasons}).")
-    sig = _assemble(pdata, rows, results, groupby)
-    sig.layers["padj_global"] = global_padj(sig)
-    sig.uns["de"] = {
-        "method": method,
-        "condition_key": condition_key,
-        "control": control,
-        "groupby": groupby if groupby is not None else "",
-        "covariates": covariates,
-        "contrasts": [list(c) for c in wanted],
-        "match": _as_list(match),
-        "layer": "X" if layer is None else layer,
-        "min_replicates": int(min_replicates),
-        "filter_genes": "filterByExpr (edgeR rule, decoupler.pp.filter_by_expr defaults)" if filter_genes else "none",
-        "scale": "counts" if is_counts else "log values",
-        "alpha": float(alpha),
-        "n_cpus": int(n_cpus),
-        "n_jobs": int(n_jobs),
-        "groups": list(all_groups),
-        "mod": mod,
-        "allow_single_cells": bool(allow_single_cells),
-        "fits": pd.DataFrame(
-            summary, columns=["group", "n_profiles", "n_genes_tested", "design", "dropped_covariates", "seconds"]
-        ),
-        "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
-        "versions": versions(),
-        "replicates": {
-            k: {**v, "signatures": np.asarray(v["signatures"], dtype=str), "contrasts": np.vstack(v["contrasts"])}
-            for k, v in replicates.items()
-        },
-    }
-    return sig
+        counted = described = np.ones(len(sub), dtype=bool)
+    row = {} if groupby is None else {groupby: job.group}
+    row.update(
+        {
+            "condition": spec.condition,
+            "reference": spec.reference,
+            "contrast": spec.label.split(" @ ")[0] if spec.kind == "pair" else spec.label,
+            "test": spec.kind,
+            "n_profiles": int(counted.sum()),
+            "n_genes_tested": int(job.tested.sum()),
+        }
+    )
+    if "n_cells" in sub.columns:
+        row["n_cells"] = int(sub.loc[described, "n_cells"].sum())
+    exclude = {condition_key, "_condition", "n_cells", *(k for k in [groupby] if k)}
+    for k, v in _constant_within(sub.loc[described], exclude).items():
+        row.setdefault(k, v)
+    return f"{job.group}|{spec.label}", row
 
 
 def global_padj(sig: AnnData) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The DESeq2 engine: one pydeseq2 fit per group, every contrast read from that fit."""
+"""The DESeq2 engine: one pydeseq2 fit per group, every test read from that fit."""
 
 from __future__ import annotations
 
@@ -22,18 +22,14 @@ COLUMNS = {
 
 
 def fit_deseq2(
-    counts: pd.DataFrame,
-    design: Design,
-    contrasts: list[tuple[str, str]],
-    *,
-    alpha: float = 0.05,
-    n_cpus: int = 1,
-) -> dict[tuple[str, str], pd.DataFrame]:
-    """Fit ``counts`` (profiles × genes, integers) with pydeseq2 and run a Wald test per contrast.
+    counts: pd.DataFrame, design: Design, tests: dict, *, alpha: float = 0.05, n_cpus: int = 1
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Fit ``counts`` (profiles × genes, integers) with pydeseq2 and run each test on that fit.
 
-    Returns one DataFrame per contrast, indexed by gene, with columns ``log2fc``, ``lfcse``, ``stat``,
-    ``pvalue``, ``padj`` (DESeq2's independent filtering and Cook's outlier handling included) and
-    ``base_mean``.
+    A contrast vector gets DESeq2's Wald test; an :class:`~drugprint.tl._design.Omnibus` its likelihood-ratio
+    test against the reduced design (:func:`~drugprint.tl._lrt.nbinom_lrt`). Returns one DataFrame per test,
+    indexed by gene, with columns ``log2fc``, ``lfcse``, ``stat``, ``pvalue``, ``padj`` (DESeq2's independent
+    filtering and Cook's outlier handling included) and ``base_mean``.
     """
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.ds import DeseqStats
@@ -49,11 +45,14 @@ def fit_deseq2(
         dds = DeseqDataSet(counts=counts, metadata=meta, design=design.matrix, inference=inference, quiet=True)
         dds.deseq2()
         out = {}
-        for level, versus in contrasts:
-            stats = DeseqStats(
-                dds, contrast=design.contrast(level, versus), alpha=alpha, inference=inference, quiet=True
-            )
-            stats.summary()
-            res = stats.results_df.rename(columns=COLUMNS)[list(COLUMNS.values())]
-            out[level, versus] = res.astype(np.float64)
-    return out
+        for key, test in tests.items():
+            if isinstance(test, np.ndarray):
+                stats = DeseqStats(dds, contrast=test, alpha=alpha, inference=inference, quiet=True)
+                stats.summary()
+                res = stats.results_df.rename(columns=COLUMNS)[list(COLUMNS.values())]
+            else:
+                from ._lrt import nbinom_lrt
+
+                res = nbinom_lrt(dds, test.reduced, inference=inference, alpha=alpha)[list(COLUMNS.values())]
+            out[key] = res.astype(np.float64)
+    return out, {}

@@ -1,8 +1,15 @@
-"""Design matrices and contrast vectors for per-group fits (treatment coding, control as reference)."""
+"""Design matrices from formulaic formulas, and what a fit can test: contrasts, coefficients, omnibus tests.
+
+A :class:`Design` is one group's model matrix (formulaic's column names, e.g. ``drug[T.lenalidomide]``), built
+with the control as the reference level of the condition. Contrasts between levels are differences of model
+rows (formulaic-contrasts' ``cond``: other variables at their reference level, numeric ones at 0), so they read
+the same in ``~ donor + drug`` and in ``~ donor + drug * time``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,97 +17,227 @@ import pandas as pd
 
 
 class DesignError(ValueError):
-    """A design that cannot be fitted (confounded, no residual degrees of freedom, …)."""
+    """A design that cannot be fitted (a missing column, confounded terms, no residual degrees of freedom …)."""
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote(name: str) -> str:
+    """A column name as a formula term (backticks when it is not a plain identifier)."""
+    return name if _IDENT.match(name) else f"`{name}`"
+
+
+def short_formula(covariates: Sequence[str], condition_key: str) -> str:
+    """``"~ covariates + condition"``, the design ``condition_key``/``covariates`` stand for."""
+    return "~ " + " + ".join(quote(c) for c in [*covariates, condition_key])
+
+
+def tidy_formula(formula: str) -> str:
+    """A formula with one space around ``~`` and ``+`` (``"~donor+drug"`` → ``"~ donor + drug"``)."""
+    text = " ".join(str(formula).split())
+    if not text.lstrip().startswith("~"):
+        text = "~ " + text
+    text = re.sub(r"\s*~\s*", "~ ", text, count=1)
+    return re.sub(r"\s*\+\s*", " + ", text).strip()
+
+
+def formula_variables(formula: str) -> list[str]:
+    """The data columns a formula reads (``"~ donor + np.log2(dose)"`` → ``["donor", "dose"]``)."""
+    from formulaic import Formula
+
+    try:
+        spec = Formula(formula)
+    except Exception as err:  # formulaic's parser errors carry the position of the problem
+        raise DesignError(f"Could not parse the formula {formula!r}: {err}") from None
+    return sorted(str(v) for v in spec.required_variables)
+
+
+@dataclass(frozen=True)
+class Omnibus:
+    """An omnibus test of the full design against a reduced one nested in it.
+
+    ``reduced`` is the reduced model matrix; ``basis`` (coefficients × k) spans the hypothesis ``basis.T @ beta
+    = 0`` the test makes (the dropped coefficients when ``reduced`` keeps a subset of the full design's
+    columns); ``dropped`` names those coefficients (empty when the reduced design is not a subset by name).
+    """
+
+    reduced: pd.DataFrame
+    basis: np.ndarray
+    dropped: list[str]
+
+    @property
+    def df(self) -> int:
+        return int(self.basis.shape[1])
 
 
 @dataclass
 class Design:
-    """A full-rank design: ``matrix`` (profiles × coefficients) and the coefficient of each condition."""
+    """One group's full-rank model matrix (profiles × coefficients) and the formula it came from."""
 
     matrix: pd.DataFrame
-    condition_columns: dict[str, str]  # condition level -> coefficient name (absent for the reference)
-    reference: str
-    covariates: list[str]
-    dropped_covariates: list[str] = field(default_factory=list)
+    formula: str
+    factor: str | None = None  # the condition column, whose levels contrasts name
+    reference: str | None = None
+    levels: list[str] = field(default_factory=list)
+    dropped_terms: list[str] = field(default_factory=list)
+    _contrasts: object = field(default=None, repr=False)  # formulaic_contrasts.FormulaicContrasts
+    _data: pd.DataFrame | None = field(default=None, repr=False)  # the columns as coded for the formula
 
     @property
     def residual_df(self) -> int:
         return self.matrix.shape[0] - self.matrix.shape[1]
 
+    @property
+    def coefficients(self) -> list[str]:
+        return [str(c) for c in self.matrix.columns]
+
+    def level(self, level: str) -> np.ndarray:
+        """The model row of condition ``level``, other variables at their reference (numeric ones at 0)."""
+        return self._contrasts.cond(**{self.factor: level}).to_numpy(dtype=float)
+
     def contrast(self, level: str, versus: str) -> np.ndarray:
         """Vector giving ``level`` minus ``versus`` on the coefficient scale."""
+        return self.level(level) - self.level(versus)
+
+    def weighted(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Vector of a weighting of condition levels, e.g. ``{"a": .5, "b": .5, "c": -1}``."""
+        return sum(float(w) * self.level(lv) for lv, w in weights.items())
+
+    def coef(self, name: str) -> np.ndarray:
+        """Unit vector of one coefficient, by its column name."""
+        if name not in self.coefficients:
+            raise KeyError(
+                f"coef {name!r} is not a coefficient of {self.formula}; its coefficients are: "
+                f"{', '.join(self.coefficients)}."
+            )
         vec = np.zeros(self.matrix.shape[1])
-        cols = list(self.matrix.columns)
-        if level != self.reference:
-            vec[cols.index(self.condition_columns[level])] += 1.0
-        if versus != self.reference:
-            vec[cols.index(self.condition_columns[versus])] -= 1.0
+        vec[self.coefficients.index(name)] = 1.0
         return vec
 
-    def formula(self, condition_key: str) -> str:
-        """The design as an R-style formula, e.g. ``"~ donor + drug"``."""
-        return "~ " + " + ".join([*self.covariates, condition_key])
+    def omnibus(self, reduced_formula: str) -> Omnibus:
+        """The test of this design against ``reduced_formula`` (which must be nested in it)."""
+        from formulaic import model_matrix
 
-
-def build_design(meta: pd.DataFrame, condition_key: str, reference: str, covariates: Sequence[str]) -> Design:
-    """Treatment-coded design ``~ covariates + condition`` with ``reference`` as the baseline.
-
-    Categorical covariates become indicator columns (first level, in category or sorted order, dropped);
-    numeric ones enter as they are.
-    Covariates constant within ``meta`` are dropped (recorded). Raises :class:`DesignError` when the
-    design is not of full rank (a covariate confounded with the condition) or leaves no residual degrees
-    of freedom.
-    """
-    cond = meta[condition_key].astype(str)
-    levels = [reference] + [lv for lv in pd.unique(cond) if lv != reference]
-    cols: dict[str, np.ndarray] = {"intercept": np.ones(len(meta))}
-    used, dropped, cov_cols = [], [], {}
-    for i, cov in enumerate(covariates):
-        values = meta[cov]
-        if values.isna().any():
-            raise DesignError(f"covariate {cov!r} has missing values; fill them or leave {cov!r} out of covariates.")
-        if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
-            if values.nunique() < 2:
-                dropped.append(cov)
-                continue
-            cov_cols[cov] = [f"cov{i}"]
-            cols[f"cov{i}"] = values.to_numpy(dtype=float)
-        else:
-            cats = (
-                [str(c) for c in values.cat.categories if c in set(values)]
-                if isinstance(values.dtype, pd.CategoricalDtype)
-                else sorted(pd.unique(values.astype(str)))
+        extra = [v for v in formula_variables(reduced_formula) if v not in self._data.columns]
+        if extra:
+            raise DesignError(
+                f"reduced={reduced_formula!r} names {', '.join(map(repr, extra))}, which the design {self.formula} "
+                "does not: the reduced formula must drop terms of the design, not add them."
             )
-            if len(cats) < 2:
-                dropped.append(cov)
-                continue
-            cov_cols[cov] = [f"cov{i}_{j}" for j in range(len(cats) - 1)]
-            for name, c in zip(cov_cols[cov], cats[1:], strict=True):
-                cols[name] = (values.astype(str) == c).to_numpy(dtype=float)
-        used.append(cov)
-    cond_cols = {}
-    for j, lv in enumerate(levels[1:]):
-        name = f"cond_{j}"
-        cols[name] = (cond == lv).to_numpy(dtype=float)
-        cond_cols[lv] = name
-    matrix = pd.DataFrame(cols, index=meta.index)
-    rank = np.linalg.matrix_rank(matrix.to_numpy())
-    if rank < matrix.shape[1]:
-        culprits = []
-        for cov in used:
-            reduced = matrix.drop(columns=cov_cols[cov])
-            if np.linalg.matrix_rank(reduced.to_numpy()) == reduced.shape[1]:
-                culprits.append(cov)
-        who = f"covariate {', '.join(map(repr, culprits))}" if culprits else "the covariates"
+        red = _materialise(reduced_formula, self._data, lambda data, f: model_matrix(f, data))
+        red = pd.DataFrame(np.asarray(red, dtype=float), index=self.matrix.index, columns=[str(c) for c in red.columns])
+        x, xr = self.matrix.to_numpy(), red.to_numpy()
+        coef_r, *_ = np.linalg.lstsq(x, xr, rcond=None)
+        if np.abs(x @ coef_r - xr).max() > 1e-8 * max(1.0, np.abs(xr).max()):
+            raise DesignError(
+                f"reduced={reduced_formula!r} is not nested in the design {self.formula}: its columns are not "
+                "combinations of the design's. Drop terms from the design to make the reduced formula."
+            )
+        q = np.linalg.matrix_rank(xr)
+        if q >= self.matrix.shape[1]:
+            raise DesignError(
+                f"reduced={reduced_formula!r} spans the whole design {self.formula}: nothing is left to test."
+            )
+        if set(red.columns) <= set(self.coefficients) and q == red.shape[1]:
+            dropped = [c for c in self.coefficients if c not in set(red.columns)]
+            basis = np.stack([self.coef(c) for c in dropped], axis=1)
+        else:  # hypothesis (I - P_reduced) X beta = 0, through its row space
+            resid = x - xr @ np.linalg.lstsq(xr, x, rcond=None)[0]
+            _, s, vt = np.linalg.svd(resid, full_matrices=False)
+            k = int((s > s[0] * 1e-10).sum())
+            dropped, basis = [], vt[:k].T
+        return Omnibus(red, basis, dropped)
+
+
+def _materialise(formula: str, meta: pd.DataFrame, build):
+    """``build(meta, formula)`` (formulaic's ``model_matrix`` or ``FormulaicContrasts``) with a clear error."""
+    from formulaic.errors import FactorEvaluationError
+
+    try:
+        return build(meta, formula)
+    except FactorEvaluationError as err:
+        missing = [v for v in formula_variables(formula) if v not in meta.columns]
+        what = f"column(s) {', '.join(map(repr, missing))}" if missing else "a term"
         raise DesignError(
-            f"{condition_key!r} is confounded with {who}: the design {', '.join(used)} + {condition_key} "
-            "is not of full rank, so the drug effect cannot be separated. Remove the covariate or add profiles "
-            "that break the confounding."
+            f"The formula {formula!r} names {what} that the profiles do not have ({err}); columns present: "
+            f"{', '.join(map(repr, meta.columns))}."
+        ) from None
+
+
+def _categorical(values: pd.Series, first: str | None = None) -> pd.Series:
+    """Observed levels only (unused categories would make empty columns), ``first`` as the reference."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in values.cat.categories if c in set(values)]
+    else:
+        cats = sorted(pd.unique(values.astype(str)))
+    if first is not None:
+        cats = [first] + [c for c in cats if c != first]
+    return pd.Series(pd.Categorical(values.astype(str), categories=cats), index=values.index, name=values.name)
+
+
+def build_design(
+    meta: pd.DataFrame, formula: str, *, factor: str | None = None, reference: str | None = None
+) -> Design:
+    """The model matrix of ``formula`` on ``meta`` (one group's profiles), checked to be of full rank.
+
+    Text and categorical columns the formula reads become categoricals of their observed levels (category
+    order, else sorted), with ``reference`` first for ``factor``; numeric columns enter as they are. Raises
+    :class:`DesignError` naming a missing column, the confounded terms of a design not of full rank, or a
+    design that leaves no residual degrees of freedom.
+    """
+    from formulaic_contrasts import FormulaicContrasts
+
+    variables = formula_variables(formula)
+    missing = [v for v in variables if v not in meta.columns]
+    if missing:
+        raise DesignError(
+            f"The formula {formula!r} names {', '.join(map(repr, missing))}, not a column of the profiles' obs; "
+            f"columns present: {', '.join(map(repr, meta.columns))}."
         )
-    design = Design(matrix, cond_cols, reference, used, dropped)
+    data = meta.loc[:, variables].copy()
+    for col in variables:
+        values = data[col]
+        if values.isna().any():
+            raise DesignError(
+                f"obs[{col!r}] has {int(values.isna().sum())} missing value(s); fill them or drop the profiles."
+            )
+        is_numeric = pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype)
+        if not is_numeric or col == factor:
+            data[col] = _categorical(values, reference if col == factor else None)
+    fc = _materialise(formula, data, FormulaicContrasts)
+    matrix = fc.design_matrix
+    names = [str(c) for c in matrix.columns]
+    x = np.asarray(matrix, dtype=float)
+    rank = np.linalg.matrix_rank(x)
+    if rank < x.shape[1]:
+        terms = {str(t): idx for t, idx in matrix.model_spec.term_indices.items() if str(t) != "1"}
+        culprits = [
+            t for t, idx in terms.items() if np.linalg.matrix_rank(np.delete(x, idx, axis=1)) == x.shape[1] - len(idx)
+        ]
+        others = [t for t in culprits if t != factor]
+        if factor in culprits and others:
+            what = f"{factor!r} is confounded with covariate {', '.join(map(repr, others))}"
+        else:
+            what = f"the terms {', '.join(map(repr, culprits or list(terms)))} are confounded"
+        raise DesignError(
+            f"{what}: the design {formula} is not of full rank ({rank} of {x.shape[1]} coefficients estimable), "
+            "so their effects cannot be separated. Remove one of them, or add profiles that break the confounding."
+        )
+    levels = list(data[factor].cat.categories) if factor in data.columns else []
+    design = Design(
+        pd.DataFrame(x, index=meta.index, columns=names),
+        formula,
+        factor,
+        reference,
+        [str(v) for v in levels],
+        [],
+        fc,
+        data,
+    )
     if design.residual_df < 1:
         raise DesignError(
-            f"{matrix.shape[0]} profiles for {matrix.shape[1]} coefficients leave no residual degrees of freedom; "
+            f"{x.shape[0]} profiles for {x.shape[1]} coefficients of {formula} leave no residual degrees of freedom; "
             "replicates (e.g. more donors) are needed to estimate variability."
         )
     return design

@@ -136,36 +136,65 @@ def bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def ebayes_contrasts(fit: LinearFit, contrasts: dict) -> dict:
-    """Moderated t-statistics for each contrast vector, sharing one variance prior (``eBayes``)."""
-    s2 = fit.sigma**2
-    s2_post, _, d0 = squeeze_var(s2, fit.df_residual)
+def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, pd.DataFrame]:
+    """Limma's ``eBayes`` for each test, sharing one variance prior; one table (indexed by ``genes``) per test.
+
+    A contrast vector gives the moderated t (``contrasts.fit``); an :class:`~drugprint.tl._design.Omnibus`
+    gives the moderated F of its hypothesis (``topTable`` with several coefficients: ``classifyTestsF``, F on
+    ``rank`` and the moderated degrees of freedom). For F rows ``stat`` is F, ``lfcse`` is NaN and ``log2fc`` the
+    dropped coefficient with the largest absolute estimate (NaN when the reduced design is not a subset of the
+    full one's columns).
+    """
+    s2_post, _, d0 = squeeze_var(fit.sigma**2, fit.df_residual)
     df_total = np.minimum(fit.df_residual + d0, np.nansum(fit.df_residual))
     out = {}
-    for key, c in contrasts.items():
-        est, sd = contrast_fit(fit, c)
-        se = sd * np.sqrt(s2_post)
-        t = est / se
-        p = 2 * stats.t.sf(np.abs(t), df_total)
-        out[key] = pd.DataFrame(
-            {"log2fc": est, "lfcse": se, "stat": t, "pvalue": p, "padj": bh(p), "base_mean": fit.amean}
-        )
+    for key, test in tests.items():
+        if isinstance(test, np.ndarray):
+            est, sd = contrast_fit(fit, test)
+            se = sd * np.sqrt(s2_post)
+            t = est / se
+            p = 2 * stats.t.sf(np.abs(t), df_total)
+            table = {"log2fc": est, "lfcse": se, "stat": t, "pvalue": p}
+        else:
+            f, rank, est = moderated_f(fit, test.basis, s2_post)
+            p = stats.f.sf(f, rank, df_total)
+            largest = np.argmax(np.where(np.isfinite(est), np.abs(est), -1.0), axis=1)[:, None]
+            lfc = np.take_along_axis(est, largest, 1)[:, 0] if test.dropped else np.full_like(f, np.nan)
+            table = {"log2fc": lfc, "lfcse": np.full_like(f, np.nan), "stat": f, "pvalue": p}
+        table.update(padj=bh(table["pvalue"]), base_mean=fit.amean)
+        out[key] = pd.DataFrame(table, index=genes)
     return out
 
 
-def moderated_tables(
-    fit: LinearFit, design: Design, contrasts: list[tuple[str, str]], genes: pd.Index
-) -> dict[tuple[str, str], pd.DataFrame]:
-    """One moderated-t table (indexed by ``genes``) per contrast ``(level, versus)`` of ``design``."""
-    res = ebayes_contrasts(fit, {(a, b): design.contrast(a, b) for a, b in contrasts})
-    for df in res.values():
-        df.index = genes
-    return res
+def moderated_f(fit: LinearFit, basis: np.ndarray, s2_post: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """Moderated F of ``basis.T @ beta = 0`` per gene (limma's ``classifyTestsF``), its rank, and the estimates.
+
+    The moderated t of each column of ``basis`` are combined through the inverse square root of their correlation
+    (from the unweighted design's coefficient covariance, as limma keeps it), over its numerical rank.
+    """
+    basis = np.asarray(basis, dtype=float)
+    columns = [contrast_fit(fit, basis[:, j]) for j in range(basis.shape[1])]
+    est = np.stack([c[0] for c in columns], axis=1)
+    t = est / np.stack([c[1] for c in columns], axis=1) / np.sqrt(s2_post)[:, None]
+    cov = basis.T @ fit.cov_coefficients @ basis
+    sd = np.sqrt(np.diag(cov))
+    values, vectors = np.linalg.eigh(cov / np.outer(sd, sd))
+    values, vectors = values[::-1], vectors[:, ::-1]
+    rank = int((values / values[0] > 1e-8).sum())
+    q = vectors[:, :rank] / np.sqrt(values[:rank])
+    return ((t @ q) ** 2).sum(axis=1) / rank, rank, est
 
 
-def fit_limma(
-    values: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]]
-) -> dict[tuple[str, str], pd.DataFrame]:
-    """Engine for log-scale data: profiles × genes in, one moderated-t table per contrast out."""
-    fit = lm_fit(values.to_numpy(dtype=float).T, design.matrix.to_numpy())
-    return moderated_tables(fit, design, contrasts, values.columns)
+def fit_limma(values: pd.DataFrame, design: Design, tests: dict, block=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Engine for log-scale data: profiles × genes in, one moderated t or F table per test out.
+
+    With ``block`` (one label per profile), the intra-block correlation is estimated by
+    :func:`~drugprint.tl._dupcor.duplicate_correlation` and the genes are fitted by generalised least squares.
+    """
+    y, mat = values.to_numpy(dtype=float).T, design.matrix.to_numpy()
+    if block is None:
+        return moderated_tests(lm_fit(y, mat), tests, values.columns), {}
+    from ._dupcor import duplicate_correlation, gls_fit
+
+    rho = duplicate_correlation(y, mat, block).consensus
+    return moderated_tests(gls_fit(y, mat, block, rho), tests, values.columns), {"block_correlation": rho}

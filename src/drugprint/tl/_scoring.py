@@ -191,8 +191,20 @@ def score_sets(
 
     kept_fits = fits(sig)
     with_replicates = {s for f in kept_fits for s in f.signatures}
-    without = [s for s in sig.obs_names if s not in with_replicates]
+    omnibus = set(sig.obs_names[sig.obs["test"].astype(str) == "omnibus"]) if "test" in sig.obs else set()
+    if omnibus:  # an F or likelihood-ratio statistic has no direction to score sets on
+        warnings.warn(
+            f"{len(omnibus)} omnibus signature(s) (e.g. {sorted(omnibus)[0]!r}) are left unscored: their F or "
+            "likelihood-ratio statistics say that genes moved, not in which direction. Test sets on the "
+            "contrasts or coefficients instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        if effect is not None:
+            effect.loc[sorted(omnibus)] = np.nan
+    without = [s for s in sig.obs_names if s not in with_replicates and s not in omnibus]
     basis = pd.Series(f"genes ({method}): p-values assume independent genes", index=sig.obs_names)
+    basis[sorted(omnibus)] = "not scored: omnibus test"
     resampling = {}
     test = method if method in REPLICATE_METHODS else None  # gene-level: only the intervals from the replicates
     for fit in kept_fits:
@@ -213,7 +225,7 @@ def score_sets(
                 UserWarning,
                 stacklevel=3,
             )
-    gene_rows = without if method in REPLICATE_METHODS else list(sig.obs_names)
+    gene_rows = without if method in REPLICATE_METHODS else [s for s in sig.obs_names if s not in omnibus]
     if gene_rows:
         sub = sig[gene_rows]
         values = np.asarray(sub.layers[layer] if layer is not None else sub.X, dtype=float)

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ._design import Design
-from ._limma import lm_fit, moderated_tables
+from ._limma import lm_fit, moderated_tests
 
 
 def log_cpm(counts, lib_size=None):
@@ -79,30 +79,41 @@ def voom(counts: np.ndarray, design: np.ndarray, lib_size: np.ndarray, span: flo
     """log-CPM values and precision weights (both genes × samples) for ``counts`` (genes × samples)."""
     counts = np.asarray(counts, dtype=float)
     y = log_cpm(counts, lib_size)
-    fit = lm_fit(y, design)
+    return y, voom_weights(counts, lm_fit(y, design), design, lib_size, span)
+
+
+def voom_weights(counts: np.ndarray, fit, design: np.ndarray, lib_size: np.ndarray, span: float = 0.5) -> np.ndarray:
+    """Precision weights of voom from a fit of the log-CPM.
+
+    The lowess trend of sqrt(sigma) on the mean log-count, read at each fitted value; ``fit`` may be blocked,
+    as in ``voom(block=, correlation=)``.
+    """
     sx = fit.amean + np.mean(np.log2(lib_size + 1)) - np.log2(1e6)
     sy = np.sqrt(fit.sigma)
     nonzero = counts.sum(axis=1) > 0
     lx, ly = _lowess(sx[nonzero], sy[nonzero], span)
     ux, inv = np.unique(lx, return_inverse=True)  # ties: mean, as approxfun(ties = mean)
     uy = np.bincount(inv, weights=ly) / np.bincount(inv)
-    fitted = fit.coefficients @ design.T
-    fitted_logcount = np.log2(1e-6 * 2**fitted * (lib_size + 1))
-    w = 1 / np.interp(fitted_logcount, ux, uy) ** 4
-    return y, w
+    fitted_logcount = np.log2(1e-6 * 2 ** (fit.coefficients @ design.T) * (lib_size + 1))
+    return 1 / np.interp(fitted_logcount, ux, uy) ** 4
 
 
-def fit_voom(
-    counts: pd.DataFrame, design: Design, contrasts: list[tuple[str, str]]
-) -> dict[tuple[str, str], pd.DataFrame]:
-    """Engine for counts: TMM, voom weights, weighted limma fit and moderated t per contrast.
+def fit_voom(counts: pd.DataFrame, design: Design, tests: dict, block=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Engine for counts: TMM, voom weights, weighted limma fit and a moderated t or F per test.
 
     ``counts`` are profiles × genes, already filtered; library sizes are those of the filtered genes
     (edgeR's ``keep.lib.sizes=FALSE``). ``log2fc`` is on the log-CPM scale; ``base_mean`` is the mean log-CPM.
+    With ``block``, limma's workflow for repeated measures: voom, duplicateCorrelation, voom again with the
+    correlation, duplicateCorrelation again, then a generalised least-squares fit.
     """
     x = counts.to_numpy(dtype=float).T
     lib = x.sum(axis=0)
     lib = lib * tmm_factors(x, lib)
     mat = design.matrix.to_numpy()
-    e, w = voom(x, mat, lib)
-    return moderated_tables(lm_fit(e, mat, w), design, contrasts, counts.columns)
+    if block is None:
+        e, w = voom(x, mat, lib)
+        return moderated_tests(lm_fit(e, mat, w), tests, counts.columns), {}
+    from ._dupcor import gls_fit, voom_blocked
+
+    e, w, _, rho = voom_blocked(x, mat, lib, block)
+    return moderated_tests(gls_fit(e, mat, block, rho, w), tests, counts.columns), {"block_correlation": rho}
