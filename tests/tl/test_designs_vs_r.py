@@ -42,7 +42,7 @@ def _limma_like(ours, r, stat="t", rtol=1e-6):
     np.testing.assert_allclose(ours["padj"], r["adj.P.Val"], rtol=rtol * 10, atol=1e-12)
 
 
-def _deseq2_like(ours, r, lfc=True, same_filter=True, corr=0.998, rel_p=0.03):
+def _deseq2_like(ours, r, lfc=True, same_filter=True, corr=0.998, rel_p=0.03, calls=0.9):
     """pydeseq2's precision against R's DESeq2 (its own suite allows 2–4 %): statistics, p-values and calls.
 
     pydeseq2's independent filtering can pick a different base-mean cutoff than R's where the number of
@@ -62,7 +62,7 @@ def _deseq2_like(ours, r, lfc=True, same_filter=True, corr=0.998, rel_p=0.03):
     both = ours["padj"].notna() & r["padj"].notna()
     called, r_called = set(r.index[both & (ours["padj"] < 0.1)]), set(r.index[both & (r["padj"] < 0.1)])
     if len(r_called) >= 10:
-        assert len(called & r_called) / len(called | r_called) > 0.9
+        assert len(called & r_called) / len(called | r_called) > calls
 
 
 def test_voom_class_contrast_and_moderated_f(screen_counts):
@@ -130,7 +130,7 @@ def test_drug_by_time_interaction(interaction_profiles):
     # pydeseq2's own dispersions (the same with its formula API) sit a median 24 % above R's in this 9-coefficient
     # design, which shrinks the largest chi-square statistics by up to a fifth
     lrt = _row(sig, "all|~ donor + drug * time vs ~ donor + drug + time", r.index)
-    _deseq2_like(lrt, r, lfc=False, same_filter=False, corr=0.99, rel_p=0.05)
+    _deseq2_like(lrt, r, lfc=False, same_filter=False, corr=0.99, rel_p=0.05, calls=0.8)
     r = _ref("designs_voom_interaction")
     sub = interaction_profiles[:, r.index].copy()
     sig = dp.tl.de(sub, method="voom", coef=coef, filter_genes=False, **kwargs)

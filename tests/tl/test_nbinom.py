@@ -111,16 +111,55 @@ def test_whole_fit_matches_pydeseq2(nb_data):
     df = df.loc[:, _filter_genes(df, obs["drug"])]
     dds_b, ours = _fit(df, obs, BatchedInference(n_cpus=1))
     dds_d, ref = _fit(df, obs, DefaultInference(n_cpus=1))
-    genewise = np.abs(dds_b.var["genewise_dispersions"] / dds_d.var["genewise_dispersions"] - 1)
-    assert np.median(genewise) < 1e-10 and np.quantile(genewise, 0.99) < 1e-3
-    # the dispersion trend is one fit over all genes, so the gene silent in one condition (whose estimate
-    # rests on the min_mu bound and differs by ~1e-3) moves every final dispersion by ~1e-6
+    # the batched dispersion search closes its bracket to 1e-10 in log alpha; pydeseq2's L-BFGS-B stops at its
+    # own tolerance, so their estimates differ by that much
+    ours_gw, ref_gw = dds_b.var["genewise_dispersions"], dds_d.var["genewise_dispersions"]
+    interior = ref_gw > FLOOR  # near min_disp the objective is flat and both stop anywhere below ~1e-6
+    genewise = np.abs(ours_gw / ref_gw - 1)[interior]
+    assert np.median(genewise) < 1e-6 and genewise.max() < 1e-2
+    assert (ours_gw[~interior] < FLOOR).all()
+    # the trend and the prior are fits over all genes: a near-Poisson gene that pydeseq2 leaves at 4e-6 (above
+    # DESeq2's 100 * min_disp cut) and the batched search at 1.5e-8 (below it) moves the prior variance by 1.4 %,
+    # and with it every final dispersion by ~1e-3
+    assert abs(dds_b.uns["prior_disp_var"] / dds_d.uns["prior_disp_var"] - 1) < 0.02
     rel_disp = np.abs(dds_b.var["dispersions"] / dds_d.var["dispersions"] - 1)
-    assert np.median(rel_disp) < 1e-5 and np.quantile(rel_disp, 0.99) < 1e-3
-    assert np.median(np.abs(ours["log2FoldChange"] - ref["log2FoldChange"])) < 1e-8
+    assert np.median(rel_disp) < 5e-3 and rel_disp.max() < 2e-2
+    assert np.median(np.abs(ours["log2FoldChange"] - ref["log2FoldChange"])) < 1e-4
     assert np.corrcoef(ours["log2FoldChange"], ref["log2FoldChange"])[0, 1] > 0.99999
     assert ((ours["padj"] < 0.05) == (ref["padj"] < 0.05)).all()
     assert (ref["padj"] < 0.05).sum() > 10
+
+
+FLOOR = 1e-4
+
+
+@pytest.mark.parametrize("prior", [False, True])
+def test_dispersions_equal_pydeseq2_per_gene(nb_data, prior):
+    """Gene-wise (Cox–Reid) and MAP (log-normal prior) dispersions of all genes at once, as pydeseq2's L-BFGS-B."""
+    from pydeseq2.utils import nb_nll
+
+    X, sf, counts, disp, _ = nb_data
+    _, mu, _, _ = DefaultInference(n_cpus=1).irls(counts, sf, X, disp, min_mu=0.5, beta_tol=1e-8)
+    hat = np.full(counts.shape[1], 0.1) if prior else disp * np.exp(np.random.default_rng(1).normal(0, 0.5, disp.size))
+    args = {"counts": counts, "design_matrix": X, "mu": mu, "alpha_hat": hat, "min_disp": 1e-8, "max_disp": 24.0}
+    if prior:
+        args.update(prior_disp_var=0.25, prior_reg=True)
+    ours, ok = BatchedInference(n_cpus=1).alpha_mle(**args)
+    ref, ref_ok = DefaultInference(n_cpus=1).alpha_mle(**args)
+    assert ok.all()
+    interior = ref > FLOOR  # near min_disp the objective is flat and both stop anywhere below ~1e-6
+    assert (ours[~interior] < FLOOR).all()
+    rel = np.where(interior & ref_ok, np.abs(ours / ref - 1), 0.0)  # where L-BFGS-B failed, pydeseq2 grid-searches
+    assert np.median(rel[interior]) < 1e-6 and rel.max() < 1e-2
+    assert np.corrcoef(np.log(ours), np.log(disp))[0, 1] > 0.5  # the planted dispersions
+
+    def objective(g, a):  # pydeseq2's loss (fit_alpha_mle)
+        w = mu[:, g] / (1 + mu[:, g] * a)
+        reg = (np.log(a) - np.log(hat[g])) ** 2 / (2 * 0.25) if prior else 0.0
+        return nb_nll(counts[:, g], mu[:, g], a) + 0.5 * np.linalg.slogdet((X.T * w) @ X)[1] + reg
+
+    for g in (int(np.argmax(rel)), *np.flatnonzero(~interior | ~ref_ok)):  # where they differ, ours is no worse
+        assert objective(g, ours[g]) <= objective(g, ref[g]) + 1e-9
 
 
 def test_weighted_crossproducts_in_gene_blocks():
