@@ -170,3 +170,25 @@ def test_weighted_crossproducts_in_gene_blocks():
     ref = np.einsum("np,ng,nq->gpq", X, W, X)
     assert np.allclose(_xtwx(X, W, block=450), ref, rtol=1e-12)  # 3 genes per block, a ragged last block
     assert np.allclose(_xtwx(X, W), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("signal", [0, 30, 300])
+def test_independent_filtering_equals_pydeseq2(signal):
+    """DESeq2's independent filtering on arrays gives pydeseq2's padj exactly (few, some and many rejections)."""
+    from types import SimpleNamespace
+
+    from drugprint.tl._filter import independent_filtering
+
+    rng = np.random.default_rng(signal)
+    base_mean = np.concatenate([np.zeros(200), rng.lognormal(3, 2, 3000)])
+    p = rng.uniform(size=base_mean.size)
+    strong = np.argsort(-base_mean)[:signal]
+    p[strong] = rng.uniform(0, 1e-4, signal)
+    p[rng.choice(base_mean.size, 50, replace=False)] = np.nan  # Cook's outliers
+    genes = SimpleNamespace(var_names=pd.RangeIndex(base_mean.size))
+    holder = SimpleNamespace(dds=genes, base_mean=pd.Series(base_mean), p_values=pd.Series(p), alpha=0.05)
+    DeseqStats._independent_filtering(holder)
+    ours = independent_filtering(base_mean, p, 0.05)
+    np.testing.assert_array_equal(np.isnan(ours), holder.padj.isna().to_numpy())
+    np.testing.assert_allclose(ours, holder.padj.to_numpy(), rtol=1e-12)
+    assert (ours < 0.05).sum() >= 0.8 * signal

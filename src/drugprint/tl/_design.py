@@ -83,6 +83,7 @@ class Design:
     dropped_terms: list[str] = field(default_factory=list)
     _contrasts: object = field(default=None, repr=False)  # formulaic_contrasts.FormulaicContrasts
     _data: pd.DataFrame | None = field(default=None, repr=False)  # the columns as coded for the formula
+    _rows: dict = field(default_factory=dict, repr=False)  # level → model row
 
     @property
     def residual_df(self) -> int:
@@ -94,7 +95,9 @@ class Design:
 
     def level(self, level: str) -> np.ndarray:
         """The model row of condition ``level``, other variables at their reference (numeric ones at 0)."""
-        return self._contrasts.cond(**{self.factor: level}).to_numpy(dtype=float)
+        if level not in self._rows:  # formulaic builds a model matrix per call: once per level
+            self._rows[level] = self._contrasts.cond(**{self.factor: level}).to_numpy(dtype=float)
+        return self._rows[level].copy()
 
     def contrast(self, level: str, versus: str) -> np.ndarray:
         """Vector giving ``level`` minus ``versus`` on the coefficient scale."""

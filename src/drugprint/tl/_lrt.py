@@ -5,13 +5,11 @@ to its p-values (Love, Huber & Anders 2014, *Genome Biology* 15:550, "Likelihood
 the reduced GLM is fitted with the full model's dispersions and size factors, the statistic is twice the
 difference of the negative-binomial log-likelihoods, referred to a chi-square distribution with as many
 degrees of freedom as coefficients dropped. Cook's filtering, the refitted outliers and independent filtering
-are pydeseq2's own (``DeseqDataSet.cooks_outlier``, ``DeseqStats._independent_filtering``), as its Wald test
+are pydeseq2's (``DeseqDataSet.cooks_outlier``; ``DeseqStats._independent_filtering``'s rule), as its Wald test
 uses them. Compared with R in ``tests/tl/test_lrt.py``.
 """
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -87,7 +85,7 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
     of those of ``dds.obsm["design_matrix"]``; otherwise ``log2fc`` is NaN (R reports the full model's last
     coefficient instead, whatever the test).
     """
-    from pydeseq2.ds import DeseqStats
+    from ._filter import independent_filtering
 
     if "LFC" not in dds.varm or "dispersions" not in dds.var:
         raise ValueError("Run dds.deseq2() first: the LRT needs the dispersions and the full model's fit.")
@@ -156,15 +154,13 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
         log2fc[new_zero] = 0.0
 
     base_mean = dds.var["_normed_means"].astype(np.float64)
-    holder = SimpleNamespace(dds=dds, base_mean=base_mean, p_values=pvalue, alpha=alpha)  # all that it reads
-    DeseqStats._independent_filtering(holder)
     out = pd.DataFrame(
         {
             "log2fc": log2fc,
             "lfcse": np.nan,
             "stat": stat,
             "pvalue": pvalue,
-            "padj": holder.padj.astype(np.float64),
+            "padj": independent_filtering(base_mean.to_numpy(), pvalue.to_numpy(), alpha),
             "base_mean": base_mean,
             "df": float(df),
         },

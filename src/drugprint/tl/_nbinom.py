@@ -50,7 +50,7 @@ def _dispersion_gradient(t, y, mu, X, log_alpha_hat, prior_var, cr_reg, prior_re
     if cr_reg:
         W = mu / (1.0 + mu * alpha)
         ainv = np.linalg.inv(_xtwx(X, W))
-        lev = np.einsum("np,gpq,nq->ng", X, ainv, X)  # x_n' (X'WX)^-1 x_n
+        lev = (np.matmul(X, ainv) * X).sum(axis=2).T  # x_n' (X'WX)^-1 x_n, genes × n × p by batched BLAS
         grad = grad + 0.5 * alpha * (-(W**2) * lev).sum(axis=0)
     if prior_reg:
         grad = grad + (t - log_alpha_hat) / prior_var
