@@ -103,12 +103,14 @@ def _effect_correlation(half_means: list, genes_idx: np.ndarray, n_top: int, min
     the Spearman correlations are computed in the other half only, so neither noise shared with the control nor
     the gene selection can create similarity.
     """
+    first = np.stack([h[0][:, genes_idx] for h in half_means])  # splits × conditions × genes
+    second = np.stack([h[1][:, genes_idx] for h in half_means])
     acc = 0.0
-    for full in half_means:
-        halves = (full[0][:, genes_idx], full[1][:, genes_idx])
-        for sel, test in ((0, 1), (1, 0)):
-            top = np.argsort(-np.nan_to_num(np.abs(halves[sel])).max(axis=0), kind="stable")[:n_top]
-            acc = acc + _unit_ranks(halves[sel][:, top]) @ _unit_ranks(halves[test][:, top]).T
+    for sel, test in ((first, second), (second, first)):  # all splits at once
+        top = np.argsort(-np.nan_to_num(np.abs(sel)).max(axis=1), axis=1, kind="stable")[:, :n_top]
+        pick = top[:, None, :]
+        xs, xt = np.take_along_axis(sel, pick, axis=2), np.take_along_axis(test, pick, axis=2)
+        acc = acc + np.einsum("sig,sjg->ij", _unit_ranks(xs), _unit_ranks(xt))
     c = acc / (2 * len(half_means))
     rel = np.diag(c).copy()
     sym = (c + c.T) / 2
