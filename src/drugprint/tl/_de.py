@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,11 @@ from .._utils import (
 )
 from ._de_plan import GroupSetup, plan_group, resolve_call, split_by
 from ._design import Omnibus, quote, tidy_formula
-from ._engines import ENGINES, run_jobs
+from ._engines import ENGINES, check_client, run_jobs
 from ._replicates import profile_data
+
+if TYPE_CHECKING:
+    import distributed
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
 LAYERS = ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean")
@@ -104,6 +107,7 @@ def de(
     alpha: float = 0.05,
     n_cpus: int = 1,
     n_jobs: int = 1,
+    client: distributed.Client | None = None,
     mod: str = "rna",
     allow_single_cells: bool = False,
     verbose: bool = True,
@@ -189,6 +193,12 @@ def de(
     n_jobs
         Groups fitted in parallel (processes); results are identical to ``n_jobs=1``. Each worker limits BLAS to
         one thread, so ``n_jobs`` × ``n_cpus`` should not exceed the cores available.
+    client
+        A ``dask.distributed`` client: each group's fit is then a task on its cluster (the group's data scattered
+        to a worker, the fit run there with BLAS limited to one thread, as with ``n_jobs``); results are
+        identical to ``n_jobs=1`` and come back in group order. ``n_jobs`` is ignored when a client is given (the
+        cluster's workers set the parallelism; a warning when ``n_jobs`` is not 1); ``n_cpus`` still applies
+        within each task. Needs the ``all`` extra (``pip install "drugprint[all]"``).
     mod
         Modality used when ``pdata`` is a MuData.
     allow_single_cells
@@ -211,8 +221,10 @@ def de(
     for the limma methods) (NaN where a gene was not tested), and ``padj_global``: Benjamini–Hochberg over
     every group's p-values of the same test at once (muscat's ``p_adj.glb``; genes each group's own filtering
     kept), for claims across cell types; ``X`` is ``stat`` with untested genes at 0. ``uns["de"]`` records
-    every parameter, the tests, the formula fitted, design, block correlation and fit time of each group
-    (``fits``), skipped groups and tests, library versions, and in ``replicates`` what replicate-level pathway
+    every parameter (``client`` as its scheduler's address, ``""`` for none), the executor that ran the fits
+    (``executor``: ``"serial"``, ``"loky (n_jobs=2)"`` or ``"dask (<scheduler address>)"``), the tests, the formula
+    fitted, design, block correlation and fit time of each group (``fits``), skipped groups and tests, library
+    versions, and in ``replicates`` what replicate-level pathway
     tests need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
     precision weights for counts —, the design matrix and each signature's contrast vector; omnibus rows
     have none).
@@ -234,6 +246,9 @@ def de(
     """
     pdata = as_anndata(pdata, mod, what="de's input")
     check_choice(method, METHODS, name="method")
+    check_client(client)
+    if client is not None and n_jobs != 1:
+        warnings.warn(f"n_jobs={n_jobs} is ignored: the fits run on the client's cluster.", UserWarning, stacklevel=2)
     engine = ENGINES[method]
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
@@ -297,7 +312,9 @@ def de(
         reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
         raise ValueError(f"No group could be tested ({reasons}).")
 
-    fitted = run_jobs(jobs, method, is_counts=is_counts, alpha=alpha, n_cpus=n_cpus, n_jobs=n_jobs, verbose=verbose)
+    fitted, executor = run_jobs(
+        jobs, method, is_counts=is_counts, alpha=alpha, n_cpus=n_cpus, n_jobs=n_jobs, verbose=verbose, client=client
+    )
     rows, results, summary, replicates = [], [], [], {}
     shown = None if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
     for job, (tables, info, seconds) in zip(jobs, fitted, strict=True):
@@ -360,6 +377,8 @@ def de(
         "alpha": float(alpha),
         "n_cpus": int(n_cpus),
         "n_jobs": int(n_jobs),
+        "client": "" if client is None else str(client.scheduler.address),
+        "executor": executor,
         "groups": list(all_groups),
         "mod": mod,
         "allow_single_cells": bool(allow_single_cells),
