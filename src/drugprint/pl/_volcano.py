@@ -87,13 +87,57 @@ def volcano(
     texts = [ax.text(lfc[j], y[j], genes[j], fontsize=6) for j in labelled]
     if texts:  # last, on fixed axes limits: labels pushed apart, each tied to its point by a thin line
         ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())  # connector lines must not rescale the axes afterwards
-        adjust_text(
+        _, arrows = adjust_text(
             texts,
             ax=ax,
-            iter_lim=300,
+            iter_lim=1000,
             force_text=(0.3, 0.6),
-            expand=(1.1, 1.3),
+            force_explode=(0.3, 1.0),
+            expand=(1.2, 1.6),
             prevent_crossings=False,
             arrowprops={"arrowstyle": "-", "color": "0.4", "lw": 0.4},
         )
+        _separate(ax, texts, arrows)
     return finish(fig, save)
+
+
+def _separate(ax: Axes, texts: list, arrows: list, passes: int = 100) -> None:
+    """Push apart, vertically and inside the axes, the labels adjustText left overlapping (it can in crowds).
+
+    Each overlapping pair moves apart by its overlap, the lower label down as far as the axes allow and the
+    upper one up by the rest; connector lines follow their labels.
+    """
+    from itertools import combinations
+
+    canvas = ax.figure.canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    to_data = ax.transData.inverted()
+
+    def shift(text, dy):
+        x, y = ax.transData.transform(text.get_position())
+        text.set_position(to_data.transform((x, y + dy)))
+
+    for _ in range(passes):
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        moved = False
+        for i, j in combinations(range(len(texts)), 2):
+            a, b = boxes[i], boxes[j]
+            w, h = min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0)
+            if w <= 0 or h <= 0:
+                continue
+            upper, lower = (i, j) if a.y0 + a.y1 >= b.y0 + b.y1 else (j, i)
+            gap = h + 1.0
+            down = min(gap / 2, max(boxes[lower].y0 - frame.y0, 0.0))
+            up = min(gap - down, max(frame.y1 - boxes[upper].y1, 0.0))
+            shift(texts[lower], -(gap - up) if up < gap - down else -down)
+            shift(texts[upper], up)
+            boxes[lower], boxes[upper] = (texts[k].get_window_extent(renderer) for k in (lower, upper))
+            moved = True
+        if not moved:
+            break
+    for arrow in arrows:
+        label = getattr(arrow, "patchA", None)
+        if label is not None:
+            arrow.set_positions(label.get_position(), None)
