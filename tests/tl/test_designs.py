@@ -191,3 +191,13 @@ def test_design_records_round_trip(nk, tmp_path):
     pd.testing.assert_frame_equal(back.uns["de"]["tests"], sig.uns["de"]["tests"], check_dtype=False)
     assert back.uns["de"]["design"] == "~ donor + drug" and back.uns["de"]["reduced"] == "~ donor"
     np.testing.assert_array_equal(back.layers["padj_global"], sig.layers["padj_global"])
+
+
+def test_block_without_repeated_profiles_is_skipped(nk):
+    nk = nk.copy()
+    nk.obs["patient"] = [f"p{i}" for i in range(nk.n_obs)]  # every profile its own block: nothing to correlate
+    with (
+        pytest.warns(UserWarning, match=r"block 'patient' needs at least two blocks, one with several profiles"),
+        pytest.raises(ValueError, match="No group could be tested"),
+    ):
+        dp.tl.de(nk, method="voom", block="patient", covariates=[], verbose=False)

@@ -296,7 +296,7 @@ def plan_group(group: str, meta: pd.DataFrame, x: np.ndarray, var_names: pd.Inde
     """The fit of one group (a :class:`~drugprint.tl._engines.FitJob`), or ``None`` with the reasons recorded."""
     s = setup
     keep = np.ones(len(meta), dtype=bool)
-    reference = None
+    reference, too_few = None, []
     if s.cond_col is not None:
         cond = meta[s.cond_col].astype(str)
         per_level = cond.value_counts()
@@ -355,7 +355,6 @@ def plan_group(group: str, meta: pd.DataFrame, x: np.ndarray, var_names: pd.Inde
             _skip(
                 skipped,
                 group,
-                "*",
                 f"block {s.block!r} needs at least two blocks, one with several profiles "
                 f"(here {len(sizes)} block(s) of at most {sizes.max()} profile(s)).",
             )
