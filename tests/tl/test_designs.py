@@ -201,3 +201,14 @@ def test_block_without_repeated_profiles_is_skipped(nk):
         pytest.raises(ValueError, match="No group could be tested"),
     ):
         dp.tl.de(nk, method="voom", block="patient", covariates=[], verbose=False)
+
+
+def test_omnibus_calibrated_where_nothing_is_planted(pdata):
+    """B cells carry donor effects and co-varying programmes but no drug effect: the omnibus tests stay near level."""
+    b = pdata[(pdata.obs["cell_type"] == "B").to_numpy()].copy()
+    for method in ("voom", "deseq2"):
+        sig = dp.tl.de(b, method=method, reduced="~ donor", verbose=False)
+        p = sig.layers["pvalue"][0]
+        p = p[np.isfinite(p)]
+        assert 0.01 < np.mean(p < 0.05) < 0.10, method
+        assert np.nansum(sig.layers["padj"][0] < 0.05) <= 3, method

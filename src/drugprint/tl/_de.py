@@ -333,23 +333,24 @@ def de(
                 round(seconds, 3),
             )
         )
-        store = profile_data(job.data, design_g, is_counts)
-        store.update(
-            group=job.group,
-            genes=np.asarray(pdata.var_names[tested], dtype=str),
-            gene_index=np.flatnonzero(tested),
-            n_vars=pdata.n_vars,
-            signatures=[],
-            contrasts=[],
-        )
+        signatures, contrasts = [], []
         for key, spec in job.specs.items():
             name, row = _row(job, spec, groupby, condition_key, cond_col)
             rows.append((name, row))
             results.append(tables[key])
-            if isinstance(job.tests[key], np.ndarray):
-                store["signatures"].append(name)
-                store["contrasts"].append(job.tests[key])
-        if store["signatures"]:
+            if isinstance(job.tests[key], np.ndarray):  # omnibus rows have no contrast for set tests
+                signatures.append(name)
+                contrasts.append(job.tests[key])
+        if signatures:  # voom weights per profile only where a replicate-level set test can use them
+            store = profile_data(job.data, design_g, is_counts)
+            store.update(
+                group=job.group,
+                genes=np.asarray(pdata.var_names[tested], dtype=str),
+                gene_index=np.flatnonzero(tested),
+                n_vars=pdata.n_vars,
+                signatures=signatures,
+                contrasts=contrasts,
+            )
             replicates[f"fit{len(replicates)}"] = store
 
     sig = _assemble(pdata, rows, results, groupby)

@@ -53,6 +53,22 @@ def formula_variables(formula: str) -> list[str]:
     return sorted(str(v) for v in spec.required_variables)
 
 
+def is_nested(x: np.ndarray, xr: np.ndarray) -> bool:
+    """Whether every column of ``xr`` is a combination of the columns of ``x`` (a reduced design nested in it)."""
+    coef, *_ = np.linalg.lstsq(x, xr, rcond=None)
+    return bool(np.abs(x @ coef - xr).max() <= 1e-8 * max(1.0, np.abs(xr).max()))
+
+
+def largest_effect(est: np.ndarray) -> np.ndarray:
+    """Per row (gene), the signed estimate largest in absolute value among the finite ones; NaN when none is.
+
+    What an omnibus row reports as ``log2fc``: the dropped coefficient that moved most.
+    """
+    finite = np.isfinite(est)
+    pick = np.argmax(np.where(finite, np.abs(est), -1.0), axis=1)[:, None]
+    return np.where(finite.any(axis=1), np.take_along_axis(est, pick, 1)[:, 0], np.nan)
+
+
 @dataclass(frozen=True)
 class Omnibus:
     """An omnibus test of the full design against a reduced one nested in it.
@@ -131,8 +147,7 @@ class Design:
         red = _materialise(reduced_formula, self._data, lambda data, f: model_matrix(f, data))
         red = pd.DataFrame(np.asarray(red, dtype=float), index=self.matrix.index, columns=[str(c) for c in red.columns])
         x, xr = self.matrix.to_numpy(), red.to_numpy()
-        coef_r, *_ = np.linalg.lstsq(x, xr, rcond=None)
-        if np.abs(x @ coef_r - xr).max() > 1e-8 * max(1.0, np.abs(xr).max()):
+        if not is_nested(x, xr):
             raise DesignError(
                 f"reduced={reduced_formula!r} is not nested in the design {self.formula}: its columns are not "
                 "combinations of the design's. Drop terms from the design to make the reduced formula."

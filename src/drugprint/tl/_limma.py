@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._design import Design
+from ._design import Design, largest_effect
 
 
 @dataclass
@@ -158,8 +158,7 @@ def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, p
         else:
             f, rank, est = moderated_f(fit, test.basis, s2_post)
             p = stats.f.sf(f, rank, df_total)
-            largest = np.argmax(np.where(np.isfinite(est), np.abs(est), -1.0), axis=1)[:, None]
-            lfc = np.take_along_axis(est, largest, 1)[:, 0] if test.dropped else np.full_like(f, np.nan)
+            lfc = largest_effect(est) if test.dropped else np.full_like(f, np.nan)
             table = {"log2fc": lfc, "lfcse": np.full_like(f, np.nan), "stat": f, "pvalue": p}
         table.update(padj=bh(table["pvalue"]), base_mean=fit.amean)
         out[key] = pd.DataFrame(table, index=genes)

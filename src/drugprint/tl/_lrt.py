@@ -16,6 +16,8 @@ import pandas as pd
 from pydeseq2.utils import nb_nll
 from scipy.stats import chi2
 
+from ._design import is_nested, largest_effect
+
 __all__ = ["nbinom_lrt"]
 
 # nbinomLRT's fit of the reduced model (DESeq2 1.38): fitNbinomGLMs(betaTol = 1e-8, maxit = 100, minmu = 0.5)
@@ -97,8 +99,7 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
         raise ValueError(f"`reduced` has {xr.shape[0]} rows for {X.shape[0]} profiles.")
     if np.linalg.matrix_rank(xr) < xr.shape[1]:
         raise ValueError("The reduced model matrix is not of full column rank.")
-    coef, *_ = np.linalg.lstsq(X, xr, rcond=None)
-    if np.abs(X @ coef - xr).max() > 1e-8 * max(1.0, np.abs(xr).max()):
+    if not is_nested(X, xr):
         raise ValueError("The reduced model is not nested in the full design (its columns are not combinations of it).")
     df = X.shape[1] - xr.shape[1]
     if df < 1:
@@ -147,10 +148,7 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
     log2fc = pd.Series(np.nan, index=genes)
     if reduced_names is not None and set(reduced_names) <= {str(c) for c in full.columns}:
         dropped = [c for c in full.columns if str(c) not in set(reduced_names)]
-        b = lfc[dropped].to_numpy(dtype=np.float64) / np.log(2)
-        finite = np.isfinite(b).all(axis=1)
-        pick = np.abs(np.where(np.isfinite(b), b, 0.0)).argmax(axis=1)
-        log2fc[finite] = b[finite, pick[finite]]
+        log2fc[:] = largest_effect(lfc[dropped].to_numpy(dtype=np.float64) / np.log(2))
         log2fc[new_zero] = 0.0
 
     base_mean = dds.var["_normed_means"].astype(np.float64)
