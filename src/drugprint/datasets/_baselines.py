@@ -9,6 +9,7 @@ each cell type expresses what it should.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -98,15 +99,31 @@ _MARKERS: dict[str, tuple[str, ...]] = {
 @lru_cache(maxsize=1)
 def pbmc68k_profiles() -> pd.DataFrame:
     """Mean fraction of the library per gene for five PBMC types in ``pbmc68k_reduced`` (genes × types)."""
-    import scanpy as sc
-
-    ref = sc.datasets.pbmc68k_reduced()
+    ref = _read_pbmc68k_reduced()
     raw = ref.raw.to_adata()
     x = raw.X.toarray() if hasattr(raw.X, "toarray") else np.asarray(raw.X)
     frac = np.expm1(x) / 1e4  # = counts / n_counts
     labels = ref.obs["bulk_labels"].astype(str).to_numpy()
     cols = {ct: frac[np.isin(labels, names)].mean(axis=0) for ct, names in _PBMC68K_LABELS.items()}
     return pd.DataFrame(cols, index=raw.var_names.astype(str))
+
+
+def _read_pbmc68k_reduced():
+    """Read scanpy's bundled ``pbmc68k_reduced`` from its install folder, without importing scanpy."""
+    import importlib.util
+    from pathlib import Path
+
+    import anndata as ad
+
+    spec = importlib.util.find_spec("scanpy")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "10x_pbmc68k_reduced.h5ad"
+    if not path.exists():  # a scanpy that keeps the file elsewhere
+        import scanpy as sc
+
+        return sc.datasets.pbmc68k_reduced()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # the file predates anndata's current encoding
+        return ad.read_h5ad(path)
 
 
 def baseline_profiles(genes: list[str], proliferation: set[str], rng: np.random.Generator) -> pd.DataFrame:

@@ -296,27 +296,30 @@ def imid_screen(
         return drug if (drug == CONTROL or not multi_dose) else f"{drug}_{dose:g}uM"
 
     # log2 effect vector per (cell type, drug, dose, time)
+    tau = {prog.name: prog.tau_h for prog in _PROGRAMMES}
+    planted = programme_genes.assign(
+        pos=gpos[programme_genes["gene"]].to_numpy(), tau=programme_genes["programme"].map(tau)
+    )
+    planted_by_ct = {ct: df for ct, df in planted.groupby("cell_type", sort=False)}
+    specific_pos = gpos[specific["gene"]].to_numpy()
+
     @cache
     def effect(ct: str, drug: str, dose: float, time_h: float) -> np.ndarray:
         eff = np.zeros(n_genes)
         if drug == CONTROL:
             return eff
         a = activity(drug, dose)
-        pg = programme_genes[programme_genes["cell_type"] == ct]
-        for prog in _PROGRAMMES:
-            sub = pg[pg["programme"] == prog.name]
-            if len(sub):
-                np.add.at(
-                    eff,
-                    gpos[sub["gene"]].to_numpy(),
-                    sub["log2fc_at_activity_1"].to_numpy() * a * _time_factor(prog.tau_h, time_h),
-                )
-        sp = specific[(specific["cell_type"] == ct) & specific["applies_to"].isin([drug, _HILL.loc[drug, "class"]])]
+        if ct in planted_by_ct:
+            pg = planted_by_ct[ct]
+            scale = [_time_factor(t, time_h) for t in pg["tau"]]
+            np.add.at(eff, pg["pos"].to_numpy(), pg["log2fc_at_activity_1"].to_numpy() * a * np.asarray(scale))
+        sp = ((specific["cell_type"] == ct) & specific["applies_to"].isin([drug, _HILL.loc[drug, "class"]])).to_numpy()
         np.add.at(
-            eff, gpos[sp["gene"]].to_numpy(), sp["log2fc_at_activity_1"].to_numpy() * a * _time_factor(12.0, time_h)
+            eff, specific_pos[sp], specific["log2fc_at_activity_1"].to_numpy()[sp] * a * _time_factor(12.0, time_h)
         )
         return eff
 
+    log_base = {ct: np.log(base[ct].to_numpy()) for ct in CELL_TYPES}
     blocks, obs_rows, gene_rows, shift_rows = [], [], [], []
     for donor in donors:
         for drug, dose, time_h in conds:
@@ -339,7 +342,7 @@ def imid_screen(
                 if n == 0:
                     continue
                 log_mu = (
-                    np.log(base[ct].to_numpy())
+                    log_base[ct]
                     + donor_effect[donor]
                     + donor_ct_effect[donor, ct]
                     + rng.normal(0.0, profile_sd)
@@ -362,9 +365,8 @@ def imid_screen(
     obs["sample"] = pd.Categorical(obs["sample"], categories=list(dict.fromkeys(obs["sample"])))
     obs["cell_type"] = pd.Categorical(obs["cell_type"], categories=list(CELL_TYPES))
 
-    adata = AnnData(X=counts.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes.astype(str)))
+    adata = AnnData(X=_log_normalise(counts), obs=obs, var=pd.DataFrame(index=genes.astype(str)))
     adata.layers["counts"] = counts
-    _log_normalise(adata)
     adata.uns["truth"] = _truth(conds, programme_genes, gene_rows)
     set_names = pd.Categorical(hallmark["source"]).categories
     adata.uns["truth"]["programme_shifts"] = pd.DataFrame(shift_rows, columns=["sample", "cell_type", *set_names])
@@ -390,13 +392,14 @@ def imid_screen(
     return mdata
 
 
-def _log_normalise(adata: AnnData) -> None:
-    x = adata.X
-    size = np.asarray(x.sum(axis=1)).ravel()
+def _log_normalise(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """``log1p`` of counts scaled to 10,000 per cell (cells without counts stay 0), as float32."""
+    size = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(1e4, size, out=np.zeros_like(size), where=size > 0)
-    x = sparse.diags(scale.astype(np.float32)) @ x
-    x.data = np.log1p(x.data)
-    adata.X = x.tocsr()
+    x = counts.astype(np.float32)
+    x.data *= np.repeat(scale, np.diff(x.indptr)).astype(np.float32)
+    np.log1p(x.data, out=x.data)
+    return x
 
 
 def _truth(conds, programme_genes: pd.DataFrame, gene_rows: list) -> dict:
