@@ -162,14 +162,25 @@ def test_dispersions_equal_pydeseq2_per_gene(nb_data, prior):
         assert objective(g, ours[g]) <= objective(g, ref[g]) + 1e-9
 
 
-def test_weighted_crossproducts_in_gene_blocks():
-    from drugprint.tl._nbinom import _xtwx
+def test_packed_weighted_crossproducts():
+    """X' diag(w) X of many genes, packed; their inverses (Cholesky, np.linalg.inv where it fails) and products."""
+    from drugprint.tl._nbinom import _Gram
 
     rng = np.random.default_rng(0)
     X, W = rng.normal(size=(30, 5)), rng.random((30, 1000))
+    gram = _Gram(X)
     ref = np.einsum("np,ng,nq->gpq", X, W, X)
-    assert np.allclose(_xtwx(X, W, block=450), ref, rtol=1e-12)  # 3 genes per block, a ragged last block
-    assert np.allclose(_xtwx(X, W), ref, rtol=1e-12)
+    P = gram(W)
+    assert P.shape == (15, 1000)
+    assert np.allclose(gram.unpack(P), ref, rtol=1e-12)
+    V = rng.normal(size=(5, 1000))
+    assert np.allclose(gram.times(P, V), np.einsum("gpq,qg->pg", ref, V), rtol=1e-12)
+    P[:, 7] = gram.pack(-np.eye(5))[:, 0]  # not positive definite: np.linalg.inv
+    P[:, 8] = np.nan
+    inv = gram.unpack(gram.invert(P))
+    expected = np.linalg.inv(np.concatenate([ref[:7], -np.eye(5)[None], np.full((1, 5, 5), np.nan), ref[9:]]))
+    assert np.allclose(inv, expected, rtol=1e-10, equal_nan=True)
+    assert np.allclose(gram.quadratic_forms(P), np.einsum("np,gpq,nq->ng", X, inv, X), rtol=1e-10, equal_nan=True)
 
 
 @pytest.mark.parametrize("signal", [0, 30, 300])

@@ -162,8 +162,8 @@ def de(
         treatment: modelled by the intra-block correlation (limma's ``duplicateCorrelation``; ``voom`` and
         ``limma`` only). The consensus correlation of each group is in ``uns["de"]["fits"]``.
     method
-        ``"deseq2"``: DESeq2's negative-binomial GLM, Wald and likelihood-ratio tests (pydeseq2; its IRLS and
-        Wald steps batched over genes, same estimates), for counts.
+        ``"deseq2"``: DESeq2's negative-binomial GLM, Wald and likelihood-ratio tests (pydeseq2; its IRLS,
+        dispersion and Wald steps batched over genes, same estimates), for counts.
         ``"voom"``: limma-voom for counts (TMM, log-CPM with precision weights, moderated t and F); fast.
         ``"limma"``: limma's linear model and empirical-Bayes moderated t and F for log-scale data
         (microarrays, normalised tables). ``"ttest"``: Welch's t-test on log values (log-CPM for counts),

@@ -111,9 +111,25 @@ class Design:
 
     def level(self, level: str) -> np.ndarray:
         """The model row of condition ``level``, other variables at their reference (numeric ones at 0)."""
-        if level not in self._rows:  # formulaic builds a model matrix per call: once per level
+        if not self._rows and self.levels:  # formulaic builds a model matrix per call (~10 ms): all rows in one
+            self._rows = self._level_rows()
+        if level not in self._rows:  # one at a time (or formulaic_contrasts' error for an unknown level)
             self._rows[level] = self._contrasts.cond(**{self.factor: level}).to_numpy(dtype=float)
         return self._rows[level].copy()
+
+    def _level_rows(self) -> dict[str, np.ndarray]:
+        """Every level's model row at once: the rows formulaic_contrasts' ``cond`` builds one at a time.
+
+        Uses formulaic_contrasts' (private) default of each other variable; without it, rows come one by one.
+        """
+        fc = self._contrasts
+        default = getattr(fc, "_get_default_value", None)
+        if default is None:
+            return {}
+        defaults = {v: default(v) for v in fc.variables if v != self.factor}
+        rows = pd.DataFrame([{**defaults, self.factor: lv} for lv in self.levels])
+        matrix = fc.design_matrix.model_spec.get_model_matrix(rows).to_numpy(dtype=float)
+        return dict(zip(self.levels, matrix, strict=True))
 
     def contrast(self, level: str, versus: str) -> np.ndarray:
         """Vector giving ``level`` minus ``versus`` on the coefficient scale."""

@@ -41,12 +41,48 @@ def filter_by_expr(
     return ((cpm >= cutoff).sum(axis=0) >= min_size - tol) & (y.sum(axis=0) >= min_total_count - tol)
 
 
+def bh_rejections(pvalues: np.ndarray, base_mean: np.ndarray, cutoffs: np.ndarray, alpha: float) -> np.ndarray:
+    """How many genes Benjamini–Hochberg rejects at ``alpha`` among those with ``base_mean >= cutoff``, per cutoff.
+
+    Of ``m`` genes it rejects the ``J`` smallest p-values, ``J`` the largest rank ``i`` with ``min(p_(i) m / i, 1) <
+    alpha``: exactly the number of adjusted p-values below ``alpha`` from scipy's ``false_discovery_control(method=
+    "bh")``, whose arithmetic (``p * (m / i)``, clipped to 1) this repeats, over the p-values below ``alpha`` only and
+    for every cutoff at once.
+
+    Parameters
+    ----------
+    pvalues
+        P-values, none NaN.
+    base_mean
+        The filter statistic of each gene.
+    cutoffs
+        Lower bounds on ``base_mean``.
+    alpha
+        Target false discovery rate.
+
+    Returns
+    -------
+    The number of rejections at each cutoff.
+    """
+    order = np.argsort(pvalues)
+    ps, bm = pvalues[order], base_mean[order]
+    m = ps.size - np.searchsorted(np.sort(base_mean), cutoffs, side="left")  # genes kept at each cutoff
+    below = np.searchsorted(ps, alpha, side="left")  # only p < alpha can have an adjusted p-value below alpha
+    inside = bm[:below] >= cutoffs[:, None]
+    rank = np.cumsum(inside, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hit = inside & (np.minimum(ps[:below] * (m[:, None] / rank), 1.0) < alpha)
+    return np.where(hit, rank, 0).max(axis=1, initial=0)
+
+
 def independent_filtering(base_mean: np.ndarray, pvalues: np.ndarray, alpha: float) -> np.ndarray:
     """DESeq2's independent filtering: Benjamini–Hochberg above the base-mean cutoff that rejects the most.
 
     The same rule as pydeseq2's ``DeseqStats._independent_filtering`` (50 cutoffs between the share of zero
     means and the 95th percentile, a lowess of the rejections, the first cutoff within one residual
-    standard deviation of its maximum; Love, Huber & Anders 2014), on arrays instead of 50 pandas columns.
+    standard deviation of its maximum; Love, Huber & Anders 2014), on arrays instead of 50 pandas columns: the
+    rejections at every cutoff are counted at once (:func:`bh_rejections`), the lowess is fitted only when it
+    decides (some cutoff rejects more than 10 genes), and the p-values are adjusted at the chosen cutoff only.
     Returns the adjusted p-values, NaN for genes filtered out or without a p-value.
     """
     from pydeseq2.utils import lowess
@@ -57,18 +93,16 @@ def independent_filtering(base_mean: np.ndarray, pvalues: np.ndarray, alpha: flo
     lower = float(np.mean(base_mean == 0))
     theta = np.linspace(lower, 0.95 if lower < 0.95 else 1.0, 50)
     cutoffs = np.quantile(base_mean, theta)
-    result = np.full((p.size, theta.size), np.nan)
     has_p = ~np.isnan(p)
-    for i, cutoff in enumerate(cutoffs):
-        use = (base_mean >= cutoff) & has_p
-        if use.any():
-            result[use, i] = false_discovery_control(p[use], method="bh")
-    with np.errstate(invalid="ignore"):
-        rejections = (result < alpha).sum(axis=0)
-    fitted = lowess(theta, rejections, frac=1 / 5)
+    rejections = bh_rejections(p[has_p], base_mean[has_p], cutoffs, alpha)
     j = 0
     if rejections.max() > 10:
+        fitted = lowess(theta, rejections, frac=1 / 5)
         residual = rejections[rejections > 0] - fitted[rejections > 0]
         above = np.flatnonzero(rejections > fitted.max() - np.sqrt(np.mean(residual**2)))
         j = int(above[0]) if above.size else 0
-    return result[:, j]
+    out = np.full(p.size, np.nan)
+    use = has_p & (base_mean >= cutoffs[j])
+    if use.any():
+        out[use] = false_discovery_control(p[use], method="bh")
+    return out
