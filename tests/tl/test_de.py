@@ -45,18 +45,20 @@ def test_signatures_contract(sig_all, pdata):
 def _assert_equals_pydeseq2(sig, name, sub, meta, design, drug):
     """Row ``name`` of ``sig`` equals pydeseq2's own formula interface on the genes ``sig`` tested.
 
-    Both use the batched inference (which tests/tl/test_nbinom.py compares with pydeseq2's per-gene one), so
-    this checks the design matrix and contrast vectors alone.
+    Both use the batched inference (which tests/tl/test_nbinom.py compares with pydeseq2's per-gene one) and
+    R's dispersion trend (tests/tl/test_trend.py), so this checks the design matrix and contrast vectors alone.
     """
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.ds import DeseqStats
 
+    from drugprint.tl._deseq2 import fit_parametric_trend
     from drugprint.tl._nbinom import BatchedInference
 
     genes = sig.var_names[np.isfinite(sig[name].layers["log2fc"][0])]
     counts = pd.DataFrame(sub[:, genes].X.astype(int), index=sub.obs_names, columns=genes)
     inference = BatchedInference(n_cpus=1)
     dds = DeseqDataSet(counts=counts, metadata=meta, design=design, quiet=True, inference=inference)
+    dds._fit_parametric_dispersion_trend = lambda vst=False: fit_parametric_trend(dds)
     dds.deseq2()
     st = DeseqStats(dds, contrast=["drug", drug, "DMSO"], quiet=True, inference=inference)
     st.summary()
