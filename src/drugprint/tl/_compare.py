@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 import zlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,19 +20,69 @@ METRICS = ("spearman", "pearson", "cosine")
 
 
 def _rank(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, axis=-1)
+    """Ranks along the last axis, ties averaged; a slice holding a NaN is all NaN (as :func:`scipy.stats.rankdata`).
+
+    One sort of all the slices at once; a run of equal values starting at sorted position ``i`` (from 0) with
+    ``k`` values has the rank ``i + (k + 1) / 2``.
+    """
+    n = x.shape[-1]
+    flat = x.reshape(-1, n)
+    order = np.argsort(flat, axis=1) + np.arange(0, flat.size, n)[:, None]  # flat positions, sorted by row
+    xs = flat.ravel()[order]
+    starts = np.ones(flat.shape, dtype=bool)
+    starts[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    first = np.flatnonzero(starts)
+    size = np.diff(first, append=flat.size)
+    ranks = np.empty(flat.size)
+    ranks[order.ravel()] = np.repeat(first % n + (size + 1) / 2, size)
+    ranks = ranks.reshape(flat.shape)
+    ranks[np.isnan(flat).any(axis=1)] = np.nan
+    return ranks.reshape(x.shape)
 
 
-def _similarity(x: np.ndarray, metric: str) -> np.ndarray:
-    """Row × row similarity of ``x`` (signatures × genes)."""
+def _resampled_ranks(x: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """``_rank(x[:, picks].transpose(1, 0, 2))`` for finite ``x`` (rows × genes; ``picks``: draws × genes).
+
+    Each row is sorted once; in a draw, a run of equal values holding ``k`` drawn genes above ``b`` drawn genes
+    of smaller value has the rank ``b + (k + 1) / 2``, so the draws need counting, not sorting.
+    """
+    n_draws, n_genes = picks.shape[0], x.shape[1]
+    counts = np.bincount((picks + np.arange(n_draws)[:, None] * n_genes).ravel(), minlength=n_draws * n_genes)
+    counts = counts.reshape(n_draws, n_genes)
+    out = np.empty((n_draws, x.shape[0], picks.shape[1]))
+    for i, row in enumerate(x):
+        order = np.argsort(row)
+        starts = np.ones(n_genes, dtype=bool)
+        starts[1:] = row[order[1:]] != row[order[:-1]]
+        upto = np.cumsum(counts[:, order], axis=1)[:, np.append(np.flatnonzero(starts)[1:], n_genes) - 1]
+        below = np.hstack([np.zeros((n_draws, 1), dtype=upto.dtype), upto[:, :-1]])
+        ranks = np.empty((n_draws, n_genes))
+        ranks[:, order] = ((below + upto + 1) / 2)[:, np.cumsum(starts) - 1]
+        out[:, i] = np.take_along_axis(ranks, picks, axis=1)
+    return out
+
+
+def _similarity(x: np.ndarray, metric: str, picks: np.ndarray | None = None) -> np.ndarray:
+    """Row × row similarity of ``x`` (signatures × genes), or of each draw of its genes (``picks``: draws × genes)."""
     if metric == "spearman":
-        x = _rank(x)
+        x = _rank(x) if picks is None else _resampled_ranks(x, picks)
+    elif picks is not None:
+        x = x[:, picks].transpose(1, 0, 2)
     if metric in ("spearman", "pearson"):
         x = x - x.mean(axis=-1, keepdims=True)
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
     norm[norm == 0] = np.nan
     x = x / norm
     return np.einsum("...ig,...jg->...ij", x, x)
+
+
+def _interval(draws: np.ndarray, q: list[float]) -> np.ndarray:
+    """``np.nanpercentile(draws, q, axis=0)``, with its slow NaN-aware path only where a draw is NaN."""
+    out = np.percentile(draws, q, axis=0)
+    nan = np.isnan(draws).any(axis=0)
+    if nan.any():
+        out[:, nan] = np.nanpercentile(draws[:, nan], q, axis=0)
+    return out
 
 
 def informative_genes(values: np.ndarray, padj: np.ndarray | None, *, alpha: float, n_top: int) -> np.ndarray:
@@ -48,14 +98,20 @@ def informative_genes(values: np.ndarray, padj: np.ndarray | None, *, alpha: flo
     return np.flatnonzero(keep)
 
 
-def _paired_lfc(pdata: AnnData, conds: list[str], condition_key, control, donor_key, layer) -> np.ndarray:
-    """Per donor and condition: log-CPM(condition) − log-CPM(control); donors × conditions × genes."""
-    x = to_dense(get_matrix(pdata, resolve_counts_layer(pdata, layer))).astype(float)
+def _paired_lfc(
+    pdata: AnnData, profiles: np.ndarray | slice, conds: list[str], condition_key, control, donor_key, layer
+) -> np.ndarray:
+    """Per donor and condition: log-CPM(condition) − log-CPM(control) in ``profiles`` (a row mask or slice).
+
+    Returns donors × conditions × genes.
+    """
+    x = to_dense(get_matrix(pdata, resolve_counts_layer(pdata, layer))[profiles]).astype(float)
     lcpm = np.log2((x + 0.5) / (x.sum(axis=1, keepdims=True) + 1) * 1e6)
-    donors = [str(d) for d in categories(pdata.obs[donor_key])]
+    obs = pdata.obs.iloc[profiles]
+    donors = [str(d) for d in categories(obs[donor_key])]
     out = np.full((len(donors), len(conds), x.shape[1]), np.nan)
-    cond_of = pdata.obs[condition_key].astype(str).to_numpy()
-    donor_of = pdata.obs[donor_key].astype(str).to_numpy()
+    cond_of = obs[condition_key].astype(str).to_numpy()
+    donor_of = obs[donor_key].astype(str).to_numpy()
     for i, d in enumerate(donors):
         ctrl = np.flatnonzero((donor_of == d) & (cond_of == control))
         if ctrl.size != 1:
@@ -84,39 +140,98 @@ def _splits(n: int, max_splits: int, rng: np.random.Generator) -> list[np.ndarra
 
 
 def _unit_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis, centred and scaled to unit length: their dot products are Spearman correlations."""
     r = _rank(x)
     r = r - r.mean(axis=-1, keepdims=True)
     return r / np.linalg.norm(r, axis=-1, keepdims=True)
 
 
-def _half_means(paired: np.ndarray, splits) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per split, the mean effect (conditions × genes) of each half of the donors."""
+class _Half(NamedTuple):
+    """One half of the donors over the splits: mean effects, and the genes ordered by how strongly they move."""
+
+    means: np.ndarray  # splits × genes × conditions
+    order: np.ndarray  # splits × genes: by decreasing largest |mean| over conditions (NaN as 0), ties in gene order
+    tie: np.ndarray  # splits × genes: along ``order``, the number of each run of equal strengths
+
+
+def _half_means(paired: np.ndarray, splits: list[np.ndarray]) -> tuple[_Half, _Half]:
+    """The mean effect (donors × conditions × genes ``paired``) in each half of the donors of every split."""
+    donors = [np.array([np.flatnonzero(m == side) for m in splits]) for side in (True, False)]  # splits × donors
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a condition missing from every donor of a half
-        return [(np.nanmean(paired[m], axis=0), np.nanmean(paired[~m], axis=0)) for m in splits]
+        halves = [np.ascontiguousarray(np.nanmean(paired[d], axis=1).transpose(0, 2, 1)) for d in donors]
+    out = []
+    for means in halves:
+        strength = np.nan_to_num(np.abs(means)).max(axis=2)
+        order = np.argsort(-strength, axis=1, kind="stable")
+        ranked = np.take_along_axis(strength, order, axis=1)
+        tie = np.zeros(order.shape, dtype=np.intp)
+        tie[:, 1:] = np.cumsum(ranked[:, 1:] != ranked[:, :-1], axis=1)
+        out.append(_Half(means, order, tie))
+    return out[0], out[1]
 
 
-def _effect_correlation(half_means: list, genes_idx: np.ndarray, n_top: int, min_reliability: float):
+def _top_genes(half: _Half, draws: np.ndarray, n: int) -> np.ndarray:
+    """Per draw and split, the genes at the ``n`` positions of the draw that move most, strongest first.
+
+    ``draws`` is draws × positions (genes, repeats allowed); returns draws × splits × ``n``. For each draw ``d``
+    this equals ``draws[d][np.argsort(-strength[:, draws[d]], axis=1, kind="stable")[:, :n]]`` (ties in the
+    order drawn) without sorting the draw: going down each split's genes from the strongest, it counts how
+    often each was drawn until ``n`` positions are held, adds the genes tied with the last of them, and sorts
+    only their positions, by strength and then in the order drawn.
+    """
+    (n_draws, n_pos), (n_splits, n_genes) = draws.shape, half.order.shape
+    n = min(n, n_pos)
+    counts = np.bincount((draws + np.arange(n_draws)[:, None] * n_genes).ravel(), minlength=n_draws * n_genes)
+    counts = counts.reshape(n_draws, n_genes)
+    size = min(2 * n, n_genes)
+    while True:  # enough leading genes to hold n positions, ending with a whole run of tied strengths
+        cum = np.cumsum(counts[:, half.order[:, :size]], axis=2)  # draws × splits × leading genes
+        if size == n_genes or cum[..., -1].min() >= n:
+            last = half.tie[np.arange(n_splits), np.argmax(cum >= n, axis=2)]
+            if size == n_genes or (half.tie[:, size] > last).all():
+                break
+        size = min(2 * size, n_genes)
+    draw, split, col = np.nonzero(half.tie[:, :size] <= last[..., None])
+    gene = half.order[split, col]
+    mult = counts[draw, gene]
+    keys = draws.astype(np.min_scalar_type(n_genes))  # small integers, which numpy's stable sort radix-sorts
+    where = np.argsort(keys, axis=1, kind="stable").ravel()  # each draw's positions, grouped by gene
+    first = np.cumsum(counts, axis=1) - counts + np.arange(n_draws)[:, None] * n_pos  # a gene's group in ``where``
+    # every position holding a chosen gene: its (draw, split) row, tie run, gene and place in ``where``
+    row, tie, gene, at = (
+        np.repeat(a, mult) for a in (draw * n_splits + split, half.tie[split, col], gene, first[draw, gene])
+    )
+    at += np.arange(gene.size) - np.repeat(np.cumsum(mult) - mult, mult)  # the gene's first, second … position
+    o = np.lexsort((where[at], tie, row))
+    top = gene[o][np.searchsorted(row, np.arange(n_draws * n_splits))[:, None] + np.arange(n)]
+    return top.reshape(n_draws, n_splits, n)
+
+
+def _effect_correlation(
+    halves: tuple[_Half, _Half], draws: np.ndarray, n_top: int, min_reliability: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Cross-half effect correlation, disattenuated by split-half reliability (select on one half, test on the other).
 
     For each split and each direction, genes are chosen as the ``n_top`` largest mean |effect| in one half and
     the Spearman correlations are computed in the other half only, so neither noise shared with the control nor
-    the gene selection can create similarity.
+    the gene selection can create similarity. ``halves`` is :func:`_half_means`; ``draws`` (draws × positions)
+    the genes to choose from, repeats allowed. Returns correlations (draws × conditions × conditions) and
+    reliabilities (draws × conditions).
     """
-    first = np.stack([h[0][:, genes_idx] for h in half_means])  # splits × conditions × genes
-    second = np.stack([h[1][:, genes_idx] for h in half_means])
-    acc = 0.0
-    for sel, test in ((first, second), (second, first)):  # all splits at once
-        top = np.argsort(-np.nan_to_num(np.abs(sel)).max(axis=1), axis=1, kind="stable")[:, :n_top]
-        pick = top[:, None, :]
-        xs, xt = np.take_along_axis(sel, pick, axis=2), np.take_along_axis(test, pick, axis=2)
-        acc = acc + np.einsum("sig,sjg->ij", _unit_ranks(xs), _unit_ranks(xt))
-    c = acc / (2 * len(half_means))
-    rel = np.diag(c).copy()
-    sym = (c + c.T) / 2
-    ok = np.outer(rel >= min_reliability, rel >= min_reliability)
+    splits = np.arange(len(halves[0].means))[:, None]
+    x = []
+    for sel, test in (halves, halves[::-1]):  # all draws and splits at once
+        pick = _top_genes(sel, draws, n_top)  # draws × splits × genes
+        x += [sel.means[splits, pick], test.means[splits, pick]]
+    ranks = _unit_ranks(np.stack(x, axis=1).transpose(0, 1, 2, 4, 3))  # draws × 4 × splits × conditions × genes
+    acc = np.einsum("dsig,dsjg->dij", ranks[:, 0], ranks[:, 1]) + np.einsum("dsig,dsjg->dij", ranks[:, 2], ranks[:, 3])
+    c = acc / (2 * len(splits))
+    rel = np.diagonal(c, axis1=1, axis2=2).copy()
+    sym = (c + c.transpose(0, 2, 1)) / 2
+    ok = (rel >= min_reliability)[:, :, None] & (rel >= min_reliability)[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(ok, sym / np.sqrt(np.abs(np.outer(rel, rel))), np.nan)
+        r = np.where(ok, sym / np.sqrt(np.abs(rel[:, :, None] * rel[:, None, :])), np.nan)
     return r, rel
 
 
@@ -305,18 +420,18 @@ def compare(
         bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if ci == "genes":
             picks = rng.integers(0, genes.size, size=(n_boot, genes.size))
-            boot = {m: _similarity(x[:, picks].transpose(1, 0, 2), m) for m in metrics}
-            bounds = {m: tuple(np.nanpercentile(boot[m], q, axis=0)) for m in metrics}
+            bounds = {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
         effect = None
         if pdata is not None:
             de = sig.uns["de"]
-            sub = pdata[pdata.obs[gk].astype(str) == group] if gk and gk in pdata.obs else pdata
+            profiles = (pdata.obs[gk].astype(str) == group).to_numpy() if gk and gk in pdata.obs else slice(None)
             conds = sig.obs["condition"].astype(str).iloc[idx].tolist()
             refs = set(sig.obs["reference"].astype(str).iloc[idx])
             paired = None
             if refs == {de["control"]}:
                 paired = _paired_lfc(
-                    sub,
+                    pdata,
+                    profiles,
                     conds,
                     de["condition_key"],
                     de["control"],
@@ -325,7 +440,7 @@ def compare(
                 )
             if paired is not None and paired.shape[0] >= 4:
                 tested = sig.var_names[np.isfinite(values).all(axis=0)]
-                cols = sub.var_names.get_indexer(tested)
+                cols = pdata.var_names.get_indexer(tested)
                 if (cols < 0).any():
                     missing = tested[cols < 0]
                     raise ValueError(
@@ -333,19 +448,18 @@ def compare(
                         "pdata the signatures were fitted on."
                     )
                 splits = _splits(paired.shape[0], n_splits, rng)
-                means = _half_means(paired, splits)
-                r, rel = _effect_correlation(means, cols, effect_genes, min_reliability)
+                means = _half_means(paired[:, :, cols], splits)
+                (r,), (rel,) = _effect_correlation(means, np.arange(cols.size)[None], effect_genes, min_reliability)
                 lo = hi = np.full_like(r, np.nan)
                 if ci == "genes":
-                    n_draws = max(n_boot // 4, 20)
-                    draws = [
-                        _effect_correlation(means, rng.choice(cols, cols.size), effect_genes, min_reliability)
-                        for _ in range(n_draws)
+                    draws = np.stack([rng.choice(cols.size, cols.size) for _ in range(max(n_boot // 4, 20))])
+                    boot = [  # in chunks of draws: bounded memory, and arrays that stay in the CPU's caches
+                        _effect_correlation(means, d, effect_genes, min_reliability)[0]
+                        for d in np.array_split(draws, -(-len(draws) // 16))
                     ]
-                    draws = [d[0] for d in draws]
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", RuntimeWarning)  # pairs without effects stay NaN
-                        lo, hi = np.nanpercentile(np.stack(draws), q, axis=0)
+                        lo, hi = _interval(np.concatenate(boot), q)
                 effect = (r, lo, hi, rel)
         deg = None
         if padj is not None:

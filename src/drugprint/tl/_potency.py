@@ -109,17 +109,17 @@ def potency(
         sig.obsm.get(f"{key}_log2fc_{b}", pd.DataFrame(np.nan, index=sig.obs_names, columns=score.columns))
         for b in ("lo", "hi")
     ]
-    long = (
-        score.stack(future_stack=True)
-        .rename("score")
-        .to_frame()
-        .join(lfc.stack(future_stack=True).rename("log2fc"))
-        .join(interval[0][score.columns].stack(future_stack=True).rename("log2fc_lo"))
-        .join(interval[1][score.columns].stack(future_stack=True).rename("log2fc_hi"))
-        .join(padj.stack(future_stack=True).rename("padj"))
+    tables = {"score": score, "log2fc": lfc, "log2fc_lo": interval[0], "log2fc_hi": interval[1], "padj": padj}
+    long = pd.DataFrame(  # one row per signature × source
+        {
+            "signature": np.repeat(score.index.to_numpy(), score.shape[1]),
+            "source": np.tile(score.columns.to_numpy(), score.shape[0]),
+            **{
+                k: t.reindex(index=score.index, columns=score.columns).to_numpy(float).ravel()
+                for k, t in tables.items()
+            },
+        }
     )
-    long.index.names = ["signature", "source"]
-    long = long.reset_index()
     long = long[long["score"].notna()]
     long.insert(0, "group", group.loc[long["signature"]].to_numpy())
     order = cond.cat.categories if isinstance(cond.dtype, pd.CategoricalDtype) else pd.unique(cond)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from .._utils import check_choice
 from ..resources import harmonise_net, match_net, provenance
@@ -43,13 +44,33 @@ def _blocks(values: np.ndarray) -> dict[bytes, np.ndarray]:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def _mean_log2fc(lfc: pd.DataFrame, net: pd.DataFrame) -> pd.DataFrame:
-    """Weighted mean log2 fold change of each set's genes: sum(w * lfc) / sum(|w|)."""
-    sub = net[net["target"].isin(lfc.columns)]
-    w = sub.pivot_table(index="target", columns="source", values="weight", aggfunc="first", fill_value=0.0)
-    genes = w.index
-    m = lfc[genes].to_numpy() @ w.to_numpy()
-    return pd.DataFrame(m / np.abs(w.to_numpy()).sum(axis=0), index=lfc.index, columns=w.columns)
+def _effect_sizes(sig: AnnData, net: pd.DataFrame, sources: pd.Index, tmin: int) -> np.ndarray:
+    """Weighted mean log2 fold change, sum(w * lfc) / sum(|w|), of each set (signatures × ``sources``).
+
+    Over the genes each signature's fit tested; sets with fewer than ``tmin`` of them (counting every row of
+    the net) are left NaN.
+    """
+    out = np.full((sig.n_obs, len(sources)), np.nan)
+    lfc = np.asarray(sig.layers["log2fc"], dtype=float)
+    # genes and sets in name order, weights by column: the products round as in earlier versions
+    target, targets = pd.factorize(net["target"], sort=True)
+    source, names = pd.factorize(net["source"], sort=True)
+    first = ~net.duplicated(["source", "target"]).to_numpy()  # a gene listed twice in a set counts once
+    weight = net["weight"].to_numpy(dtype=float)
+    with threadpool_limits(limits=1):  # products too small to share: BLAS threads would only synchronise
+        for rows in _blocks(lfc).values():
+            cols = np.flatnonzero(np.isfinite(lfc[rows]).all(axis=0))
+            pos = sig.var_names[cols].get_indexer(targets)  # each net gene's column among those tested
+            tested = (pos[target] >= 0) & (source >= 0)  # (a row without a set name is in no set)
+            keep = tested & first & (np.bincount(source[tested], minlength=len(names)) >= tmin)[source]
+            if not keep.any():
+                continue
+            genes, sets = np.unique(target[keep]), np.unique(source[keep])
+            w = np.zeros((genes.size, sets.size), order="F")
+            w[np.searchsorted(genes, target[keep]), np.searchsorted(sets, source[keep])] = weight[keep]
+            means = lfc[np.ix_(rows, cols)].take(pos[genes], axis=1) @ w / np.abs(w).sum(axis=0)
+            out[np.ix_(rows, sources.get_indexer(names[sets]))] = means
+    return out
 
 
 def _decoupler(sig, net, values, method, tmin, scores, padj, **kwargs) -> None:
@@ -78,18 +99,36 @@ def _decoupler(sig, net, values, method, tmin, scores, padj, **kwargs) -> None:
 
 
 def _fit_sets(fit: Fit, net: pd.DataFrame, tmin: int) -> dict[str, _settests.SetIndex]:
-    pos = pd.Series(np.arange(len(fit.genes)), index=fit.genes)
-    sub = net[net["target"].isin(pos.index)]
+    """The sets of ``net`` with at least ``tmin`` of the fit's genes, as positions in ``fit.genes`` (net order)."""
+    pos = fit.genes.get_indexer(net["target"])
+    found = pos >= 0
+    pos, weight = pos[found], net["weight"].to_numpy(dtype=float)[found]
+    codes, sources = pd.factorize(net["source"].to_numpy()[found])  # in order of appearance
+    order = np.argsort(codes, kind="stable")  # rows of each set together, in the net's order
+    bounds = np.searchsorted(codes[order], np.arange(len(sources) + 1))
     out = {}
-    for source, d in sub.groupby("source", sort=False):
-        if len(d) >= tmin:
-            out[source] = _settests.SetIndex(pos[d["target"]].to_numpy(), d["weight"].to_numpy(dtype=float))
+    for source, start, end in zip(sources, bounds[:-1], bounds[1:], strict=True):
+        if end - start >= tmin:
+            rows = order[start:end]
+            out[source] = _settests.SetIndex(pos[rows], weight[rows])
     return out
 
 
-def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect) -> dict | None:
+def _replicate_scores(
+    fit: Fit,
+    net: pd.DataFrame,
+    method: str | None,
+    tmin: int,
+    level: float,
+    inter_gene_cor: float | None,
+    tables: dict[str, np.ndarray],
+    signatures: pd.Index,
+    sources: pd.Index,
+) -> dict | None:
     """Set tests, effect intervals and activity residuals of one fit's signatures.
 
+    Writes the rows of the fit's signatures in ``tables`` (``"score"``, ``"padj"``, ``"lo"``, ``"hi"``:
+    ``signatures`` × ``sources``), centring the intervals on ``tables["log2fc"]`` when present.
     ``method=None`` runs no set test (a gene-level method scores the signatures); the intervals still come
     from the replicates.
     """
@@ -97,20 +136,22 @@ def _replicate_scores(fit: Fit, net, method, tmin, level, inter_gene_cor, scores
     if not sets:
         return None
     names = list(sets)
+    cols = sources.get_indexer(names)
     act = _settests.set_activities(fit.expr, sets)
     tests = _settests.activity_test(act, fit.design, fit.contrasts)
     q = stats.t.ppf((1 + level) / 2, tests[0].df)
     for name, contrast, at in zip(fit.signatures, fit.contrasts, tests, strict=True):
+        row = signatures.get_loc(name)
         if method == "activity":
-            scores.loc[name, names], padj.loc[name, names] = at.stat, bh(at.pvalue)
+            tables["score"][row, cols], tables["padj"][row, cols] = at.stat, bh(at.pvalue)
         elif method is not None:
             fn = _settests.camera if method == "camera" else _settests.fry
             kw = {"inter_gene_cor": inter_gene_cor} if method == "camera" else {}
             res = fn(fit.expr, sets, fit.design, contrast, weights=fit.weights, **kw)
-            scores.loc[name, names], padj.loc[name, names] = res["stat"], bh(res["pvalue"])
-        centre = effect.loc[name, names].to_numpy(dtype=float) if effect is not None else at.estimate
-        lo.loc[name, names] = centre - q * at.se
-        hi.loc[name, names] = centre + q * at.se
+            tables["score"][row, cols], tables["padj"][row, cols] = res["stat"], bh(res["pvalue"])
+        centre = tables["log2fc"][row, cols] if "log2fc" in tables else at.estimate
+        tables["lo"][row, cols] = centre - q * at.se
+        tables["hi"][row, cols] = centre + q * at.se
     xtx_inv = np.linalg.inv(fit.design.T @ fit.design)
     return {
         "group": fit.group,
@@ -172,22 +213,11 @@ def score_sets(
     stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
     report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
     net = net[["source", "target", "weight"]]
-    sources = list(dict.fromkeys(net["source"]))
-    empty = pd.DataFrame(np.nan, index=sig.obs_names, columns=sources)
-    scores, padj, lo, hi = empty.copy(), empty.copy(), empty.copy(), empty.copy()
-    effect = None
+    sources = pd.Index(list(dict.fromkeys(net["source"])))
+    # signatures × sources: scores, adjusted p-values, interval bounds and (with log2FC) the effect sizes
+    tables = {k: np.full((sig.n_obs, len(sources)), np.nan) for k in ("score", "padj", "lo", "hi")}
     if "log2fc" in sig.layers:
-        effect = empty.copy()
-        lfc_all = np.asarray(sig.layers["log2fc"], dtype=float)
-        for rows in _blocks(lfc_all).values():
-            cols = np.flatnonzero(np.isfinite(lfc_all[rows]).all(axis=0))
-            if cols.size == 0:
-                continue
-            lfc = pd.DataFrame(lfc_all[np.ix_(rows, cols)], index=sig.obs_names[rows], columns=sig.var_names[cols])
-            sub = net[net["target"].isin(lfc.columns)]
-            n_in = sub.groupby("source").size()
-            eff = _mean_log2fc(lfc, sub[sub["source"].isin(n_in.index[n_in >= tmin])])
-            effect.loc[eff.index, eff.columns] = eff.to_numpy()
+        tables["log2fc"] = _effect_sizes(sig, net, sources, tmin)
 
     kept_fits = fits(sig)
     with_replicates = {s for f in kept_fits for s in f.signatures}
@@ -200,15 +230,15 @@ def score_sets(
             UserWarning,
             stacklevel=3,
         )
-        if effect is not None:
-            effect.loc[sorted(omnibus)] = np.nan
+        if "log2fc" in tables:
+            tables["log2fc"][sig.obs_names.get_indexer(sorted(omnibus))] = np.nan
     without = [s for s in sig.obs_names if s not in with_replicates and s not in omnibus]
     basis = pd.Series(f"genes ({method}): p-values assume independent genes", index=sig.obs_names)
     basis[sorted(omnibus)] = "not scored: omnibus test"
     resampling = {}
     test = method if method in REPLICATE_METHODS else None  # gene-level: only the intervals from the replicates
     for fit in kept_fits:
-        rec = _replicate_scores(fit, net, test, tmin, level, inter_gene_cor, scores, padj, lo, hi, effect)
+        rec = _replicate_scores(fit, net, test, tmin, level, inter_gene_cor, tables, sig.obs_names, sources)
         if rec is not None:
             resampling[fit.key] = rec
     gene_method = method
@@ -229,22 +259,23 @@ def score_sets(
     if gene_rows:
         sub = sig[gene_rows]
         values = np.asarray(sub.layers[layer] if layer is not None else sub.X, dtype=float)
-        gs, gq = empty.loc[gene_rows].copy(), empty.loc[gene_rows].copy()
+        gs = pd.DataFrame(np.nan, index=sub.obs_names, columns=sources)
+        gq = gs.copy()
         _decoupler(sub, net, values, gene_method, tmin, gs, gq, **kwargs)
-        scores.loc[gene_rows], padj.loc[gene_rows] = gs, gq
-    kept = scores.columns[scores.notna().any(axis=0)]
-    if len(kept) == 0:
+        rows = sig.obs_names.get_indexer(gene_rows)
+        tables["score"][rows], tables["padj"][rows] = gs.to_numpy(), gq.to_numpy()
+    kept = ~np.isnan(tables["score"]).all(axis=0)
+    if not kept.any():
         raise ValueError(
             f"No gene set has at least tmin={tmin} tested genes in any signature; lower tmin or check that "
             f"the net's genes match sig.var_names (overlap per set: {report['n_matched'].to_dict()})."
         )
-    sig.obsm[key_added] = scores[kept]
-    sig.obsm[f"{key_added}_padj"] = padj[kept]
-    if effect is not None:
-        sig.obsm[f"{key_added}_log2fc"] = effect[kept]
+    outputs = {"score": key_added, "padj": f"{key_added}_padj", "log2fc": f"{key_added}_log2fc"}
     if resampling:
-        sig.obsm[f"{key_added}_log2fc_lo"] = lo[kept]
-        sig.obsm[f"{key_added}_log2fc_hi"] = hi[kept]
+        outputs.update(lo=f"{key_added}_log2fc_lo", hi=f"{key_added}_log2fc_hi")
+    for k, obsm_key in outputs.items():
+        if k in tables:
+            sig.obsm[obsm_key] = pd.DataFrame(tables[k][:, kept], index=sig.obs_names, columns=sources[kept])
     sig.uns[key_added] = {
         "method": method,
         "null": NULL.get(method, f"gene-level: {GENE_LEVEL_NOTE}"),

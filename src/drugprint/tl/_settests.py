@@ -14,6 +14,7 @@ fits, which are done here as R's LINPACK ``qr()`` does them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ class SetIndex:
 
 
 def _qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Householder QR of ``a`` (..., n, k), n > k, batched over leading axes (one design per gene when weighted).
+    """Householder QR of ``a`` (..., n, k), n > k, batched over leading axes.
 
     LAPACK's reflectors (numpy's ``mode="raw"``) send each column to ``-sign(a_jj) |a_j| e_j``, as LINPACK's
     ``dqrdc2`` (R's ``qr()``) does, so Q is R's; where the column is already reduced LAPACK leaves it and
@@ -69,23 +70,69 @@ def _contrast_last(design: np.ndarray, contrast: np.ndarray, *, scale: bool) -> 
     return rot[:, [*range(1, rot.shape[1]), 0]]
 
 
-def _effects(y: np.ndarray, design: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+@functools.cache
+def _weighted_effects_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def weighted_effects(y, design, weights):  # pragma: no cover - compiled
+        """Per gene, ``Q'(w^½ y)`` with ``Q`` from the Householder QR of the weighted design ``w^½ X``."""
+        n_genes, n = y.shape
+        p = design.shape[1]
+        out = np.empty((n_genes, n))
+        a = np.empty((p + 1, n))  # by column: the gene's weighted design, then its weighted values
+        for g in range(n_genes):
+            for i in range(n):
+                sw = np.sqrt(weights[g, i])
+                for k in range(p):
+                    a[k, i] = design[i, k] * sw
+                a[p, i] = y[g, i] * sw
+            r_last = 0.0  # R's last diagonal element
+            for j in range(p):  # reflect column j onto -sign(a_jj) |a[j, j:]| e_j, as LINPACK's dqrdc2
+                norm = 0.0
+                for i in range(j, n):
+                    norm += a[j, i] * a[j, i]
+                if norm == 0.0:
+                    r_last = 0.0
+                    continue
+                alpha = a[j, j]
+                r_last = -np.sqrt(norm) if alpha >= 0.0 else np.sqrt(norm)
+                tau = (r_last - alpha) / r_last
+                scale = 1.0 / (alpha - r_last)
+                for i in range(j + 1, n):  # the reflector's vector v (v_j = 1)
+                    a[j, i] *= scale
+                for k in range(j + 1, p + 1):  # a_k -= tau (v'a_k) v
+                    t = a[k, j]
+                    for i in range(j + 1, n):
+                        t += a[j, i] * a[k, i]
+                    t *= tau
+                    a[k, j] -= t
+                    for i in range(j + 1, n):
+                        a[k, i] -= a[j, i] * t
+            for i in range(n):
+                out[g, i] = a[p, i]
+            if r_last < 0.0:  # the contrast's effect with the sign of R's last diagonal element, as limma
+                out[g, p - 1] = -out[g, p - 1]
+        return out
+
+    return weighted_effects
+
+
+def _effects(y: np.ndarray, design: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     """Orthogonal effects ``Q'y`` (genes × samples) of a design whose last column is the contrast.
 
     Column ``p - 1`` is the contrast's effect (sign as R's), columns ``p:`` the residual effects. With
-    precision weights (genes × samples) each gene has its own QR of the weighted design, as in limma.
+    precision weights (genes × samples) each gene has its own QR of the weighted design, as in limma; these
+    many small factorisations, each applied to its gene's values at once, run in one compiled loop over the
+    genes rather than as a batched ``np.linalg.qr`` whose reflectors are applied afterwards.
     """
+    if weights is not None:
+        y, design, weights = (np.ascontiguousarray(a, dtype=float) for a in (y, design, weights))
+        return _weighted_effects_kernel()(y, design, weights)
     p = design.shape[1]
-    if weights is None:
-        h, tau, rdiag = _qr(design)
-        eff = _qty(h, tau, y.T).T
-        sign = np.sign(rdiag[p - 1])
-    else:
-        sw = np.sqrt(weights)
-        h, tau, rdiag = _qr(design[None, :, :] * sw[:, :, None])
-        eff = _qty(h, tau, (y * sw)[:, :, None])[..., 0]
-        sign = np.sign(rdiag[:, p - 1])
-    eff[:, p - 1] *= np.where(sign < 0, -1.0, 1.0)
+    h, tau, rdiag = _qr(design)
+    eff = _qty(h, tau, y.T).T
+    eff[:, p - 1] *= -1.0 if rdiag[p - 1] < 0 else 1.0
     return eff
 
 
@@ -159,7 +206,7 @@ def camera(
         pooled = ((n_genes - 1) * var_stat - delta**2 * m * m2 / n_genes) / (n_genes - 2)
         t = delta / np.sqrt(pooled * (vif / m + 1 / m2))
         out["n_genes"][i], out["correlation"][i], out["stat"][i] = m, cor, t
-        out["pvalue"][i] = 2 * stats.t.sf(abs(t), df_camera)
+    out["pvalue"] = 2 * stats.t.sf(np.abs(out["stat"]), df_camera)
     out["df"] = np.full(len(sets), float(df_camera))
     return out
 
@@ -197,15 +244,13 @@ def fry(
     df_r = 0.92 * df_res
     s2_robust = (df_r * s2_robust + d0 * s0) / (df_r + d0) if np.isfinite(d0) else np.full_like(s2_robust, s0)
     eff = eff / np.sqrt(s2_robust)[:, None]
-    out = {k: np.full(len(sets), np.nan) for k in ("n_genes", "stat", "pvalue", "pvalue_mixed")}
+    out = {k: np.full(len(sets), np.nan) for k in ("n_genes", "stat")}
+    beta = np.full((len(sets), 3), np.nan)  # f_obs and the two shapes of its beta distribution
     for i, s in enumerate(sets.values()):
         e = eff[s.idx] * s.weight[:, None]
         mean = e.mean(axis=0)
-        t = mean[0] / np.sqrt(np.mean(mean[1:] ** 2))
-        out["n_genes"][i], out["stat"][i] = s.idx.size, t
-        out["pvalue"][i] = 2 * stats.t.sf(abs(t), df_res)
+        out["n_genes"][i], out["stat"][i] = s.idx.size, mean[0] / np.sqrt(np.mean(mean[1:] ** 2))
         if s.idx.size == 1:
-            out["pvalue_mixed"][i] = out["pvalue"][i]
             continue
         a = np.linalg.svd(e, compute_uv=False) ** 2
         d1 = a.size
@@ -218,7 +263,10 @@ def fry(
         np.fill_diagonal(cov, beta_var)
         f_var = a @ cov @ a / span**2
         ab = f_mean * (1 - f_mean) / f_var - 1
-        out["pvalue_mixed"][i] = stats.beta.sf(f_obs, ab * f_mean, ab - ab * f_mean)
+        beta[i] = f_obs, ab * f_mean, ab - ab * f_mean
+    out["pvalue"] = 2 * stats.t.sf(np.abs(out["stat"]), df_res)
+    single = out["n_genes"] == 1
+    out["pvalue_mixed"] = np.where(single, out["pvalue"], stats.beta.sf(*beta.T))
     out["df"] = np.full(len(sets), float(df_res))
     return out
 
