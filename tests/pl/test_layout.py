@@ -122,3 +122,28 @@ def test_long_names_stay_clear(sig_all):
     texts = [ax.title, *ax.get_yticklabels(), *ax.child_axes[0].get_yticklabels()]
     assert all(_inside(t.get_window_extent(renderer), fig.bbox) for t in texts)
     assert min(t.get_window_extent(renderer).x0 for t in ax.child_axes[0].get_yticklabels()) > ax.bbox.x1
+
+
+def test_volcano_legend_clear_of_data(sig_all):
+    padj = np.asarray(sig_all.layers["padj"], dtype=float)
+    quiet = sig_all.obs_names[np.argmin((padj < 0.05).sum(axis=1))]  # threshold line near the top
+    for name in ("NK|mezigdomide vs DMSO", quiet):
+        fig = dp.pl.volcano(sig_all, name)
+        ax, renderer = fig.axes[0], _drawn(fig)
+        legend = ax.get_legend().get_window_extent(renderer)
+        i = sig_all.obs_names.get_loc(name)
+        xy = np.c_[sig_all.layers["log2fc"][i], -np.log10(np.clip(padj[i], 1e-300, 1))]
+        assert legend.count_contains(ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])) == 0
+        assert legend.count_overlaps([t.get_window_extent(renderer) for t in ax.texts]) == 0
+        line = ax.transData.transform((0, -np.log10(0.05)))[1]
+        assert not legend.y0 <= line <= legend.y1
+
+
+def test_saved_figures_keep_layout_and_margins(sig_all, tmp_path):
+    fig = dp.pl.pathway_heatmap(sig_all, save=tmp_path / "h.png")
+    assert fig.get_layout_engine() is not None  # saving does not take the figure's layout away
+    png = plt.imread(tmp_path / "h.png")
+    ink = (png[..., :3] < 0.99).any(axis=-1)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    margins = rows[0], png.shape[0] - 1 - rows[-1], cols[0], png.shape[1] - 1 - cols[-1]
+    assert min(margins) >= 10  # white around the contents, as a tight crop leaves: nothing cut at the edges

@@ -13,7 +13,7 @@ from scipy.cluster import hierarchy
 
 from ..get import similarity_matrix
 from ..tl._compare import _comparisons
-from ._base import finish, group_rows
+from ._base import finish, group_rows, layout
 
 
 def similarity(
@@ -58,7 +58,7 @@ def similarity(
         raise ValueError(f"No comparison for group {group!r}; compared: {list(compared)}.")
     names, link = compared[group]["names"], compared[group]["linkage"]
     mat = similarity_matrix(sig, group, metric, key=key)
-    fig = plt.figure(figsize=figsize, layout="constrained")
+    fig = plt.figure(figsize=figsize, layout=layout(figsize))
     gs = fig.add_gridspec(1, 3, width_ratios=[1.2, 4, 0.25])
     ax_d, ax, cax = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
     dn = hierarchy.dendrogram(
@@ -123,7 +123,7 @@ def deg_upset(
     conds = [
         c for c in sig.obs["condition"].astype(str).unique() if any(c in s.split(" & ") for s in inter["conditions"])
     ]
-    fig, (ax_b, ax_m) = plt.subplots(2, 1, figsize=figsize, height_ratios=[2, 1.2], sharex=True, layout="constrained")
+    fig, (ax_b, ax_m) = plt.subplots(2, 1, figsize=figsize, height_ratios=[2, 1.2], sharex=True, layout=layout(figsize))
     x = np.arange(len(inter))
     ax_b.bar(x, inter["n_genes"], color="#444")
     for xi, n in zip(x, inter["n_genes"], strict=True):

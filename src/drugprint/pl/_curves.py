@@ -10,7 +10,7 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._base import finish, new_axes, pretty, text_width
+from ._base import finish, layout, new_axes, pretty, text_width
 
 
 def dose_response(
@@ -83,7 +83,9 @@ def dose_response(
     ax.set_title(f"{group}: {pretty(source)}", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # clear of the curves
     if own and figsize is None:  # widened by the legend, however long the drug names
-        fig.set_size_inches(4.2 + text_width(ax.get_legend_handles_labels()[1], 7), 3.8)
+        size = (4.2 + text_width(ax.get_legend_handles_labels()[1], 7), 3.8)
+        fig.set_size_inches(size)
+        fig.set_layout_engine(layout(size))
     return finish(fig, save)
 
 
@@ -182,9 +184,8 @@ def neosubstrates(
         raise ValueError(f"No rows for group {group!r}; groups: {sorted(table[groupby].astype(str).unique())}.")
     genes = genes or list(dict.fromkeys(sub["gene"]))
     drugs = list(dict.fromkeys(sub["condition"]))
-    fig, axes = plt.subplots(
-        1, len(genes), figsize=figsize or (3.2 * len(genes), 3.4), squeeze=False, sharey=True, layout="constrained"
-    )
+    figsize = figsize or (3.2 * len(genes), 3.4)
+    fig, axes = plt.subplots(1, len(genes), figsize=figsize, squeeze=False, sharey=True, layout=layout(figsize))
     x = np.arange(len(drugs))
     for ax, gene in zip(axes[0], genes, strict=True):
         g = sub[sub["gene"] == gene].set_index("condition").reindex(drugs)
