@@ -167,3 +167,21 @@ def test_de_deseq2_rows_are_the_steps(pdata):
     np.testing.assert_array_equal(np.isnan(layers["padj"]), np.isnan(padj))
     np.testing.assert_allclose(layers["padj"], padj, rtol=1e-8)
     assert (padj < 0.1).sum() > (padj < 0.05).sum() > 0
+
+
+def test_mean_trend_fallback_is_recorded_and_warned(pdata, monkeypatch):
+    """A group whose parametric trend cannot be fitted is fitted with the mean trend, recorded and warned by name."""
+    import pytest
+
+    import drugprint as dp
+    import drugprint.tl._trend as trend
+
+    sub = pdata[pdata.obs["cell_type"] == "NK", :1500].copy()
+    sig = dp.tl.de(sub, verbose=False)
+    assert (sig.uns["de"]["fits"]["dispersion_trend"] == "parametric").all()
+    monkeypatch.setattr(trend, "parametric_trend", lambda *args, **kwargs: None)
+    with pytest.warns(UserWarning, match="Group 'NK': DESeq2's parametric dispersion trend could not be fitted"):
+        fallback = dp.tl.de(sub, verbose=False)
+    assert (fallback.uns["de"]["fits"]["dispersion_trend"] == "mean").all()
+    assert not np.allclose(np.nan_to_num(fallback.layers["stat"]), np.nan_to_num(sig.layers["stat"]))
+    assert (dp.tl.de(sub, method="voom", verbose=False).uns["de"]["fits"]["dispersion_trend"] == "").all()

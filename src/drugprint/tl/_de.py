@@ -320,6 +320,13 @@ def de(
     for job, (tables, info, seconds) in zip(jobs, fitted, strict=True):
         sub, design_g, tested = job.meta, job.design, job.tested
         logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", job.group, seconds, len(sub), tested.sum())
+        if info.get("dispersion_trend") == "mean":
+            warnings.warn(
+                f"Group {job.group!r}: DESeq2's parametric dispersion trend could not be fitted (as R's fit fails), so "
+                "the mean dispersion was used as the trend; recorded in uns['de']['fits']['dispersion_trend'].",
+                UserWarning,
+                stacklevel=2,
+            )
         omnibus_df = [t.df for t in job.tests.values() if isinstance(t, Omnibus)]
         summary.append(
             (
@@ -329,6 +336,7 @@ def de(
                 design_g.formula.replace(quote("_condition"), shown) if shown else design_g.formula,
                 ", ".join(design_g.dropped_terms),
                 float(info.get("block_correlation", np.nan)),
+                info.get("dispersion_trend", ""),
                 omnibus_df[0] if omnibus_df else 0,
                 round(seconds, 3),
             )
@@ -392,6 +400,7 @@ def de(
                 "design",
                 "dropped_covariates",
                 "block_correlation",
+                "dispersion_trend",
                 "omnibus_df",
                 "seconds",
             ],

@@ -121,7 +121,7 @@ def fit_deseq2(
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.filterwarnings("ignore", module="pydeseq2")
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        warnings.filterwarnings("ignore", message="The dispersion trend curve fitting did not converge")
+        warnings.filterwarnings("ignore", message="The dispersion trend curve fitting did not converge")  # recorded
         dds = DeseqDataSet(counts=counts, metadata=meta, design=design.matrix, inference=inference, quiet=True)
         # the steps of DeseqDataSet.deseq2 (parametric trend, Cook's refit), the trend on arrays
         dds.fit_size_factors()
@@ -140,4 +140,5 @@ def fit_deseq2(
         for key, test in tests.items():
             if key not in wald:
                 out[key] = nbinom_lrt(dds, test.reduced, inference=inference, alpha=alpha)
-    return {key: out[key][COLUMNS].astype(np.float64) for key in tests}, {}
+    trend = str(dds.uns["disp_function_type"])  # "mean" where the parametric fit failed: de() warns per group
+    return {key: out[key][COLUMNS].astype(np.float64) for key in tests}, {"dispersion_trend": trend}
