@@ -20,24 +20,8 @@ METRICS = ("spearman", "pearson", "cosine")
 
 
 def _rank(x: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, ties averaged; a slice holding a NaN is all NaN (as :func:`scipy.stats.rankdata`).
-
-    One sort of all the slices at once; a run of equal values starting at sorted position ``i`` (from 0) with
-    ``k`` values has the rank ``i + (k + 1) / 2``.
-    """
-    n = x.shape[-1]
-    flat = x.reshape(-1, n)
-    order = np.argsort(flat, axis=1) + np.arange(0, flat.size, n)[:, None]  # flat positions, sorted by row
-    xs = flat.ravel()[order]
-    starts = np.ones(flat.shape, dtype=bool)
-    starts[:, 1:] = xs[:, 1:] != xs[:, :-1]
-    first = np.flatnonzero(starts)
-    size = np.diff(first, append=flat.size)
-    ranks = np.empty(flat.size)
-    ranks[order.ravel()] = np.repeat(first % n + (size + 1) / 2, size)
-    ranks = ranks.reshape(flat.shape)
-    ranks[np.isnan(flat).any(axis=1)] = np.nan
-    return ranks.reshape(x.shape)
+    """Ranks along the last axis, ties averaged; a slice holding a NaN is all NaN."""
+    return stats.rankdata(x, axis=-1)
 
 
 def _resampled_ranks(x: np.ndarray, picks: np.ndarray) -> np.ndarray:
