@@ -258,3 +258,38 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:  # pragma: no cover - every listed package is a dependency
             out[pkg] = "not installed"
     return out
+
+
+def optional_import(module: str, extra: str, purpose: str) -> Any:
+    """Import an optional dependency, or raise an ``ImportError`` naming the extra that installs it.
+
+    Parameters
+    ----------
+    module
+        The module to import, e.g. ``"leidenalg"`` or ``"distributed"``.
+    extra
+        The drugprint extra that installs it: ``"protein"`` (muon), ``"cluster"`` (leidenalg, igraph) or
+        ``"dask"`` (dask, distributed, zarr, xarray); ``"all"`` installs every one.
+    purpose
+        What needs it, e.g. ``"dp.tl.annotate (clustering)"``; the message reads
+        ``"<purpose> needs <module>; install it with: pip install 'drugprint[<extra>]'"``.
+
+    Returns
+    -------
+    The imported module.
+
+    Examples
+    --------
+    >>> from drugprint._utils import optional_import
+    >>> optional_import("math", "all", "an example").sqrt(4.0)
+    2.0
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        missing = isinstance(err, ModuleNotFoundError) and err.name in (module, module.split(".")[0])
+        cause = "" if missing else f" (importing it failed: {err})"
+        install = f"pip install 'drugprint[{extra}]'"
+        raise ImportError(f"{purpose} needs {module}{cause}; install it with: {install}") from err

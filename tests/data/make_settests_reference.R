@@ -9,7 +9,7 @@ wcsv <- function(x, name) {
   write.csv(x, con, row.names = TRUE)
   close(con)
 }
-gmt <- strsplit(readLines("src/drugprint/data/h.all.v2023.1.Hs.symbols.gmt"), "\t")
+gmt <- strsplit(readLines("data/h.all.v2023.1.Hs.symbols.gmt"), "\t")
 hallmark <- setNames(lapply(gmt, function(x) x[-(1:2)]), sapply(gmt, `[`, 1))
 
 ## 1. Precision-weighted: voom on the simulated screen's myeloma pseudobulk (donor + drug), Hallmark sets.
@@ -49,7 +49,7 @@ for (k in 1:2) {
        paste0("settests_activity_", names(contrasts)[k]))
 }
 # signed net weights in fry: PROGENy (top 100 genes per pathway)
-prog <- read.csv("src/drugprint/data/progeny_human_top500.csv")
+prog <- read.csv("data/progeny_human_top500.csv")
 prog <- do.call(rbind, lapply(split(prog, prog$pathway), function(d) head(d[order(d$p.value), ], 100)))
 windex <- lapply(split(prog, prog$pathway), function(d) {
   d <- d[d$gene %in% rownames(v), ]

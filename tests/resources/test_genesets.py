@@ -1,10 +1,10 @@
 import hashlib
-from importlib.resources import files
 
 import pandas as pd
 import pytest
 
 import drugprint as dp
+from drugprint.resources._files import data_file
 from tests.conftest import shared_path
 
 
@@ -28,14 +28,14 @@ def test_provenance_and_checksum(name):
     net = dp.resources.genesets(name)
     for k in ("name", "version", "source", "citation", "licence", "sha256"):
         assert net.attrs[k]
-    data = (files("drugprint") / "data" / net.attrs["file"]).read_bytes()
+    data = data_file(net.attrs["file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == net.attrs["sha256"]
 
 
 def test_shipped_files_equal_shared_originals():
     for fname in ("h.all.v2023.1.Hs.symbols.gmt", "progeny_human_top500.csv"):
         shared = shared_path(fname).read_bytes()
-        assert (files("drugprint") / "data" / fname).read_bytes() == shared
+        assert data_file(fname).read_bytes() == shared
 
 
 def test_read_gmt_and_csv(tmp_path):

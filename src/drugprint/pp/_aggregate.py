@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .._utils import is_dask, is_integer_valued
+from .._utils import is_dask, is_integer_valued, optional_import
 
 
 def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_matrix:
@@ -60,7 +60,7 @@ def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray,
     """
     if not is_dask(x):
         return _block_sum(x, codes, n_groups), is_integer_valued(x, sample=1_000_000)
-    import dask
+    dask = optional_import("dask", "dask", "dp.pp.pseudobulk on a Dask array")
 
     blocks = x.to_delayed()
     offsets = np.cumsum((0, *x.chunks[0]))

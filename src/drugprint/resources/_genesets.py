@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._utils import read_table
+from ._files import data_file
 from ._imid import IMID_SETS, IMID_VERSION
-
-_DATA = importlib.resources.files("drugprint") / "data"
 
 #: Provenance of the shipped collections (recorded on every net as ``DataFrame.attrs``).
 COLLECTIONS: dict[str, dict[str, str]] = {
@@ -51,7 +50,7 @@ def _sha256(path: Path | importlib.resources.abc.Traversable) -> str:
 
 
 def read_gmt(path: str | PathLike) -> pd.DataFrame:
-    """Read a GMT file into a decoupler-style net.
+    r"""Read a GMT file into a decoupler-style net.
 
     Parameters
     ----------
@@ -65,11 +64,11 @@ def read_gmt(path: str | PathLike) -> pd.DataFrame:
 
     Examples
     --------
-    >>> import drugprint as dp
-    >>> from importlib.resources import files
-    >>> net = dp.resources.read_gmt(files("drugprint") / "data" / "h.all.v2023.1.Hs.symbols.gmt")
-    >>> int(net["source"].nunique())
-    50
+    >>> import drugprint as dp, pathlib, tempfile
+    >>> gmt = pathlib.Path(tempfile.mkdtemp()) / "sets.gmt"
+    >>> _ = gmt.write_text("IKZF_TARGETS\tmy description\tIKZF1\tIKZF3\nMYC_AXIS\t\tIRF4\tMYC\n")
+    >>> dp.resources.read_gmt(gmt)[["source", "target"]].values.tolist()
+    [['IKZF_TARGETS', 'IKZF1'], ['IKZF_TARGETS', 'IKZF3'], ['MYC_AXIS', 'IRF4'], ['MYC_AXIS', 'MYC']]
     """
     path = Path(str(path))
     if not path.exists():
@@ -94,7 +93,7 @@ def read_gmt(path: str | PathLike) -> pd.DataFrame:
 
 def _hallmark() -> pd.DataFrame:
     meta = COLLECTIONS["hallmark"]
-    with importlib.resources.as_file(_DATA / meta["file"]) as p:
+    with importlib.resources.as_file(data_file(meta["file"])) as p:
         net = read_gmt(p)
     net.attrs = dict(meta)
     return net
@@ -102,7 +101,7 @@ def _hallmark() -> pd.DataFrame:
 
 def _progeny(top: int) -> pd.DataFrame:
     meta = COLLECTIONS["progeny"]
-    with (_DATA / meta["file"]).open() as fh:
+    with data_file(meta["file"]).open() as fh:
         df = pd.read_csv(fh)
     df = df.sort_values(["pathway", "p.value"], kind="stable").groupby("pathway", sort=True).head(top)
     net = df.rename(columns={"pathway": "source", "gene": "target", "p.value": "pvalue"})
@@ -205,7 +204,25 @@ def genesets(
 
 
 def provenance(net: pd.DataFrame) -> dict[str, str]:
-    """The provenance record of a net (its ``attrs``, as strings), or a note that it has none."""
+    """The provenance record of a net (its ``attrs``, as strings), or a note that it has none.
+
+    Parameters
+    ----------
+    net
+        A decoupler-style net, e.g. from :func:`drugprint.resources.genesets` (which records its provenance in
+        ``net.attrs``).
+
+    Returns
+    -------
+    A dict of strings: for a shipped collection its ``name``, ``file``, ``version``, ``source``, ``citation``,
+    ``licence`` and ``sha256``; for a net without ``attrs``, ``name`` and ``source`` saying so.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.provenance(dp.resources.genesets("hallmark"))["citation"]
+    'Liberzon et al. 2015, Cell Systems 1:417'
+    """
     if not net.attrs:
         return {"name": "user net", "source": "a DataFrame passed by the user (no provenance recorded)"}
     return {k: str(v) for k, v in net.attrs.items()}

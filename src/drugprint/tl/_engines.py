@@ -148,13 +148,9 @@ def check_client(client) -> None:
     """Raise unless ``client`` is ``None`` or a synchronous ``distributed.Client`` (imported only when given)."""
     if client is None:
         return
-    try:
-        from distributed import Client
-    except ImportError as err:
-        raise ImportError(
-            "client= runs the fits on a dask.distributed cluster, which needs dask and distributed: "
-            'pip install "drugprint[all]".'
-        ) from err
+    from .._utils import optional_import
+
+    Client = optional_import("distributed", "dask", "client= (the fits on a dask.distributed cluster)").Client
     if not isinstance(client, Client):
         raise TypeError(
             f"client must be a distributed.Client (or None), not {type(client).__module__}.{type(client).__qualname__}."
