@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+#: The cell types of the simulated screen (``obs["cell_type"]`` of :func:`imid_screen`).
 CELL_TYPES: tuple[str, ...] = ("CD4 T", "CD8 T", "NK", "B", "CD14 Mono", "Myeloma")
 
 _PBMC68K_LABELS = {
@@ -123,6 +124,7 @@ def _read_pbmc68k_reduced():
         return sc.datasets.pbmc68k_reduced()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # the file predates anndata's current encoding
+        warnings.simplefilter("ignore", getattr(ad, "OldFormatWarning", PendingDeprecationWarning))
         return ad.read_h5ad(path)
 
 

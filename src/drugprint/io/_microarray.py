@@ -22,6 +22,29 @@ def parse_series_matrix(path: str | PathLike) -> tuple[pd.DataFrame, pd.DataFram
 
     ``!Sample_*`` header lines become annotation columns (``title``, ``geo_accession``, ``source_name_ch1`` …);
     ``!Sample_characteristics_ch1`` entries of the form ``key: value`` become one column per key.
+
+    Parameters
+    ----------
+    path
+        A GEO series-matrix file (``*_series_matrix.txt``, gzipped or not).
+
+    Returns
+    -------
+    The values table (probes × samples, as in the file) and the sample annotation (one row per sample, indexed
+    by ``geo_accession``).
+
+    Examples
+    --------
+    >>> import drugprint as dp, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "GSE1_series_matrix.txt")
+    >>> rows = [["!Sample_geo_accession", "GSM1", "GSM2"], ["!Sample_characteristics_ch1", "treatment: DMSO",
+    ...          "treatment: CC-5013"], ["!series_matrix_table_begin"], ["ID_REF", "GSM1", "GSM2"],
+    ...         ["p1", "7.1", "6.2"], ["!series_matrix_table_end"]]
+    >>> with open(path, "w") as fh:  # tab-separated lines
+    ...     _ = fh.write("".join(chr(9).join(row) + chr(10) for row in rows))
+    >>> table, samples = dp.io.parse_series_matrix(path)
+    >>> table.shape, samples["treatment"].tolist()
+    ((1, 2), ['DMSO', 'CC-5013'])
     """
     path = Path(path)
     meta: dict[str, list[str]] = {}

@@ -117,11 +117,22 @@ def find_vehicle(levels) -> str | None:
     ``None`` when no level or more than one level reads like a control (``DMSO``, ``vehicle``, ``ctrl``,
     ``untreated``, ``mock``, ``PBS`` …, any case, ignoring spaces, ``_`` and ``-``).
 
+    Parameters
+    ----------
+    levels
+        The levels of a condition column (any iterable; compared as strings).
+
+    Returns
+    -------
+    The vehicle level as given, or ``None``.
+
     Examples
     --------
     >>> import drugprint as dp
     >>> dp.resources.find_vehicle(["stim", "ctrl"])
     'ctrl'
+    >>> dp.resources.find_vehicle(["DMSO", "vehicle", "lenalidomide"]) is None
+    True
     """
     vehicles = {_norm(v) for v in VEHICLE_LABELS}
     hits = [str(lv) for lv in levels if _norm(lv) in vehicles]
@@ -139,6 +150,11 @@ def resolve_compound(label: str, *, strict: bool = False) -> str:
         A drug label as found in ``obs``, e.g. ``"CC-5013"`` or ``"Revlimid"``.
     strict
         Raise a ValueError for an unknown label instead of returning it unchanged.
+
+    Returns
+    -------
+    The registry's name (see :func:`drugprint.resources.compounds`), ``"DMSO"`` for a vehicle, or ``label``
+    unchanged when it is unknown and ``strict`` is ``False``.
 
     Examples
     --------

@@ -41,7 +41,18 @@ ONLINE: dict[str, dict[str, str]] = {
 
 
 def cache_dir() -> Path:
-    """Where downloaded collections are kept (the user cache directory, via platformdirs)."""
+    """Where downloaded collections are kept (the user cache directory, via platformdirs).
+
+    Returns
+    -------
+    The ``genesets`` folder of drugprint's user cache directory (it may not exist yet).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.cache_dir().name
+    'genesets'
+    """
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("drugprint")) / "genesets"
