@@ -46,7 +46,7 @@ EXPRESSED = 10  # DESeq2 baseMean above which a gene counts as expressed for the
 
 
 def screen():
-    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("default", seed=0))
+    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("default", random_state=0))
     drugs = [d for d in pdata.obs["drug"].cat.categories if d != CONTROL]
     return pdata, drugs
 

@@ -35,7 +35,7 @@ PLANTED = (
 
 
 def one(level: float, seed: int) -> dict[str, dict]:
-    adata = dp.datasets.imid_screen("default", seed=seed, programme_sd=level)
+    adata = dp.datasets.imid_screen("default", random_state=seed, programme_sd=level)
     pdata = dp.pp.pseudobulk(adata)
     sig = dp.tl.de(pdata, method="voom", groups=["Myeloma", "B"], verbose=False)
     out = {}
@@ -45,7 +45,7 @@ def one(level: float, seed: int) -> dict[str, dict]:
             warnings.simplefilter("ignore")
             dp.tl.pathways(sig, method=method, key_added=method)
         seconds = time.perf_counter() - t0
-        tab = dp.tl.potency(sig, method, key_added=None)
+        tab = dp.get.potency_table(dp.tl.potency(sig, method, copy=True))
         b = tab[tab["group"] == "B"]
         my = tab[(tab["group"] == "Myeloma") & tab["source"].isin(PLANTED)]
         ordered = [

@@ -20,7 +20,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def screen():
     """The small preset (4 donors × 6 conditions, ~3,600 cells)."""
-    return dp.datasets.imid_screen("small", seed=0)
+    return dp.datasets.imid_screen("small", random_state=0)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +37,12 @@ def sig_all(pdata):
     dp.tl.pathways(sig, "hallmark")
     dp.tl.panels(sig)
     return sig
+
+
+@pytest.fixture(scope="session")
+def rna_prot():
+    """A small RNA + protein screen (3 donors, 80 cells per sample; read-only: copy to modify)."""
+    return dp.datasets.imid_screen("small", 0, ("rna", "prot"), n_donors=3, cells_per_sample=80)
 
 
 @pytest.fixture

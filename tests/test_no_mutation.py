@@ -59,8 +59,30 @@ def test_cell_level_functions(screen):
     dp.pp.pseudobulk(adata)
     dp.pp.pseudobulk(adata, func="mean", groupby=None, min_cells=0)
     assert_unchanged(before, adata)
-    dp.tl.score_cells(adata, {"cyto": ["NKG7", "GZMB", "PRF1"]})
-    assert_unchanged(before, adata, obs_added=["panel_cyto"])
+    # copy=True: the input as it was, and a copy that differs from it only in what score_cells documents
+    out = dp.tl.score_cells(adata, {"cyto": ["NKG7", "GZMB", "PRF1"]}, copy=True)
+    assert_unchanged(before, adata)
+    assert_unchanged(before, out, obs_added=["panel_cyto"], uns_added=["panel"])
+    assert dp.tl.score_cells(adata, {"cyto": ["NKG7", "GZMB", "PRF1"]}) is None
+    assert_unchanged(before, adata, obs_added=["panel_cyto"], uns_added=["panel"])
+    np.testing.assert_array_equal(adata.obs["panel_cyto"], out.obs["panel_cyto"])
+    before = snapshot(adata)
+    dp.tl.score_cells(adata, {"cyto": ["NKG7", "GZMB", "PRF1"]}, key_added="cells")
+    assert_unchanged(before, adata, obs_added=["cells_cyto"], uns_added=["cells"])
+    np.testing.assert_array_equal(adata.obs["cells_cyto"], adata.obs["panel_cyto"])
+
+
+def test_annotate_changes_only_its_columns_and_key(screen):
+    adata = screen[:600].copy()
+    before = snapshot(adata)
+    added = ["predicted", "predicted_cluster", "predicted_confidence"]
+    out = dp.tl.annotate(adata, key_added="predicted", copy=True)
+    assert_unchanged(before, adata)
+    assert_unchanged(before, out, obs_added=added, uns_added=["predicted"])
+    assert dp.tl.annotate(adata, key_added="predicted") is None
+    assert_unchanged(before, adata, obs_added=added, uns_added=["predicted"])
+    pd.testing.assert_frame_equal(adata.obs, out.obs)
+    pd.testing.assert_frame_equal(adata.uns["predicted"]["clusters"], out.uns["predicted"]["clusters"])
 
 
 def test_profile_level_functions(pdata):
@@ -70,37 +92,81 @@ def test_profile_level_functions(pdata):
     assert_unchanged(before, pdata)
 
 
+def _scores_added(key):
+    return [key, f"{key}_padj", f"{key}_log2fc", f"{key}_log2fc_lo", f"{key}_log2fc_hi"]
+
+
 def test_signature_functions_add_only_their_keys(sig_all, pdata):
     sig = sig_all.copy()
     before = snapshot(sig)
-    dp.tl.pathways(sig, "imid", key_added="imid")
-    added = ["imid", "imid_padj", "imid_log2fc", "imid_log2fc_lo", "imid_log2fc_hi"]
-    assert_unchanged(before, sig, obsm_added=added, uns_added=["imid"])
+    assert dp.tl.pathways(sig, "imid", key_added="imid") is None
+    assert_unchanged(before, sig, obsm_added=_scores_added("imid"), uns_added=["imid"])
     before = snapshot(sig)
     out = dp.tl.pathways(sig, "progeny", key_added="pg", copy=True)
-    assert "pg" in out.obsm
-    dp.tl.panels(sig, copy=True)
+    assert_unchanged(before, out, obsm_added=_scores_added("pg"), uns_added=["pg"])
+    out = dp.tl.panels(sig, key_added="pn", copy=True)
+    assert_unchanged(before, out, obsm_added=_scores_added("pn"), uns_added=["pn"])
     assert_unchanged(before, sig)
-    for fn, key in (
-        (lambda s: dp.tl.potency(s), "potency"),
-        (lambda s: dp.tl.potency_rank(s, n_draws=20), "potency_rank"),
-        (lambda s: dp.tl.compare(s, n_boot=10), "compare"),
-        (lambda s: dp.tl.deg_overlap(s), "deg_overlap"),
+    for tool, kwargs, key, get in (
+        (dp.tl.potency, {}, "potency", dp.get.potency_table),
+        (dp.tl.potency_rank, {"n_draws": 20}, "potency_rank", dp.get.potency_rank_table),
+        (dp.tl.compare, {"n_boot": 10}, "compare", dp.get.compare_table),
+        (dp.tl.deg_overlap, {}, "deg_overlap", dp.get.overlap_table),
+        (dp.tl.time_course, {}, "time_course", dp.get.time_course_table),
     ):
         before = snapshot(sig)
-        fn(sig)
+        out = tool(sig, copy=True, **kwargs)
+        assert_unchanged(before, sig)  # copy=True leaves the input as it was ...
+        assert out is not sig
+        assert_unchanged(before, out, uns_added=[key])  # ... and returns it with the results added
+        assert {"table", "params"} <= set(out.uns[key])
+        assert tool(sig, **kwargs) is None
         assert_unchanged(before, sig, uns_added=[key])
+        pd.testing.assert_frame_equal(get(sig), get(out), obj=key)  # the same results either way
     before = snapshot(sig)
-    dp.tl.compare(sig, n_boot=10, key_added=None, pdata=pdata)
-    dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"))
-    dp.tl.summary_table(sig, "tiers")
-    dp.tl.summary_table(sig, "degs")
+    dp.tl.compare(sig, n_boot=10, pdata=pdata, copy=True)
+    dp.get.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"))
+    dp.get.summary_table(sig, "tiers")
+    dp.get.summary_table(sig, "degs")
     dp.get.de_table(sig)
     dp.get.pathway_table(sig)
+    dp.get.similarity_matrix(sig, "Myeloma")
+    dp.get.comparison(sig, "Myeloma")
+    for get in (
+        dp.get.compare_table,
+        dp.get.potency_table,
+        dp.get.potency_rank_table,
+        dp.get.overlap_table,
+        dp.get.time_course_table,
+    ):
+        get(sig).iloc[0, 0] = None  # the tables are copies: changing them leaves the stored ones
     assert_unchanged(before, sig)
     pdata_before = snapshot(pdata)
-    dp.tl.compare(sig, n_boot=10, key_added=None, pdata=pdata)
+    dp.tl.compare(sig, n_boot=10, pdata=pdata)
     assert_unchanged(pdata_before, pdata)
+
+
+def test_dose_response_adds_only_its_key():
+    """A small dose series (two drugs × six doses, one score): cheap to fit."""
+    from anndata import AnnData
+
+    from drugprint.tl._dose import hill
+
+    doses = np.array([0.001, 0.01, 0.1, 1, 10, 100])
+    obs = pd.DataFrame(
+        [(k, d) for k in ("a", "b") for d in doses], columns=["drug", "dose"], index=[f"s{i}" for i in range(12)]
+    )
+    y = np.r_[hill(doses, 0, 1.0, np.log10(0.5), 1.0), hill(doses, 0, 0.6, np.log10(5.0), 1.0)]
+    y = y + np.random.default_rng(0).normal(0, 0.03, 12)
+    sig = AnnData(np.zeros((12, 1)), obs=obs, obsm={"pathways_log2fc": pd.DataFrame({"P": y}, index=obs.index)})
+    before = snapshot(sig)
+    out = dp.tl.dose_response(sig, copy=True)
+    assert_unchanged(before, sig)
+    assert_unchanged(before, out, uns_added=["dose_response"])
+    assert {"table", "points", "params"} <= set(out.uns["dose_response"])
+    assert dp.tl.dose_response(sig) is None
+    assert_unchanged(before, sig, uns_added=["dose_response"])
+    pd.testing.assert_frame_equal(dp.get.dose_table(sig), dp.get.dose_table(out))
 
 
 def test_plots_do_not_touch_inputs(sig_all):
@@ -109,12 +175,16 @@ def test_plots_do_not_touch_inputs(sig_all):
     sig = sig_all.copy()
     dp.tl.compare(sig, n_boot=10)
     dp.tl.deg_overlap(sig)
-    table = dp.tl.potency(sig)
+    dp.tl.potency(sig)
+    dp.tl.potency_rank(sig, n_draws=20)
+    table = dp.get.potency_table(sig)
     before, table_before = snapshot(sig), table.copy()
     dp.pl.pathway_heatmap(sig)
     dp.pl.panel_dotplot(sig)
     dp.pl.volcano(sig, "NK|mezigdomide vs DMSO")
     dp.pl.potency_tiers(table, "Myeloma")
+    dp.pl.potency_tiers(sig, "Myeloma")
+    dp.pl.potency_rank(sig, "Myeloma")
     dp.pl.similarity(sig, "Myeloma")
     dp.pl.deg_upset(sig, "Myeloma")
     plt.close("all")

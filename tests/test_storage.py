@@ -20,6 +20,13 @@ DRUGS = {"lenalidomide": "len/dex", "pomalidomide": " pom "}  # a "/" and leadin
 GROUPS = ["CD4/CD8 T", "Myeloma", "."]
 METRICS = ["spearman", "pearson", "cosine", "effect_r"]
 UNS_KEYS = ["de", "pathways", "panels", "potency", "potency_rank", "compare", "deg_overlap", "time_course"]
+GETTERS = {
+    "compare": dp.get.compare_table,
+    "potency": dp.get.potency_table,
+    "potency_rank": dp.get.potency_rank_table,
+    "deg_overlap": dp.get.overlap_table,
+    "time_course": dp.get.time_course_table,
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,7 @@ def test_no_label_becomes_a_key(odd):
     assert set(UNS_KEYS) <= set(sig.uns)
     assert _unsafe(dict(sig.uns)) == []
     assert {"len/dex", " pom "} <= set(sig.obs["condition"].astype(str))
-    compared = sig.uns["compare"]["table"]["group"].unique().tolist()
+    compared = dp.get.compare_table(sig)["group"].unique().tolist()
     assert sorted(compared) == sorted(GROUPS)  # every odd group was compared, and stored by position
     assert [sig.uns["compare"]["groups"][f"g{i}"]["group"] for i in range(3)] == compared
 
@@ -99,9 +106,9 @@ def test_results_roundtrip(odd, back):
                 pd.testing.assert_frame_equal(got, want)
     mat = dp.get.similarity_matrix(back, "Myeloma", "effect_r")
     assert {"len/dex", " pom "} <= set(mat.index) and mat.loc["len/dex", " pom "] > 0.5
-    tables = {k: back.uns[k]["table"] for k in ("compare", "potency", "potency_rank", "deg_overlap", "time_course")}
-    for k, tab in tables.items():
-        pd.testing.assert_frame_equal(tab, sig.uns[k]["table"], check_dtype=False, check_index_type=False, obj=k)
+    for k, get in GETTERS.items():
+        pd.testing.assert_frame_equal(get(back), get(sig), check_dtype=False, check_index_type=False, obj=k)
+    assert isinstance(dp.get.potency_table(back)["tier"].dtype, pd.CategoricalDtype)
     pd.testing.assert_frame_equal(
         back.uns["deg_overlap"]["intersections"], sig.uns["deg_overlap"]["intersections"], check_dtype=False
     )
@@ -116,8 +123,8 @@ def test_results_roundtrip(odd, back):
 
 def test_roundtripped_comparison_still_works(odd, back):
     (pdata, sig), (_, back) = odd, back
-    redo = dp.tl.compare(back, pdata=pdata, n_boot=40, key_added=None)
-    pd.testing.assert_frame_equal(redo, sig.uns["compare"]["table"], check_dtype=False)
+    redo = dp.get.compare_table(dp.tl.compare(back, pdata=pdata, n_boot=40, copy=True))
+    pd.testing.assert_frame_equal(redo, dp.get.compare_table(sig), check_dtype=False)
     fig = dp.pl.similarity(back, "CD4/CD8 T")
     ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert ticks == list(dp.get.similarity_matrix(sig, "CD4/CD8 T", ordered=True).index)[::-1]
@@ -131,8 +138,8 @@ def test_roundtripped_replicates_still_work(odd, back):
     """The replicate records (``uns["de"]["replicates"]``, ``uns["pathways"]["replicates"]``) stay usable, also
     from zarr, whose string arrays come back as numpy's StringDType."""
     (_, sig), (_, back) = odd, back
-    again = dp.tl.potency_rank(back, n_draws=200, key_added=None)
-    pd.testing.assert_frame_equal(again, sig.uns["potency_rank"]["table"], check_dtype=False)
+    again = dp.get.potency_rank_table(dp.tl.potency_rank(back, n_draws=200, copy=True))
+    pd.testing.assert_frame_equal(again, dp.get.potency_rank_table(sig), check_dtype=False)
     dp.tl.pathways(back, key_added="again")
     np.testing.assert_allclose(back.obsm["again"].to_numpy(), sig.obsm["pathways"].to_numpy(), rtol=1e-8)
 
@@ -150,8 +157,8 @@ def test_concatenated_studies_roundtrip(odd, tmp_path):
     back = _roundtrip(both, "h5ad", tmp_path)
     pd.testing.assert_frame_equal(back.obsm["pathways"], both.obsm["pathways"])
     pd.testing.assert_frame_equal(
-        dp.tl.potency_rank(back, keys=["pathways"], n_draws=100, key_added=None),
-        dp.tl.potency_rank(both, keys=["pathways"], n_draws=100, key_added=None),
+        dp.get.potency_rank_table(dp.tl.potency_rank(back, keys=["pathways"], n_draws=100, copy=True)),
+        dp.get.potency_rank_table(dp.tl.potency_rank(both, keys=["pathways"], n_draws=100, copy=True)),
         check_dtype=False,
     )
 
@@ -178,11 +185,12 @@ def test_similarity_matrix_reads_the_earlier_layout(odd):
     dp.pl.similarity(sig, "Myeloma")
 
 
-def test_deg_overlap_stores_the_returned_table_long(odd):
-    """The stored table is the returned one with its condition columns (labels) melted into rows."""
+def test_deg_overlap_stores_the_wide_table_long(odd):
+    """The stored table is the wide one (dp.get.overlap_table) with its condition columns (labels) melted into
+    rows; each call is the signature's padj < 0.05 in that direction."""
     _, sig = odd
     keys = ["group", "direction", "gene"]
-    wide = dp.tl.deg_overlap(sig, key_added=None).set_index(keys)
+    wide = dp.get.overlap_table(sig).set_index(keys)
     conds = [c for c in wide.columns if c not in ("n_conditions", "category")]
     want = wide[conds].stack(future_stack=True).dropna().astype(bool)  # NaN: a condition of another group
     long = sig.uns["deg_overlap"]["table"].set_index([*keys, "condition"])
@@ -190,6 +198,15 @@ def test_deg_overlap_stores_the_returned_table_long(odd):
     pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False, check_index_type=False)
     np.testing.assert_array_equal(long.groupby(keys, sort=False)["called"].sum(), wide["n_conditions"])
     assert {"len/dex", " pom "} <= set(long.index.get_level_values("condition"))
+    padj = pd.DataFrame(sig.layers["padj"], index=sig.obs_names, columns=sig.var_names)
+    lfc = pd.DataFrame(sig.layers["log2fc"], index=sig.obs_names, columns=sig.var_names)
+    name = pd.Series(sig.obs_names, index=[sig.obs["cell_type"].astype(str), sig.obs["condition"].astype(str)])
+    rows = long.reset_index()
+    rows["signature"] = name.loc[list(zip(rows["group"], rows["condition"], strict=True))].to_numpy()
+    p = padj.stack(future_stack=True).loc[list(zip(rows["signature"], rows["gene"], strict=True))].to_numpy()
+    sign = np.where(rows["direction"] == "up", 1, -1)
+    x = lfc.stack(future_stack=True).loc[list(zip(rows["signature"], rows["gene"], strict=True))].to_numpy()
+    np.testing.assert_array_equal(rows["called"].to_numpy(dtype=bool), (p < 0.05) & (sign * x > 0))
 
 
 def test_gene_set_names_with_slashes(odd, tmp_path):

@@ -158,7 +158,7 @@ def test_gene_sets_without_overlap_report_counts(sig_all):
         (lambda p, s: dp.tl.pathways(s.copy(), method="fgsea"), r"'fgsea'.*'ulm', 'mlm'"),
         (lambda p, s: dp.tl.compare(s, metrics=["kendall"]), r"'kendall'.*'spearman'"),
         (lambda p, s: dp.pp.pseudobulk(p, func="median"), r"'median'.*'sum', 'mean'"),
-        (lambda p, s: dp.tl.summary_table(s, "table4"), r"'table4'.*'pair', 'tiers', 'degs'"),
+        (lambda p, s: dp.get.summary_table(s, "table4"), r"'table4'.*'pair', 'tiers', 'degs'"),
     ],
 )
 def test_unknown_method_names_list_valid_ones(pdata, sig_all, call, match):
@@ -197,8 +197,8 @@ def test_deterministic_results(pdata):
     np.testing.assert_array_equal(a.layers["stat"], b.layers["stat"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x = dp.tl.potency_rank(dp.tl.pathways(a, copy=True), random_state=4, key_added=None)
-        y = dp.tl.potency_rank(dp.tl.pathways(b, copy=True), random_state=4, key_added=None)
+        x = dp.get.potency_rank_table(dp.tl.potency_rank(dp.tl.pathways(a, copy=True), random_state=4, copy=True))
+        y = dp.get.potency_rank_table(dp.tl.potency_rank(dp.tl.pathways(b, copy=True), random_state=4, copy=True))
     pd.testing.assert_frame_equal(x, y)
 
 
@@ -211,5 +211,7 @@ def test_provenance_names_every_parameter(pdata, sig_all):
     pb = set(inspect.signature(dp.pp.pseudobulk).parameters) - {"adata"}
     assert pb <= set(pdata.uns["pseudobulk"])
     rec = sig_all.uns["pathways"]
-    for k in ("method", "layer", "tmin", "min_fraction", "id_column", "net", "matched_by"):
+    for k in ("method", "layer", "tmin", "level", "inter_gene_cor", "min_fraction", "id_column"):
+        assert k in rec["params"]
+    for k in ("null", "net", "matched_by", "overlap", "basis", "replicates"):
         assert k in rec

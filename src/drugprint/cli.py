@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="simulate the bundled IMiD/CELMoD screen and write a report", formatter_class=fmt)
     d.add_argument("--out", default="results", help="output directory")
     d.add_argument("--preset", default="default", choices=["default", "small"], help="size of the simulated screen")
-    d.add_argument("--seed", type=int, default=0, help="random seed of the simulation")
+    d.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0, help="seed of the simulation")
     d.add_argument("--n-cpus", type=int, default=1, help="processes per DESeq2 fit")
     d.add_argument("--n-jobs", type=int, default=1, help="cell types fitted in parallel")
 
@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"optional stages to leave out: {', '.join(OPTIONAL_STAGES)}",
     )
     g.add_argument("--title", default=None, help="report title (default: 'drugprint report: INPUT')")
+    g.add_argument("--random-state", type=int, default=0, help="seed of the resampling (potency ranks, comparison)")
     g.add_argument("--n-cpus", type=int, default=1, help="processes per DESeq2 fit")
     g.add_argument("--n-jobs", type=int, default=1, help="cell types fitted in parallel")
     return p
@@ -150,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         if args.command == "demo":
-            res = report.demo(args.out, preset=args.preset, seed=args.seed, n_cpus=args.n_cpus, n_jobs=args.n_jobs)
+            res = report.demo(
+                args.out, preset=args.preset, random_state=args.random_state, n_cpus=args.n_cpus, n_jobs=args.n_jobs
+            )
         else:
             adata = io.read(args.input, mod=args.mod)
             res = report.run(
@@ -170,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 min_cells=args.min_cells,
                 nets=args.nets,
                 pathway_method=args.pathway_method,
+                random_state=args.random_state,
                 skip=args.skip,
                 n_cpus=args.n_cpus,
                 title=args.title or f"drugprint report: {args.input}",

@@ -13,7 +13,7 @@ import drugprint as dp
 def main() -> None:
     """Simulate, pseudobulk and write the Myeloma count fixture next to this script."""
     here = Path(__file__).parent
-    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small", seed=0))
+    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small", random_state=0))
     sub = pdata[pdata.obs["cell_type"] == "Myeloma"]
     counts = sub.to_df().astype(int)
     counts.index = sub.obs["sample"].astype(str).to_numpy()

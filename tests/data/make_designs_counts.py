@@ -2,7 +2,7 @@
 
     python tests/data/make_designs_counts.py && Rscript tests/data/make_designs_reference.R
 
-Myeloma-cell pseudobulk profiles of the simulated screen (``dp.datasets.imid_screen("small", seed=0,
+Myeloma-cell pseudobulk profiles of the simulated screen (``dp.datasets.imid_screen("small", random_state=0,
 doses=[0.1, 1, 10], timepoints=[6, 24])``: 4 donors), DMSO, lenalidomide and mezigdomide only (profiles of
 fewer than 10 cells are dropped by ``dp.pp.pseudobulk``). Genes: those with a total count of at least 10 over
 these profiles, of which 2,500 drawn at random (seed 0) when more pass, kept in the simulator's order.
@@ -24,7 +24,7 @@ MAX_GENES = 2500
 def main() -> None:
     """Simulate, pseudobulk and write the dose × time Myeloma count fixture next to this script."""
     here = Path(__file__).parent
-    cells = dp.datasets.imid_screen("small", seed=0, doses=[0.1, 1, 10], timepoints=[6, 24])
+    cells = dp.datasets.imid_screen("small", random_state=0, doses=[0.1, 1, 10], timepoints=[6, 24])
     pdata = dp.pp.pseudobulk(cells)
     sub = pdata[(pdata.obs["cell_type"] == "Myeloma") & pdata.obs["drug"].astype(str).isin(DRUGS)]
     counts = sub.to_df().astype(np.int64)

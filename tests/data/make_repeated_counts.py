@@ -22,7 +22,7 @@ ARMS = {"A": "lenalidomide", "B": "mezigdomide"}
 def main() -> None:
     """Simulate, pseudobulk and write the repeated-measures fixture next to this script."""
     here = Path(__file__).parent
-    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small", seed=3, n_donors=8))
+    pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small", random_state=3, n_donors=8))
     obs = pdata.obs
     rows = []
     for i in range(1, 9):

@@ -71,7 +71,8 @@ def test_truth_records_planted_effects(screen):
 
 
 def test_planted_effect_visible_in_counts():
-    screen = dp.datasets.imid_screen("small", seed=0, programme_sd=0.0)  # programme noise alone shifts GZMB ±0.4
+    # programme noise alone shifts GZMB ±0.4
+    screen = dp.datasets.imid_screen("small", random_state=0, programme_sd=0.0)
     obs = screen.obs
     x = screen.layers["counts"]
     lib = np.asarray(x.sum(axis=1)).ravel()
@@ -100,9 +101,9 @@ def test_planted_effect_visible_in_counts():
 
 
 def test_deterministic_and_seeded():
-    a = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=30)
-    b = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=30)
-    c = dp.datasets.imid_screen("small", seed=4, n_donors=2, cells_per_sample=30)
+    a = dp.datasets.imid_screen("small", random_state=3, n_donors=2, cells_per_sample=30)
+    b = dp.datasets.imid_screen("small", random_state=3, n_donors=2, cells_per_sample=30)
+    c = dp.datasets.imid_screen("small", random_state=4, n_donors=2, cells_per_sample=30)
     assert (a.layers["counts"] != b.layers["counts"]).nnz == 0
     pd.testing.assert_frame_equal(a.obs, b.obs)
     assert a.shape != c.shape or (a.layers["counts"] != c.layers["counts"]).nnz > 0
@@ -147,8 +148,8 @@ def test_activity_unknown_drug_lists_choices():
 
 def test_programmes_covary_between_profiles():
     """Each Hallmark set's genes shift together per profile; the shifts are recorded and off with programme_sd=0."""
-    noisy = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=300, programme_sd=0.3)
-    flat = dp.datasets.imid_screen("small", seed=3, n_donors=2, cells_per_sample=300, programme_sd=0.0)
+    noisy = dp.datasets.imid_screen("small", random_state=3, n_donors=2, cells_per_sample=300, programme_sd=0.3)
+    flat = dp.datasets.imid_screen("small", random_state=3, n_donors=2, cells_per_sample=300, programme_sd=0.0)
     shifts = noisy.uns["truth"]["programme_shifts"]
     assert shifts.shape[1] == 2 + 50 and noisy.uns["imid_screen"]["programme_sd"] == 0.3
     assert 0.2 < shifts.iloc[:, 2:].to_numpy().std() < 0.4

@@ -15,7 +15,7 @@ def test_de_table(sig_all):
     assert np.isclose(row["log2fc"], sig_all["NK|mezigdomide vs DMSO"].layers["log2fc"][0, j])
     sig_only = dp.get.de_table(sig_all, alpha=0.05)
     assert len(sig_only) == np.sum(np.asarray(sig_all.layers["padj"]) < 0.05) > 0
-    with pytest.raises(KeyError, match=r"\['Nk'\] not in sig.obs\['cell_type'\].*'NK'"):
+    with pytest.raises(KeyError, match=r"\['Nk'\] are not in these signatures.*'NK'"):
         dp.get.de_table(sig_all, groups=["Nk"])
     with pytest.raises(KeyError, match="mezi"):
         dp.get.de_table(sig_all, conditions=["mezi"])

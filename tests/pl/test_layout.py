@@ -115,7 +115,8 @@ def test_long_names_stay_clear(sig_all):
     rows = ax.transData.transform(np.c_[np.zeros(n), np.arange(n)[::-1]])[:, 1]
     np.testing.assert_allclose(leaves, rows, atol=0.5)  # the dendrogram's leaves are level with their rows
 
-    table = dp.tl.potency_rank(sig_all[sig_all.obs["cell_type"] == "Myeloma"].copy(), n_draws=50, key_added=None)
+    ranked = dp.tl.potency_rank(sig_all[sig_all.obs["cell_type"] == "Myeloma"].copy(), n_draws=50, copy=True)
+    table = dp.get.potency_rank_table(ranked)
     table["group"], table["condition"] = "CD14+ Monocytes", table["condition"].astype(str) + " @ time=24h"
     fig = dp.pl.potency_rank(table, "CD14+ Monocytes")
     ax, renderer = fig.axes[0], _drawn(fig)

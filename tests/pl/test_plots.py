@@ -52,8 +52,9 @@ def test_volcano(sig_all):
 
 
 def test_potency_tiers(sig_all):
-    table = dp.tl.potency(sig_all.copy())
-    fig = dp.pl.potency_tiers(table, "Myeloma")
+    sig = dp.tl.potency(sig_all, copy=True)
+    table = dp.get.potency_table(sig)
+    fig = dp.pl.potency_tiers(sig, "Myeloma")  # reads the stored table
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == list(dp.datasets.DRUGS)
     texts = [t.get_text() for t in ax.texts]
@@ -63,8 +64,14 @@ def test_potency_tiers(sig_all):
     shown = f"{row['log2fc']:+.2f} [{row['log2fc_lo']:+.2f}, {row['log2fc_hi']:+.2f}]"
     assert any(t.endswith(shown) for t in texts)  # every called tier carries its effect and interval
     assert all("[" in t for t in texts if not t.startswith("none"))
+    from_table = dp.pl.potency_tiers(table, "Myeloma")  # the table itself draws the same
+    assert [t.get_text() for t in from_table.axes[0].texts] == texts
     with pytest.raises(ValueError, match="No rows"):
         dp.pl.potency_tiers(table, "Platelets")
+    with pytest.raises(ValueError, match="No rows"):
+        dp.pl.potency_tiers(sig, "Platelets")
+    with pytest.raises(KeyError, match=r"run dp\.tl\.potency"):
+        dp.pl.potency_tiers(sig_all, "Myeloma")
 
 
 def test_comparison_figures(sig_all, tmp_path):
@@ -89,5 +96,8 @@ def test_comparison_figures(sig_all, tmp_path):
         dp.pl.deg_upset(sig, "B", "up")
     with pytest.raises(KeyError, match="Typo"):
         dp.pl.deg_upset(sig, "Typo", "up")
-    fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_draws=100), "Myeloma")
+    dp.tl.potency_rank(sig, n_draws=100)
+    fig = dp.pl.potency_rank(sig, "Myeloma")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "mezigdomide"
+    fig = dp.pl.potency_rank(dp.get.potency_rank_table(sig), "Myeloma")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "mezigdomide"

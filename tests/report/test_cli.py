@@ -81,7 +81,7 @@ def test_cli_run_writes_report(cli_report):
     assert prov["gene_sets"]["licence"] == "CC BY 4.0"
     assert prov["drugprint_run"]["control"] == "DMSO"
     assert prov["de"]["method"] == "voom"
-    assert "replicates" not in prov["de"] and prov["pathways"]["method"] == "camera"
+    assert "replicates" not in prov["de"] and prov["pathways"]["params"]["method"] == "camera"
     assert list(prov["pathways"]["pvalue_basis"]) == ["replicates (camera)"]
 
 

@@ -65,7 +65,8 @@ def test_planted_gradient_called_and_ranked():
         sig = dp.tl.de(simulate(0.15, seed, planted=planted), method="voom", verbose=False)
         for method in called:
             dp.tl.pathways(sig, method=method)
-            tab = dp.tl.potency(sig, sources=[IFN], key_added=None).set_index("condition")
+            dp.tl.potency(sig, sources=[IFN])
+            tab = dp.get.potency_table(sig).set_index("condition")
             assert tab.sort_values("rank").index[0] == "drugC"
             assert tab.loc["drugC", "log2fc"] > tab.loc["drugB", "log2fc"]
             called[method].append(tab.loc[["drugA", "drugB", "drugC"], "padj"].to_numpy() < 0.05)

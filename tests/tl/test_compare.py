@@ -10,7 +10,7 @@ from tests.conftest import shared_path
 
 @pytest.fixture(scope="module")
 def six_screen():
-    return dp.datasets.imid_screen("small", seed=1, n_donors=6, cells_per_sample=150)
+    return dp.datasets.imid_screen("small", random_state=1, n_donors=6, cells_per_sample=150)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def _pair(tab, group, a, b):
 
 def test_effect_correlation_backs_similarity_with_interval(six_donors):
     pdata, sig = six_donors
-    tab = dp.tl.compare(sig, pdata=pdata, n_boot=60)
+    tab = dp.get.compare_table(dp.tl.compare(sig, pdata=pdata, n_boot=60, copy=True))
     row = _pair(tab, "Myeloma", "thalidomide", "lenalidomide")
     assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1.15  # disattenuated: may exceed 1 by noise
     assert row["effect_r_lo"] <= row["effect_r"] <= row["effect_r_hi"]
@@ -44,7 +44,7 @@ def test_effect_correlation_backs_similarity_with_interval(six_donors):
 
 
 def test_signature_similarity_structure(sig_all):
-    tab = dp.tl.compare(sig_all.copy(), n_boot=50)
+    tab = dp.get.compare_table(dp.tl.compare(sig_all, n_boot=50, copy=True))
     my = tab[tab.group == "Myeloma"].set_index(["a", "b"])
     assert my["spearman"].idxmax() == ("iberdomide", "mezigdomide")  # the two CELMoDs, most potent
     assert (my["spearman_lo"] <= my["spearman"]).all() and (my["spearman"] <= my["spearman_hi"]).all()
@@ -55,13 +55,13 @@ def test_signature_similarity_structure(sig_all):
 def test_compare_stores_matrices_and_order(six_donors):
     _, sig = six_donors
     sig = sig.copy()
-    dp.tl.compare(sig, n_boot=10, metrics=["spearman", "cosine"])
+    assert dp.tl.compare(sig, n_boot=10, metrics=["spearman", "cosine"]) is None
     ordered = dp.get.similarity_matrix(sig, "Myeloma", "cosine", ordered=True)
     assert set(ordered.index) == set(DRUGS) and list(ordered.columns) == list(ordered.index)
     m = dp.get.similarity_matrix(sig, "Myeloma", "cosine")
     assert m.shape == (5, 5) and np.allclose(np.diag(m), 1) and list(m.index) == list(DRUGS)
     pd.testing.assert_frame_equal(m.loc[ordered.index, ordered.index], ordered)
-    tab = sig.uns["compare"]["table"].query("group == 'Myeloma'")
+    tab = dp.get.compare_table(sig).query("group == 'Myeloma'")
     assert np.allclose(m.to_numpy()[np.triu_indices(5, 1)], tab["cosine"])  # the table's pairs, row by row
     assert dp.get.similarity_matrix(sig, "Platelets") is None
     with pytest.raises(ValueError, match="'pearson' was not computed"):
@@ -70,8 +70,8 @@ def test_compare_stores_matrices_and_order(six_donors):
         dp.get.similarity_matrix(sig, "Myeloma", "effect_r")
     with pytest.raises(KeyError, match=r"run dp\.tl\.compare"):
         dp.get.similarity_matrix(sig, "Myeloma", key="nope")
-    a = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
-    b = dp.tl.compare(sig, n_boot=10, seed=3, key_added=None)
+    a = dp.get.compare_table(dp.tl.compare(sig, n_boot=10, random_state=3, copy=True))
+    b = dp.get.compare_table(dp.tl.compare(sig, n_boot=10, random_state=3, copy=True))
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -90,7 +90,8 @@ def test_compare_errors(six_donors):
 def test_deg_overlap(six_donors, six_screen):
     _, sig = six_donors
     sig = sig[sig.obs["condition"] != "thalidomide"].copy()  # the weakest drug calls few genes on its own
-    tab = dp.tl.deg_overlap(sig)
+    dp.tl.deg_overlap(sig)
+    tab = dp.get.overlap_table(sig)
     my = tab[(tab.group == "Myeloma") & (tab.direction == "up")]
     assert (my["category"] == "all").any()
     assert my["category"].str.startswith("only ").any()
@@ -118,7 +119,8 @@ def test_deg_overlap_names_repeated_conditions_by_signature():
     lfc = np.array([[1.0, 0.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
     sig = AnnData(lfc, obs=obs, var=pd.DataFrame(index=["g1", "g2", "g3"]), layers={"padj": padj, "log2fc": lfc})
     sig.uns["de"] = {"groupby": "grp"}
-    tab = dp.tl.deg_overlap(sig).set_index(["group", "direction", "gene"])
+    dp.tl.deg_overlap(sig)
+    tab = dp.get.overlap_table(sig).set_index(["group", "direction", "gene"])
     assert tab.loc[("A", "up", "g1"), "category"] == "all"
     assert tab.loc[("A", "up", "g2"), "category"] == "only A|d @ 10"
     assert bool(tab.loc[("A", "up", "g2"), "A|d @ 10"]) and not tab.loc[("A", "up", "g2"), "A|d @ 1"]
@@ -127,7 +129,7 @@ def test_deg_overlap_names_repeated_conditions_by_signature():
 
 def test_potency_rank_with_uncertainty(six_donors):
     _, sig = six_donors
-    rank = dp.tl.potency_rank(sig.copy(), n_draws=500)
+    rank = dp.get.potency_rank_table(dp.tl.potency_rank(sig, n_draws=500, copy=True))
     my = rank[rank.group == "Myeloma"]
     assert list(my["condition"]) == list(DRUGS)[::-1]
     assert my.iloc[0]["p_first"] > 0.5
@@ -137,37 +139,47 @@ def test_potency_rank_with_uncertainty(six_donors):
     assert rank[rank.group == "B"]["n_sources"].eq(0).all()
 
 
+def _summarised(sig, pdata=None):
+    """A copy of ``sig`` with the results the summary tables read: potency and compare (with ``pdata``)."""
+    out = dp.tl.potency(sig, copy=True)
+    dp.tl.compare(out, pdata=pdata)
+    return out
+
+
 def test_summary_tables(six_donors):
     pdata, sig = six_donors
-    t1 = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=pdata)
+    pair = ("thalidomide", "lenalidomide")
+    done = _summarised(sig, pdata)
+    t1 = dp.get.summary_table(done, "pair", drugs=pair)
     my = t1.set_index("group").loc["Myeloma"]
     assert my["call"] == "qualitatively similar" and my["stronger"] == "lenalidomide"
     assert "HALLMARK_INTERFERON_ALPHA_RESPONSE" in my["shared_pathways"]
     assert t1.set_index("group").loc["B", "call"] == "no reproducible effect to compare"
     # one group alone gives that group's row unchanged (compare draws per group)
-    alone = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=pdata, groups=["Myeloma"])
+    solo = _summarised(sig[sig.obs["cell_type"] == "Myeloma"].copy(), pdata)
+    alone = dp.get.summary_table(solo, "pair", drugs=pair, groups=["Myeloma"])
     pd.testing.assert_frame_equal(alone, t1[t1.group == "Myeloma"].reset_index(drop=True))
     # Myeloma with three donors has no effect correlation: its row falls back to the signature Spearman
     three = pdata[~((pdata.obs["cell_type"] == "Myeloma") & pdata.obs["donor"].isin(["D4", "D5", "D6"]))].copy()
-    mixed = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"), pdata=three).set_index("group")
+    mixed = dp.get.summary_table(_summarised(sig, three), "pair", drugs=pair).set_index("group")
     assert mixed.loc["Myeloma", "similarity_measure"] == "signature Spearman"
     assert mixed.loc["Myeloma", "similarity"] > 0.5 and "share a control" in mixed.loc["Myeloma", "call"]
     assert mixed.loc["NK", "similarity_measure"] == "effect correlation (split donors)"
-    no_pdata = dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "lenalidomide"))
+    no_pdata = dp.get.summary_table(_summarised(sig), "pair", drugs=pair)
     assert "share a control" in no_pdata.set_index("group").loc["Myeloma", "call"]
-    t2 = dp.tl.summary_table(sig, "tiers", groups=["Myeloma"])
+    t2 = dp.get.summary_table(done, "tiers", groups=["Myeloma"])
     assert t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"].startswith("more significantly impaired (-")
     ifn = t2.loc[("Myeloma", "HALLMARK_INTERFERON_ALPHA_RESPONSE"), "mezigdomide"]
-    pot = dp.tl.potency(sig, key_added=None).set_index(["group", "source", "condition"])
+    pot = dp.get.potency_table(done).set_index(["group", "source", "condition"])
     row = pot.loc[("Myeloma", "HALLMARK_INTERFERON_ALPHA_RESPONSE", "mezigdomide")]
     assert ifn == f"strong ({row['log2fc']:+.2f} [{row['log2fc_lo']:+.2f}, {row['log2fc_hi']:+.2f}])"  # same numbers
-    t3 = dp.tl.summary_table(sig, "degs")
+    t3 = dp.get.summary_table(sig, "degs")
     row = t3[(t3.group == "Myeloma") & (t3.condition == "mezigdomide")].iloc[0]
     assert row["n_up"] > 50 and row["n_down"] > 50
     assert "HALLMARK_INTERFERON_ALPHA_RESPONSE" in row["top_pathways_up"]
     assert "G2M" in row["top_pathways_down"] or "E2F" in row["top_pathways_down"]
     with pytest.raises(ValueError, match="not conditions"):
-        dp.tl.summary_table(sig, "pair", drugs=("thalidomide", "aspirin"))
+        dp.get.summary_table(done, "pair", drugs=("thalidomide", "aspirin"))
 
 
 def test_cross_study_comparison_flags_platform(six_donors):
@@ -183,7 +195,8 @@ def test_cross_study_comparison_flags_platform(six_donors):
         {"screen": sim, "AIFI len": pub, "AIFI dex": dex}, platform=["simulated pseudobulk", "scRNA MAST", "scRNA MAST"]
     )
     assert both.n_vars < sim.n_vars and set(both.obs["study"]) == {"screen", "AIFI len", "AIFI dex"}
-    tab = dp.tl.compare(both, groupby="none", n_boot=20)
+    dp.tl.compare(both, groupby="none", n_boot=20)
+    tab = dp.get.compare_table(both)
     cross = tab[tab["a"].str.startswith("screen") & tab["b"].str.startswith("AIFI")]
     assert cross["cross_platform"].all()
     assert not cross["shared_reference"].any()  # both against "DMSO", but in different studies

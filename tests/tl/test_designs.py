@@ -58,7 +58,7 @@ def test_coefficient_equals_its_pair(nk, nk_pairs):
 
 def test_continuous_dose_trend_recovers_the_planted_direction():
     """log2 dose as a continuous covariate: the interferon response planted in myeloma cells rises with dose."""
-    cells = dp.datasets.imid_screen("small", seed=2, doses=[0.1, 1.0, 10.0])
+    cells = dp.datasets.imid_screen("small", random_state=2, doses=[0.1, 1.0, 10.0])
     pdata = dp.pp.pseudobulk(cells, groupby="cell_type")
     pdata = pdata[(pdata.obs["drug"] == "lenalidomide").to_numpy()].copy()
     pdata.obs["log2_dose"] = np.log2(pdata.obs["dose"].astype(float))

@@ -12,7 +12,7 @@ IFN, P53, APOP = "HALLMARK_INTERFERON_ALPHA_RESPONSE", "HALLMARK_P53_PATHWAY", "
 @pytest.fixture(scope="module")
 def dose_sig():
     adata = dp.datasets.imid_screen(
-        "small", seed=2, doses=[0.001, 0.01, 0.1, 1, 10, 100], n_donors=3, cells_per_sample=110
+        "small", random_state=2, doses=[0.001, 0.01, 0.1, 1, 10, 100], n_donors=3, cells_per_sample=110
     )
     pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
     sig = dp.tl.de(pdata, condition_key="condition", method="voom", verbose=False)
@@ -29,7 +29,7 @@ def test_signatures_carry_dose(dose_sig):
 @pytest.mark.parametrize("source", [IFN, P53])
 def test_ec50_recovered(dose_sig, source):
     adata, sig = dose_sig
-    fits = dp.tl.dose_response(sig, sources=[source]).set_index("drug")
+    fits = dp.get.dose_table(dp.tl.dose_response(sig, sources=[source], copy=True)).set_index("drug")
     planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
     planted = planted.reindex(fits.index)
     ratio = fits["ec50"] / planted
@@ -45,7 +45,7 @@ def test_ec50_recovered(dose_sig, source):
 
 def test_dose_response_errors_and_free_bottom(dose_sig):
     adata, sig = dose_sig
-    fits = dp.tl.dose_response(sig, sources=[IFN], bottom=None, key_added=None).set_index("drug")
+    fits = dp.get.dose_table(dp.tl.dose_response(sig, sources=[IFN], bottom=None, copy=True)).set_index("drug")
     assert fits["bottom"].abs().max() < 0.35
     planted = adata.uns["truth"]["compounds"].set_index("drug")["ec50_uM"]
     ratio = fits["ec50"] / planted.reindex(fits.index)
@@ -57,14 +57,15 @@ def test_dose_response_errors_and_free_bottom(dose_sig):
 
 
 def test_time_course_from_one_fit():
-    adata = dp.datasets.imid_screen("small", seed=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110)
+    adata = dp.datasets.imid_screen("small", random_state=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110)
     pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
     sig = dp.tl.de(pdata, match="time", method="voom", verbose=False)
     assert sig.n_obs == 5 * 3
     assert sig.obs_names[0] == "Myeloma|thalidomide vs DMSO @ time=6.0"
     assert sig.uns["de"]["fits"].shape[0] == 1  # one fit for all time points
     dp.tl.pathways(sig)
-    tc = dp.tl.time_course(sig, sources=[IFN, APOP])
+    dp.tl.time_course(sig, sources=[IFN, APOP])
+    tc = dp.get.time_course_table(sig)
     mezi = tc[tc.drug == "mezigdomide"].pivot_table(index="source", columns="time", values="log2fc")
     # interferon responds fast (τ = 6 h), apoptosis slowly (τ = 24 h): relative to 24 h, IFN is further at 6 h
     assert mezi.loc[IFN, 6.0] / mezi.loc[IFN, 24.0] > mezi.loc[APOP, 6.0] / mezi.loc[APOP, 24.0]
@@ -87,7 +88,8 @@ def test_flat_curve_is_not_ranked():
     )
     y = np.concatenate(list(curves.values())) + rng.normal(0, 0.03, 12)
     sig = AnnData(np.zeros((12, 1)), obs=obs, obsm={"pathways_log2fc": pd.DataFrame({"P": y}, index=obs.index)})
-    fits = dp.tl.dose_response(sig).set_index("drug")
+    dp.tl.dose_response(sig)
+    fits = dp.get.dose_table(sig).set_index("drug")
     assert np.isclose(fits.loc["active", "ec50"], 0.5, rtol=0.3) and fits.loc["active", "ec50_rank"] == 1
     assert fits.loc["flat", "ec50"] < fits.loc["active", "ec50"]  # a meaningless EC50 below the real one ...
     assert fits.loc["flat", "emax_lo"] < 0 < fits.loc["flat", "emax_hi"]

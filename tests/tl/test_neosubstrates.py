@@ -11,12 +11,12 @@ from tests.conftest import shared_path
 
 @pytest.fixture(scope="module")
 def mdata():
-    return dp.datasets.imid_screen("small", modalities=("rna", "prot"), seed=0)
+    return dp.datasets.imid_screen("small", modalities=("rna", "prot"), random_state=0)
 
 
 @pytest.fixture(scope="module")
 def table(mdata):
-    return dp.tl.neosubstrates(mdata.copy(), key_added=None)
+    return dp.get.neosubstrate_table(dp.tl.neosubstrates(mdata, copy=True))
 
 
 def test_mudata_layout(mdata):
@@ -68,7 +68,8 @@ def test_uses_given_signatures_and_stores(mdata):
     m = mdata.copy()
     pdata = dp.pp.pseudobulk(m, mod="rna")
     sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
-    tab = dp.tl.neosubstrates(m, sig=sig)
+    assert dp.tl.neosubstrates(m, sig=sig) is None
+    tab = dp.get.neosubstrate_table(m)
     assert tab[tab.cell_type == "CD4 T"]["rna_padj"].isna().all()  # no CD4 T signatures were given
     assert tab[tab.cell_type == "NK"]["rna_padj"].notna().all()
     assert "neosubstrates" in m.uns and "neosubstrates" not in mdata.uns

@@ -31,8 +31,8 @@ def test_pathway_slots(sig_all):
         assert sig_all.obsm[k].shape == sig_all.obsm[k.rsplit("_", 2)[0]].shape
     assert sig_all.obsm["pathways"].shape[1] == 50
     rec = sig_all.uns["pathways"]
-    assert rec["method"] == "camera" and rec["net"]["licence"] == "CC BY 4.0"
-    assert rec["null"].startswith("competitive") and rec["inter_gene_cor"] == "estimated per set"
+    assert rec["params"]["method"] == "camera" and rec["net"]["licence"] == "CC BY 4.0"
+    assert rec["null"].startswith("competitive") and rec["params"]["inter_gene_cor"] == "estimated per set"
     assert (rec["basis"]["basis"] == "replicates (camera)").all()
     assert set(rec["overlap"]["fraction"]) == {1.0}
     lo, mid, hi = (sig_all.obsm[f"pathways_log2fc{k}"].to_numpy() for k in ("_lo", "", "_hi"))
@@ -44,7 +44,7 @@ def test_pathway_slots(sig_all):
     ("source", "direction"), [(IFN, "up"), (P53, "up"), (APOP, "up"), (G2M, "down"), (E2F, "down")]
 )
 def test_myeloma_potency_order_recovered(bundled, source, direction):
-    table = dp.tl.potency(bundled.copy(), "pathways")
+    table = dp.get.potency_table(dp.tl.potency(bundled, "pathways", copy=True))
     sub = table[(table.group == "Myeloma") & (table.source == source)].set_index("condition")
     order = _order(table, "Myeloma", source)  # least to most potent
     if source == APOP:  # planted 0.08 log2 apart, within programme noise: the two weakest may swap …
@@ -61,7 +61,7 @@ def test_myeloma_potency_order_recovered(bundled, source, direction):
 
 @pytest.mark.parametrize("group", ["NK", "CD8 T"])
 def test_cytotoxicity_order_recovered(bundled, group):
-    table = dp.tl.potency(bundled.copy(), "panels")
+    table = dp.get.potency_table(dp.tl.potency(bundled, "panels", copy=True))
     sub = table[(table.group == group) & (table.source == "cytotoxicity")].set_index("condition")
     assert list(sub.sort_values("rank", ascending=False).index) == list(DRUGS)
     assert (sub.loc[["iberdomide", "mezigdomide"], "direction"] == "up").all()
@@ -69,7 +69,7 @@ def test_cytotoxicity_order_recovered(bundled, group):
 
 
 def test_potency_rank_from_replicates(bundled):
-    rank = dp.tl.potency_rank(bundled.copy())
+    rank = dp.get.potency_rank_table(dp.tl.potency_rank(bundled, copy=True))
     my = rank[rank.group == "Myeloma"].set_index("condition")
     assert list(my.sort_values("rank").index) == list(DRUGS)[::-1]
     assert (my["rank_lo"] == my["rank"]).all() and (my["rank_hi"] == my["rank"]).all()  # the data separate them
@@ -79,7 +79,7 @@ def test_potency_rank_from_replicates(bundled):
 
 def test_no_pathway_called_in_b_cells(sig_all, bundled):
     for sig in (sig_all, bundled):
-        table = dp.tl.potency(sig.copy(), "pathways")
+        table = dp.get.potency_table(dp.tl.potency(sig, "pathways", copy=True))
         assert (table[table.group == "B"]["tier"] == "none").all()
 
 
@@ -87,7 +87,8 @@ def test_gene_level_methods_say_their_p_values_assume_independent_genes(bundled)
     sig = bundled[bundled.obs["cell_type"] == "B"].copy()
     dp.tl.pathways(sig, method="ulm", key_added="ulm")
     assert "independent" in sig.uns["ulm"]["null"]
-    table = dp.tl.potency(sig, "ulm", key_added=None)
+    dp.tl.potency(sig, "ulm")
+    table = dp.get.potency_table(sig)
     assert table["basis"].str.contains("assume independent genes").all()
     assert (table["tier"] != "none").sum() > 10  # programme noise alone: ulm calls pathways in the null cell type
     assert np.isfinite(table["log2fc_lo"]).all()  # the effect's interval still comes from the replicates
@@ -148,6 +149,9 @@ def test_panels_cells(screen):
     nk = adata.obs[adata.obs.cell_type == "NK"]
     means = nk.groupby("drug", observed=True)["panel_cytotoxicity"].mean()
     assert means["mezigdomide"] > means["DMSO"]
+    rec = adata.uns["panel"]  # the genes scored per cell type and panel, and the parameters
+    assert rec["genes"].set_index("cell_type")["n_genes"].to_dict() == {"NK": 5, "B": 5}
+    assert rec["params"] == {"groupby": "cell_type", "layer": "X", "random_state": 0}
 
 
 def test_mlm_padj_is_bh_of_its_pvalues(sig):
@@ -199,12 +203,14 @@ def test_published_table_scored_gene_level_with_a_warning(sig_all):
     assert len([w for w in record if "replicates" in str(w.message)]) == 1
     assert pub.uns["pathways"]["basis"]["basis"].str.startswith("genes (ulm)").all()
     assert "pathways_log2fc_lo" not in pub.obsm  # no replicates, no interval
-    tab = dp.tl.potency(pub, key_added=None)
+    dp.tl.potency(pub)
+    tab = dp.get.potency_table(pub)
     assert tab["basis"].str.contains("assume independent genes").all()
     assert tab["log2fc_lo"].isna().all()
     assert tab.set_index("source").loc[IFN, "tier"] == "strong"
     with pytest.warns(UserWarning, match="no interval"):
-        rank = dp.tl.potency_rank(pub, keys=["pathways"])
+        dp.tl.potency_rank(pub, keys=["pathways"])
+    rank = dp.get.potency_rank_table(pub)
     assert rank["p_first"].isna().all() and (rank["basis"] == "no replicates: no interval").all()
 
 
@@ -216,7 +222,8 @@ def test_signatures_round_trip_with_their_replicates(sig_all, tmp_path):
     back = ad.read_h5ad(path)
     dp.tl.pathways(back, key_added="again")
     np.testing.assert_allclose(back.obsm["again"].to_numpy(), sig_all.obsm["pathways"].to_numpy(), rtol=1e-10)
-    rank = dp.tl.potency_rank(back, keys=["again"], random_state=1, key_added=None)
+    dp.tl.potency_rank(back, keys=["again"], random_state=1)
+    rank = dp.get.potency_rank_table(back)
     assert (rank.dropna(subset=["p_first"])["basis"] == "replicates").all()
 
 
@@ -244,7 +251,8 @@ def test_kang2018_interferon_and_identical_arms():
         split = dp.pp.pseudobulk(adata, sample_key="sample", groupby="cluster_id")
         two = dp.tl.de(split, "arm", "ctrl", "cluster_id", ["donor"], method="voom", verbose=False)
         dp.tl.pathways(two, method="activity")  # self-contained: many responsive pathways to rank on
-        rank = dp.tl.potency_rank(two, random_state=seed)
+        dp.tl.potency_rank(two, random_state=seed)
+        rank = dp.get.potency_rank_table(two)
         assert (rank["n_sources"] > 5).all()
         p_first += list(rank.loc[rank["condition"] == "stimA", "p_first"])
         p_next += list(rank.loc[rank["rank"] == 1, "p_vs_next"])

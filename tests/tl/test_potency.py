@@ -7,6 +7,7 @@ import drugprint as dp
 
 
 def _fake_sig():
+    """Four conditions of one group, one pathway: the tiers none < modest < moderate < strong."""
     names = ["A|d1 vs C", "A|d2 vs C", "A|d3 vs C", "A|d4 vs C"]
     obs = pd.DataFrame({"grp": ["A"] * 4, "condition": pd.Categorical(["d1", "d2", "d3", "d4"])}, index=names)
     sig = AnnData(np.zeros((4, 3)), obs=obs)
@@ -19,12 +20,14 @@ def _fake_sig():
 
 def test_tiers_follow_documented_thresholds():
     sig = _fake_sig()
-    t = dp.tl.potency(sig).set_index("condition")
+    assert dp.tl.potency(sig) is None
+    t = dp.get.potency_table(sig).set_index("condition")
     assert list(t.loc[["d1", "d2", "d3", "d4"], "tier"]) == ["none", "modest", "moderate", "strong"]
     assert list(t.loc[["d4", "d3", "d2", "d1"], "rank"]) == [1, 2, 3, 4]
     assert t.loc["d4", "direction"] == "down"
     assert sig.uns["potency"]["params"]["thresholds"] == [0.25, 0.5]
-    t2 = dp.tl.potency(sig, thresholds=(0.05, 0.2), alpha=0.001, key_added=None).set_index("condition")
+    t2 = dp.get.potency_table(dp.tl.potency(sig, thresholds=(0.05, 0.2), alpha=0.001, copy=True))
+    t2 = t2.set_index("condition")
     assert list(t2.loc[["d2", "d3", "d4"], "tier"]) == ["none", "none", "strong"]
 
 
@@ -41,5 +44,6 @@ def test_potency_errors():
 def test_significant_score_without_effect_size_is_none():
     sig = _fake_sig()
     sig.obsm["pathways_log2fc"].loc["A|d4 vs C", "P"] = np.nan  # significant (padj 1e-6) but no log2FC
-    t = dp.tl.potency(sig).set_index("condition")
+    dp.tl.potency(sig)
+    t = dp.get.potency_table(sig).set_index("condition")
     assert list(t.loc[["d1", "d2", "d3", "d4"], "tier"]) == ["none", "modest", "moderate", "none"]

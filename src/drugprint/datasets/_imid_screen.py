@@ -13,10 +13,12 @@ from anndata import AnnData
 from mudata import MuData
 from scipy import sparse
 
+from .._results import renamed
 from .._utils import check_choice
 from ..resources import genesets, panels
 from ._baselines import _MARKERS, CELL_TYPES, baseline_profiles, pbmc68k_profiles
 
+#: The simulated drugs, weakest to most potent (each against the control, ``"DMSO"``).
 DRUGS: tuple[str, ...] = ("thalidomide", "lenalidomide", "pomalidomide", "iberdomide", "mezigdomide")
 CONTROL = "DMSO"
 
@@ -107,7 +109,28 @@ _PRESETS: dict[str, dict[str, int]] = {
 
 
 def activity(drug: str, dose_uM: float | np.ndarray) -> float | np.ndarray:
-    """Planted cereblon-driven activity of ``drug`` at ``dose_uM`` (Hill curve; 0 for the control)."""
+    """Planted cereblon-driven activity of ``drug`` at ``dose_uM`` (Hill curve; 0 for the control).
+
+    Parameters
+    ----------
+    drug
+        ``"DMSO"`` (the control) or one of :data:`DRUGS`.
+    dose_uM
+        Dose in µM, a number or an array.
+
+    Returns
+    -------
+    ``Emax · dose^h / (dose^h + EC50^h)`` with the drug's planted parameters (``uns["truth"]["compounds"]`` of
+    :func:`imid_screen`): a float for a number, an array for an array.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.datasets.activity("thalidomide", 1.0), dp.datasets.activity("DMSO", 1.0)
+    (0.15, 0.0)
+    >>> dp.datasets.activity("lenalidomide", [0.1, 1.0, 10.0]).round(2).tolist()
+    [0.06, 0.36, 0.78]
+    """
     check_choice(drug, [CONTROL, *DRUGS], name="drug")
     if drug == CONTROL:
         return np.zeros_like(np.asarray(dose_uM, dtype=float)) if np.ndim(dose_uM) else 0.0
@@ -126,6 +149,17 @@ def gene_universe() -> list[str]:
 
     Every gene of the shipped Hallmark, PROGENy (top 100) and curated sets, the panels, the
     ``pbmc68k_reduced`` genes and the lineage markers.
+
+    Returns
+    -------
+    The gene symbols, sorted: the ``var_names`` of :func:`imid_screen`.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> genes = dp.datasets.gene_universe()
+    >>> "IKZF1" in genes, genes == sorted(genes)
+    (True, True)
     """
     genes: set[str] = set(pbmc68k_profiles().index) | set(_MARKERS)
     for name, kw in (("hallmark", {}), ("progeny", {"top": 100}), ("imid", {})):
@@ -172,9 +206,10 @@ def _plant(
     return programme_genes, specific
 
 
+@renamed(seed="random_state")
 def imid_screen(
     preset: Literal["default", "small"] = "default",
-    seed: int = 0,
+    random_state: int = 0,
     modalities: Sequence[str] = ("rna",),
     *,
     doses: Sequence[float] | None = None,
@@ -206,7 +241,7 @@ def imid_screen(
     ----------
     preset
         ``"default"`` (6 donors, ~12,600 cells) or ``"small"`` (4 donors, ~3,600 cells, for tests).
-    seed
+    random_state
         Seed of the random generator; equal seeds give identical data.
     modalities
         ``("rna",)`` for an AnnData, or ``("rna", "prot")`` for a MuData with CITE-seq-like antibody counts
@@ -238,7 +273,7 @@ def imid_screen(
     Examples
     --------
     >>> import drugprint as dp
-    >>> adata = dp.datasets.imid_screen("small", seed=0)
+    >>> adata = dp.datasets.imid_screen("small", random_state=0)
     >>> sorted(adata.obs["drug"].unique())[:2]
     ['DMSO', 'iberdomide']
     """
@@ -262,7 +297,7 @@ def imid_screen(
     if not (np.isfinite(programme_sd) and programme_sd >= 0):
         raise ValueError(f"programme_sd must be a non-negative number (log2 units), got {programme_sd!r}.")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     genes = pd.Index(gene_universe())
     n_genes = len(genes)
     members = _set_members()
@@ -276,7 +311,7 @@ def imid_screen(
     donors = [f"D{i + 1}" for i in range(cfg["n_donors"])]
     donor_effect = {d: rng.normal(0.0, 0.2, n_genes) for d in donors}
     donor_ct_effect = {(d, ct): rng.normal(0.0, 0.1, n_genes) for d in donors for ct in CELL_TYPES}
-    programme_rng = np.random.default_rng([seed, 2])
+    programme_rng = np.random.default_rng([random_state, 2])
     hallmark = genesets("hallmark")
     hallmark = hallmark[hallmark["target"].isin(genes)]
     membership = sparse.csr_matrix(
@@ -372,7 +407,7 @@ def imid_screen(
     adata.uns["truth"]["programme_shifts"] = pd.DataFrame(shift_rows, columns=["sample", "cell_type", *set_names])
     adata.uns["imid_screen"] = {
         "preset": preset,
-        "seed": seed,
+        "random_state": random_state,
         **cfg,
         "doses_uM": doses,
         "timepoints_h": timepoints,
@@ -384,7 +419,7 @@ def imid_screen(
 
     from ._protein import simulate_protein
 
-    prot, truth = simulate_protein(adata.obs, activity, np.random.default_rng([seed, 1]))
+    prot, truth = simulate_protein(adata.obs, activity, np.random.default_rng([random_state, 1]))
     adata.uns["truth"]["protein"] = truth
     with md.set_options(pull_on_update=False):
         mdata = md.MuData({"rna": adata, "prot": prot})

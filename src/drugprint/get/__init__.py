@@ -1,5 +1,32 @@
-"""Tidy views of results (``dp.get``)."""
+"""Tidy views of results (``dp.get``), as ``sc.get``: each tool's table, read from where the tool stored it."""
 
+from .._signatures import conditions, groups
+from ._results import (
+    compare_table,
+    comparison,
+    dose_table,
+    neosubstrate_table,
+    overlap_table,
+    potency_rank_table,
+    potency_table,
+    time_course_table,
+)
+from ._summary import summary_table
 from ._tables import de_table, pathway_table, similarity_matrix
 
-__all__ = ["de_table", "pathway_table", "similarity_matrix"]
+__all__ = [
+    "compare_table",
+    "comparison",
+    "conditions",
+    "de_table",
+    "dose_table",
+    "groups",
+    "neosubstrate_table",
+    "overlap_table",
+    "pathway_table",
+    "potency_rank_table",
+    "potency_table",
+    "similarity_matrix",
+    "summary_table",
+    "time_course_table",
+]

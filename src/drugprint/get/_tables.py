@@ -9,27 +9,10 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._results import pvalue_basis
+from .._signatures import LAYERS, check_signatures, group_key, select_rows
 from .._utils import check_choice
-from ..tl._compare import _comparisons
-from ..tl._de import LAYERS
-from ..tl._potency import _basis, _group_key
-
-
-def _select(sig: AnnData, groups: Sequence[str] | None, conditions: Sequence[str] | None) -> np.ndarray:
-    """Rows of ``sig`` in ``groups`` and ``conditions``; unknown names raise a KeyError listing those present."""
-    keep = np.ones(sig.n_obs, dtype=bool)
-    gk = _group_key(sig)
-    if groups is not None and gk is None:
-        raise KeyError("These signatures have no group column; leave groups=None.")
-    for wanted, col in ((groups, gk), (conditions, "condition")):
-        if wanted is None:
-            continue
-        values = sig.obs[col].astype(str)
-        unknown = sorted(set(wanted) - set(values))
-        if unknown:
-            raise KeyError(f"{unknown} not in sig.obs[{col!r}]; present: {sorted(set(values))}.")
-        keep &= values.isin(list(wanted)).to_numpy()
-    return keep
+from ._results import _comparisons, compare_table
 
 
 def de_table(
@@ -73,15 +56,13 @@ def de_table(
     >>> "NKG7" in set(tab["gene"])
     True
     """
-    keep = _select(sig, groups, conditions)
-    sub = sig[keep]
+    check_signatures(sig, layers=("log2fc",))
     check_choice(padj, ("group", "global"), name="padj")
+    sub = sig[np.sort(select_rows(sig, groups, conditions))]
     present = [k for k in (*LAYERS, "padj_global") if k in sub.layers]
-    if "log2fc" not in present:
-        raise KeyError("sig.layers has no 'log2fc'; is this a signatures AnnData from dp.tl.de?")
     n, g = sub.shape
     out = pd.DataFrame({"signature": np.repeat(sub.obs_names.to_numpy(), g), "gene": np.tile(sub.var_names, n)})
-    gk = _group_key(sig)
+    gk = group_key(sig)
     meta_cols = [c for c in (gk, "condition", "reference") if c and c in sub.obs]
     for c in reversed(meta_cols):
         out.insert(1, c, np.repeat(sub.obs[c].astype(str).to_numpy(), g))
@@ -104,6 +85,18 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     ``log2fc_lo``/``log2fc_hi`` (present when the signatures kept their replicates) bound the effect;
     ``basis`` says whether the p-value rests on the replicates or on genes assumed independent.
 
+    Parameters
+    ----------
+    sig
+        Signatures scored by :func:`drugprint.tl.pathways` or :func:`drugprint.tl.panels`.
+    key
+        The ``key_added`` of that call: ``"pathways"``, ``"panels"`` or another.
+
+    Returns
+    -------
+    Long DataFrame with ``signature``, the group column, ``condition``, ``reference``, ``source``, ``score``,
+    ``padj``, ``log2fc``, ``log2fc_lo``, ``log2fc_hi`` (when present) and ``basis``.
+
     Examples
     --------
     >>> import drugprint as dp
@@ -122,11 +115,11 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)
     long.index.names = ["signature", "source"]
     long = long.reset_index()
-    gk = _group_key(sig)
+    gk = group_key(sig)
     meta_cols = [c for c in (gk, "condition", "reference") if c and c in sig.obs]
     for c in reversed(meta_cols):
         long.insert(1, c, sig.obs.loc[long["signature"], c].astype(str).to_numpy())
-    long["basis"] = _basis(sig, key).reindex(long["signature"]).to_numpy()
+    long["basis"] = pvalue_basis(sig, key).reindex(long["signature"]).to_numpy()
     return long[long["score"].notna()].reset_index(drop=True)
 
 
@@ -176,7 +169,7 @@ def similarity_matrix(
     >>> import drugprint as dp
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["NK", "Myeloma"], method="voom", verbose=False)
-    >>> table = dp.tl.compare(sig, metrics=["cosine"], ci="none")
+    >>> dp.tl.compare(sig, metrics=["cosine"], ci="none")
     >>> m = dp.get.similarity_matrix(sig, "Myeloma", "cosine")
     >>> m.shape, round(float(m.loc["iberdomide", "iberdomide"]), 6)
     ((5, 5), 1.0)
@@ -188,7 +181,7 @@ def similarity_matrix(
         return None
     names = rec["names"]
     if metric == "effect_r":
-        tab = sig.uns[key]["table"]
+        tab = compare_table(sig, key)
         if "effect_r" not in tab:
             raise ValueError("No effect correlation was computed; run dp.tl.compare(sig, pdata=pdata).")
         tab = tab[tab["group"].astype(str) == str(group)]

@@ -11,8 +11,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
+from .._signatures import LAYERS
 from .._utils import read_table
-from ..tl._de import LAYERS
 
 
 def read_de_table(

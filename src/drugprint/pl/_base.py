@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from os import PathLike
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
@@ -17,7 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.textpath import text_to_path
 
-from ..tl._potency import _group_key
+from .._signatures import select_rows
 
 #: Resolution of saved figures (dots per inch).
 DPI = 150
@@ -37,44 +37,6 @@ KEY_PATHWAYS = (
     "HALLMARK_INFLAMMATORY_RESPONSE",
     "HALLMARK_REACTIVE_OXYGEN_SPECIES_PATHWAY",
 )
-
-
-_WORDS = {"TNFA": "TNFα", "NFKB": "NF-κB", "P53": "p53", "ALPHA": "α", "GAMMA": "γ", "BETA": "β", "DN": "down"}
-_KEEP = {
-    "MYC",
-    "E2F",
-    "G2M",
-    "DNA",
-    "UV",
-    "IL2",
-    "IL6",
-    "JAK",
-    "STAT3",
-    "STAT5",
-    "KRAS",
-    "MTORC1",
-    "PI3K",
-    "AKT",
-    "MTOR",
-    "TGF",
-    "WNT",
-    "ISG",
-    "IRF4",
-    "NK",
-    "T",
-    "UP",
-    "V1",
-    "V2",
-}
-
-
-def pretty(name: str) -> str:
-    """``HALLMARK_TNFA_SIGNALING_VIA_NFKB`` → ``TNFα signaling via NF-κB``."""
-    if "_" not in str(name):
-        return str(name)
-    words = re.sub(r"^(HALLMARK|IMID)_", "", str(name)).split("_")
-    out = " ".join(_WORDS.get(w, w if w in _KEEP else w.lower()) for w in words)
-    return out[:1].upper() + out[1:] if not out.startswith("p53") else out
 
 
 def layout(figsize: tuple[float, float]) -> ConstrainedLayoutEngine:
@@ -119,21 +81,45 @@ def finish(fig: Figure, save: str | PathLike | None) -> Figure:
     return fig
 
 
-def group_rows(sig: AnnData, groups: Sequence[str] | None, *, skip_missing: bool = False) -> np.ndarray:
-    """Row positions of ``sig`` for ``groups``, in the order given (all rows for ``None``).
+def grid_axes(
+    ax: Axes | None,
+    figsize: tuple[float, float],
+    nrows: int,
+    ncols: int,
+    *,
+    sharex: bool = False,
+    sharey: bool = False,
+    **gridspec: Any,
+) -> tuple[Figure, np.ndarray]:
+    """A grid of axes (``nrows`` × ``ncols`` array): in a new figure, or in the place of ``ax``, which it replaces.
 
-    Unknown groups raise a KeyError that lists the groups present, or are left out with ``skip_missing``
-    (then at least one must be present).
+    So figures of several panels take ``ax`` as single-panel ones do.
     """
-    if groups is None:
-        return np.arange(sig.n_obs)
-    gk = _group_key(sig)
-    group_of = sig.obs[gk].astype(str).to_numpy() if gk else np.full(sig.n_obs, "all")
-    present = list(dict.fromkeys(group_of))
-    unknown = [g for g in groups if g not in present]
-    if unknown and (not skip_missing or len(unknown) == len(groups)):
-        raise KeyError(f"groups {unknown} are not in these signatures; groups present: {present}.")
-    return np.concatenate([np.flatnonzero(group_of == g) for g in groups if g in present])
+    if ax is None:
+        fig = plt.figure(figsize=figsize, layout=layout(figsize))
+        spec = fig.add_gridspec(nrows, ncols, **gridspec)
+    else:
+        place = ax.get_subplotspec()
+        if place is None:
+            raise ValueError("ax must be a subplot (plt.subplots, fig.add_subplot) for a figure of several panels.")
+        fig, spec = ax.figure, place.subgridspec(nrows, ncols, **gridspec)
+        ax.remove()
+    axes = np.empty((nrows, ncols), dtype=object)
+    for i in range(nrows):
+        for j in range(ncols):
+            first = axes[0, 0] if i or j else None
+            axes[i, j] = fig.add_subplot(spec[i, j], sharex=first if sharex else None, sharey=first if sharey else None)
+    return fig, axes
+
+
+def group_rows(sig: AnnData, groups: Sequence[str] | None, *, skip_missing: bool = False) -> np.ndarray:
+    """Row positions of ``sig`` for ``groups``, in the order given (all rows for ``None``)."""
+    return select_rows(sig, groups, skip_missing=skip_missing)
+
+
+def results_table(data: Any, key: str, getter: Any) -> pd.DataFrame:
+    """A tool's table: ``data`` itself when it is a DataFrame, else ``getter(data, key)`` (from ``dp.get``)."""
+    return data if isinstance(data, pd.DataFrame) else getter(data, key)
 
 
 def symmetric_norm(values: np.ndarray, floor: float = 0.1, *, robust: bool = False) -> TwoSlopeNorm:

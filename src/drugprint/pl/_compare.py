@@ -5,17 +5,20 @@ from __future__ import annotations
 from os import PathLike
 from typing import Literal
 
-import matplotlib.pyplot as plt
 import numpy as np
 from anndata import AnnData
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
 
-from ..get import similarity_matrix
-from ..tl._compare import _comparisons
-from ._base import finish, group_rows, layout
+from .._docs import doc_params
+from .._results import stored
+from .._signatures import signature_names
+from ..get import comparison, similarity_matrix
+from ._base import finish, grid_axes, group_rows
 
 
+@doc_params()
 def similarity(
     sig: AnnData,
     group: str,
@@ -23,6 +26,7 @@ def similarity(
     metric: Literal["spearman", "pearson", "cosine", "effect_r"] = "spearman",
     key: str = "compare",
     cmap: str = "viridis",
+    ax: Axes | None = None,
     figsize: tuple[float, float] = (5.5, 4.5),
     save: str | PathLike | None = None,
 ) -> Figure:
@@ -36,31 +40,31 @@ def similarity(
         The group (cell type) to draw.
     metric
         A signature metric, or ``"effect_r"`` (the split-donor effect correlation; needs ``compare(pdata=…)``).
-    key, cmap, figsize, save
-        ``uns`` key of the comparison; colour map; figure size; path to save to.
+    key, cmap
+        ``key_added`` of the comparison; colour map.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
     >>> import drugprint as dp
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
-    >>> _ = dp.tl.compare(sig, n_boot=20)
+    >>> dp.tl.compare(sig, n_boot=20)
     >>> fig = dp.pl.similarity(sig, "Myeloma")
     """
-    if key not in sig.uns:
-        raise KeyError(f"sig.uns has no {key!r}; run dp.tl.compare(sig) first.")
-    compared = _comparisons(sig, key)
-    if group not in compared:
-        raise ValueError(f"No comparison for group {group!r}; compared: {list(compared)}.")
-    names, link = compared[group]["names"], compared[group]["linkage"]
+    rec = comparison(sig, group, key=key)
+    if rec is None:
+        compared = list(dict.fromkeys(sig.uns[key]["table"]["group"].astype(str)))
+        raise ValueError(f"No comparison for group {group!r}; compared: {compared}.")
+    names, link = rec["names"], rec["linkage"]
     mat = similarity_matrix(sig, group, metric, key=key)
-    fig = plt.figure(figsize=figsize, layout=layout(figsize))
-    gs = fig.add_gridspec(1, 3, width_ratios=[1.2, 4, 0.25])
-    ax_d, ax, cax = fig.add_subplot(gs[0]), fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
+    own = ax is None
+    fig, axes = grid_axes(ax, figsize, 1, 3, width_ratios=[1.2, 4, 0.25])
+    ax_d, ax, cax = axes[0]
     dn = hierarchy.dendrogram(
         link, orientation="left", no_labels=True, ax=ax_d, color_threshold=0, above_threshold_color="black"
     )
@@ -74,11 +78,15 @@ def similarity(
     ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), order, fontsize=8)
     label = {"effect_r": "effect correlation"}.get(metric, f"{metric} of signatures")
-    fig.suptitle(f"{group}: {label}", fontsize=9)  # over the whole figure: clear of the colour bar
+    if own:
+        fig.suptitle(f"{group}: {label}", fontsize=9)  # over the whole figure: clear of the colour bar
+    else:
+        ax.set_title(f"{group}: {label}", fontsize=9)
     fig.colorbar(im, cax=cax)
     return finish(fig, save)
 
 
+@doc_params()
 def deg_upset(
     sig: AnnData,
     group: str,
@@ -86,6 +94,7 @@ def deg_upset(
     *,
     key: str = "deg_overlap",
     max_intersections: int = 15,
+    ax: Axes | None = None,
     figsize: tuple[float, float] = (7.0, 4.0),
     save: str | PathLike | None = None,
 ) -> Figure:
@@ -97,33 +106,32 @@ def deg_upset(
         Signatures after :func:`drugprint.tl.deg_overlap`.
     group, direction
         Which group and direction to draw.
-    key, max_intersections, figsize, save
-        ``uns`` key; number of largest intersections shown; figure size; path to save to.
+    key, max_intersections
+        ``key_added`` of the overlap; number of largest intersections shown.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
     >>> import drugprint as dp
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
-    >>> _ = dp.tl.deg_overlap(sig)
+    >>> dp.tl.deg_overlap(sig)
     >>> fig = dp.pl.deg_upset(sig, "Myeloma", "up")
     """
-    if key not in sig.uns:
-        raise KeyError(f"sig.uns has no {key!r}; run dp.tl.deg_overlap(sig) first.")
-    inter = sig.uns[key]["intersections"]
-    group_rows(sig, [group])  # a KeyError naming the groups present if ``group`` is not one of them
+    inter = stored(sig, key, tool="deg_overlap", entry="intersections")
+    rows = group_rows(sig, [group])  # a KeyError naming the groups present if ``group`` is not one of them
     inter = inter[(inter["group"] == group) & (inter["direction"] == direction)]
     if inter.empty:
         raise ValueError(f"No {direction}-regulated DEGs in group {group!r}.")
     inter = inter.sort_values("n_genes", ascending=False).head(max_intersections)
-    conds = [
-        c for c in sig.obs["condition"].astype(str).unique() if any(c in s.split(" & ") for s in inter["conditions"])
-    ]
-    fig, (ax_b, ax_m) = plt.subplots(2, 1, figsize=figsize, height_ratios=[2, 1.2], sharex=True, layout=layout(figsize))
+    # named as deg_overlap names them: by condition, or by signature where the group repeats a condition
+    conds = [c for c in signature_names(sig, rows) if any(c in s.split(" & ") for s in inter["conditions"])]
+    fig, axes = grid_axes(ax, figsize, 2, 1, sharex=True, height_ratios=[2, 1.2])
+    ax_b, ax_m = axes[:, 0]
     x = np.arange(len(inter))
     ax_b.bar(x, inter["n_genes"], color="#444")
     for xi, n in zip(x, inter["n_genes"], strict=True):

@@ -10,11 +10,13 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._docs import doc_params
+from .._signatures import group_key
 from ..resources import panels as shipped_panels
-from ..tl._potency import _group_key
 from ._base import finish, group_rows, new_axes, symmetric_norm, text_width
 
 
+@doc_params()
 def panel_dotplot(
     sig: AnnData,
     panel: str | Sequence[str] = "cytotoxicity",
@@ -40,12 +42,13 @@ def panel_dotplot(
         order of ``sig`` (all groups if none has).
     alpha
         Dots of genes with ``padj < alpha`` get a black edge.
-    cmap, ax, figsize, save
-        Colour map; axes to draw into; figure size; path to save to.
+    cmap
+        Colour map.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
@@ -69,7 +72,7 @@ def panel_dotplot(
     genes = [g for g in genes if g in sig.var_names]
     if not genes:
         raise ValueError(f"No gene of panel {title!r} is in sig.var_names.")
-    gk = _group_key(sig)
+    gk = group_key(sig)
     if gk and groups is None:
         hit = (np.asarray(sig.layers["padj"], dtype=float)[:, sig.var_names.get_indexer(genes)] < alpha).any(axis=1)
         groups = list(dict.fromkeys(sig.obs[gk].astype(str).to_numpy()[hit])) or None

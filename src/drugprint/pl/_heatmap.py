@@ -12,10 +12,13 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from ..tl._potency import _group_key
-from ._base import KEY_PATHWAYS, extend, finish, group_rows, new_axes, pretty, symmetric_norm, text_width
+from .._docs import doc_params
+from .._labels import pretty
+from .._signatures import condition_labels, group_key, group_labels
+from ._base import KEY_PATHWAYS, extend, finish, group_rows, new_axes, symmetric_norm, text_width
 
 
+@doc_params()
 def pathway_heatmap(
     sig: AnnData,
     key: str = "pathways",
@@ -60,12 +63,11 @@ def pathway_heatmap(
         a cell type where nothing moved shows its noise at full colour (read the dots and the limits).
     cmap
         Diverging colour map, centred at 0.
-    ax, figsize, save
-        Draw into ``ax``; figure size; save to this path.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
@@ -91,10 +93,10 @@ def pathway_heatmap(
     missing = [s for s in sources if s not in scores.columns]
     if missing:
         raise KeyError(f"{missing} were not scored; scored: {list(scores.columns)[:8]} …")
-    gk = _group_key(sig)
+    gk = group_key(sig)
     order = group_rows(sig, groups)
-    labels = list(sig.obs["condition"].astype(str)) if "condition" in sig.obs else list(sig.obs_names)
-    group_of = sig.obs[gk].astype(str).to_numpy() if gk else np.array(["all"] * sig.n_obs)
+    labels = condition_labels(sig).tolist()
+    group_of = group_labels(sig).to_numpy()
     mat = scores.iloc[order][list(sources)].to_numpy(dtype=float)
     n_rows, n_cols = mat.shape
     rows_group = group_of[order]

@@ -7,20 +7,26 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from ..tl._potency import TIERS
-from ._base import KEY_PATHWAYS, finish, new_axes, pretty
+from .._docs import doc_params
+from .._labels import pretty
+from .._results import TIERS
+from ..get import potency_rank_table, potency_table
+from ._base import KEY_PATHWAYS, finish, new_axes, results_table
 
 _COLOURS = {"none": "#f2f2f2", "modest": "#fde0c5", "moderate": "#f59e72", "strong": "#c2452d"}
 
 
+@doc_params()
 def potency_tiers(
-    table: pd.DataFrame,
+    data: AnnData | pd.DataFrame,
     group: str,
     *,
+    key: str = "potency",
     sources: Sequence[str] | None = None,
     conditions: Sequence[str] | None = None,
     ax: Axes | None = None,
@@ -34,18 +40,19 @@ def potency_tiers(
 
     Parameters
     ----------
-    table
-        Output of :func:`drugprint.tl.potency`.
+    data
+        Signatures after :func:`drugprint.tl.potency`, or its table (:func:`drugprint.get.potency_table`).
     group
         The group (cell type) to draw.
+    key
+        ``key_added`` of :func:`drugprint.tl.potency` (when ``data`` are signatures).
     sources, conditions
         Rows and columns to show, in order (default: key pathways when present, conditions in table order).
-    ax, figsize, save
-        Axes to draw into; figure size; path to save to.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
@@ -53,8 +60,10 @@ def potency_tiers(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> fig = dp.pl.potency_tiers(dp.tl.potency(sig), "Myeloma")
+    >>> dp.tl.potency(sig)
+    >>> fig = dp.pl.potency_tiers(sig, "Myeloma")
     """
+    table = results_table(data, key, potency_table)
     sub = table[table["group"].astype(str) == str(group)]
     if sub.empty:
         raise ValueError(f"No rows for group {group!r}; groups: {sorted(table['group'].astype(str).unique())}.")
@@ -101,10 +110,12 @@ def potency_tiers(
     return finish(fig, save)
 
 
+@doc_params()
 def potency_rank(
-    table: pd.DataFrame,
+    data: AnnData | pd.DataFrame,
     group: str,
     *,
+    key: str = "potency_rank",
     ax: Axes | None = None,
     figsize: tuple[float, float] = (4.5, 3.0),
     save: str | PathLike | None = None,
@@ -115,16 +126,17 @@ def potency_rank(
 
     Parameters
     ----------
-    table
-        Output of :func:`drugprint.tl.potency_rank`.
+    data
+        Signatures after :func:`drugprint.tl.potency_rank`, or its table (:func:`drugprint.get.potency_rank_table`).
     group
         The group (cell type) to draw.
-    ax, figsize, save
-        Axes to draw into; figure size; path to save to.
+    key
+        ``key_added`` of :func:`drugprint.tl.potency_rank` (when ``data`` are signatures).
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------
@@ -132,8 +144,10 @@ def potency_rank(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> fig = dp.pl.potency_rank(dp.tl.potency_rank(sig, n_draws=200), "Myeloma")
+    >>> dp.tl.potency_rank(sig, n_draws=200)
+    >>> fig = dp.pl.potency_rank(sig, "Myeloma")
     """
+    table = results_table(data, key, potency_rank_table)
     sub = table[table["group"].astype(str) == str(group)].sort_values("score")
     if sub.empty:
         raise ValueError(f"No rows for group {group!r}; groups: {sorted(table['group'].astype(str).unique())}.")

@@ -16,12 +16,14 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from .._docs import doc_params
 from ._base import finish, new_axes
 
 #: Where the legend may go, in order of preference (the corners of a volcano are mostly empty).
 _LEGEND_PLACES = ("upper left", "upper right", "center left", "center right", "lower left", "lower right")
 
 
+@doc_params()
 def volcano(
     sig: AnnData,
     signature: str | int = 0,
@@ -50,12 +52,11 @@ def volcano(
         Label this many of the most significant genes (smallest ``padj``). Labels are moved apart so that they
         do not overlap, and off the coloured points where they can; a label away from its point is joined to it
         by a thin line. The legend goes where it covers the fewest points, labels and the threshold line.
-    ax, figsize, save
-        Axes to draw into; figure size; path to save to.
+    {plot}
 
     Returns
     -------
-    The matplotlib Figure.
+    {returns_figure}
 
     Examples
     --------

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._labels import pretty
 from .._utils import categories
-from ..pl._base import KEY_PATHWAYS, pretty
+from ..pl import KEY_PATHWAYS
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;
@@ -188,7 +189,11 @@ def render(
     sim_groups = [g for g in groups if "similarity" in per_group[g]]  # where something moved: elsewhere noise
     if compare is not None:
         compare = compare[compare["group"].isin(sim_groups)]
-    p.append(_summary(groupby, groups, pathway_table, rank, compare, summary, metric, sig.uns["pathways"]["method"]))
+    p.append(
+        _summary(
+            groupby, groups, pathway_table, rank, compare, summary, metric, sig.uns["pathways"]["params"]["method"]
+        )
+    )
 
     _section(p, toc, "design", "1. Inputs and design")
     n_samples = pdata.obs[run["sample_key"]].nunique()
@@ -202,7 +207,7 @@ def render(
         + (f", each against the control of the same {_e(run['match'])}" if run.get("match") else "")
         + ". Genes with too few counts were removed per group with edgeR's filterByExpr rule. Pathways "
         f"({_e(gs.get('source', run['nets'][0]))}, {_e(gs.get('version', ''))}) were tested with "
-        f"{_e(sig.uns['pathways']['method'])} on each fit's profiles, the samples as replicates.</p>"
+        f"{_e(sig.uns['pathways']['params']['method'])} on each fit's profiles, the samples as replicates.</p>"
     )
     if not run["covariates"]:
         p.append(
@@ -250,7 +255,7 @@ def render(
     ]
 
     th = list(sig.uns["potency"]["params"]["thresholds"])
-    method = sig.uns["pathways"]["method"]
+    method = sig.uns["pathways"]["params"]["method"]
     _section(p, toc, "pathways", "4. Pathways and potency")
     p += [
         f"<p class='note'>Why samples are the replicates: the genes of a pathway rise and fall together from sample "

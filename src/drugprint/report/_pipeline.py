@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import get, pl, pp, tl
+from .._results import renamed
 from .._utils import categories, logger, versions
 from ..resources import genesets, provenance
 from ._figures import draw_all, is_imid_study, slug
@@ -24,6 +25,29 @@ def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
 
     With ``padj_global`` (from :func:`drugprint.tl.de`), ``n_deg_global`` counts the genes at
     ``padj_global < alpha``: adjusted over all cell types' tests of the same contrast.
+
+    Parameters
+    ----------
+    sig
+        Signatures from :func:`drugprint.tl.de`.
+    groupby
+        ``obs`` column of the groups (cell types).
+    alpha
+        Significance level on the adjusted p-values.
+
+    Returns
+    -------
+    DataFrame, one row per signature: ``signature``, ``group``, ``condition``, ``n_tested``, ``n_up``,
+    ``n_down``, ``n_deg`` and (with ``padj_global``) ``n_deg_global``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
+    >>> tab = dp.report.de_summary(sig, "cell_type")
+    >>> bool((tab["n_deg"] == tab["n_up"] + tab["n_down"]).all()), len(tab) == sig.n_obs
+    (True, True)
     """
     padj = np.asarray(sig.layers["padj"], dtype=float)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
@@ -71,6 +95,12 @@ def _stage(stages: dict[str, str], name: str, skip: Sequence[str], why_not: str 
     return out
 
 
+def _table(tool, getter, sig, *args, **kwargs):
+    """Run a ``dp.tl`` tool on ``sig`` and read its table back with its ``dp.get`` getter."""
+    tool(sig, *args, **kwargs)
+    return getter(sig, kwargs["key_added"]) if "key_added" in kwargs else getter(sig)
+
+
 def run(
     adata,
     out: str | PathLike,
@@ -89,6 +119,7 @@ def run(
     nets: str | Sequence[str] = "hallmark",
     pathway_method: Literal["camera", "fry", "activity", "ulm"] = "camera",
     skip: Sequence[str] = (),
+    random_state: int = 0,
     n_cpus: int = 1,
     n_jobs: int = 1,
     title: str = "drugprint report",
@@ -128,6 +159,8 @@ def run(
         Test of :func:`drugprint.tl.pathways` and :func:`drugprint.tl.panels`.
     skip
         Optional stages to leave out: any of ``"panels"``, ``"rank"``, ``"compare"``, ``"dose"``, ``"time"``.
+    random_state
+        Seed of the resampling in :func:`drugprint.tl.potency_rank` and :func:`drugprint.tl.compare`.
     n_cpus, n_jobs
         Processes per DESeq2 fit; cell types fitted in parallel.
     title
@@ -199,19 +232,34 @@ def run(
             )
     _stage(stages, "panels", skip, None, lambda: tl.panels(sig, method=pathway_method))
     has_panels = stages["panels"] == "done"
-    pot = tl.potency(sig, "pathways")
-    pot_panels = tl.potency(sig, "panels", key_added="potency_panels") if has_panels else None
+    pot = _table(tl.potency, get.potency_table, sig, "pathways")
+    pot_panels = (
+        _table(tl.potency, get.potency_table, sig, "panels", key_added="potency_panels") if has_panels else None
+    )
     keys = ["pathways"] + (["panels"] if has_panels else [])
     per_group = sig.obs.groupby(groupby, observed=True).size()
     one_arm = "each cell type has a single condition against the control" if per_group.max() < 2 else None
-    rank = _stage(stages, "rank", skip, one_arm, lambda: tl.potency_rank(sig, keys))
+    rank = _stage(
+        stages,
+        "rank",
+        skip,
+        one_arm,
+        lambda: _table(tl.potency_rank, get.potency_rank_table, sig, keys, random_state=random_state),
+    )
     has_donors = donor_key is not None and donor_key in pdata.obs and match is None
     cmp = _stage(
         stages,
         "compare",
         skip,
         one_arm and f"{one_arm}: there are no two drugs to compare",
-        lambda: tl.compare(sig, pdata=pdata if has_donors else None, donor_key=donor_key or "donor"),
+        lambda: _table(
+            tl.compare,
+            get.compare_table,
+            sig,
+            pdata=pdata if has_donors else None,
+            donor_key=donor_key or "donor",
+            random_state=random_state,
+        ),
     )
     doses = sig.obs.groupby("drug", observed=True)["dose"].nunique().max() if {"dose", "drug"} <= set(sig.obs) else 0
     key_sources = [s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]] or None
@@ -220,17 +268,17 @@ def run(
         "dose",
         skip,
         None if doses >= 3 else "no drug was given at three or more doses (obs 'drug' and 'dose')",
-        lambda: tl.dose_response(sig, sources=key_sources),
+        lambda: _table(tl.dose_response, get.dose_table, sig, sources=key_sources),
     )
     time_table = _stage(
         stages,
         "time",
         skip,
         None if match is not None and match in sig.obs else "no time points (pass match= naming the time column)",
-        lambda: tl.time_course(sig, match, sources=key_sources),
+        lambda: _table(tl.time_course, get.time_course_table, sig, match, sources=key_sources),
     )
-    tiers_table = tl.summary_table(sig, "tiers")
-    degs_table = tl.summary_table(sig, "degs")
+    tiers_table = get.summary_table(sig, "tiers")
+    degs_table = get.summary_table(sig, "degs")
     timings["pathways_potency_comparison"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -355,16 +403,34 @@ def run(
     }
 
 
+@renamed(seed="random_state")
 def demo(
     out: str | PathLike = "results",
     *,
     preset: str = "default",
-    seed: int = 0,
+    random_state: int = 0,
     n_cpus: int = 1,
     n_jobs: int = 1,
     verbose: bool = True,
 ) -> dict:
     """Simulate the bundled IMiD/CELMoD screen and run :func:`run` on it.
+
+    Parameters
+    ----------
+    out
+        Output directory (created).
+    preset
+        Size of the simulated screen: ``"default"`` or ``"small"`` (:func:`drugprint.datasets.imid_screen`).
+    random_state
+        Seed of the simulation and of the resampling in :func:`run`.
+    n_cpus, n_jobs
+        Processes per DESeq2 fit; cell types fitted in parallel.
+    verbose
+        Progress bars on a terminal.
+
+    Returns
+    -------
+    What :func:`run` returns, with the simulation's time added to ``timings``.
 
     Examples
     --------
@@ -374,15 +440,16 @@ def demo(
     from ..datasets import imid_screen
 
     t0 = time.perf_counter()
-    adata = imid_screen(preset, seed=seed)
+    adata = imid_screen(preset, random_state=random_state)
     t_sim = time.perf_counter() - t0
     res = run(
         adata,
         out,
+        random_state=random_state,
         n_cpus=n_cpus,
         n_jobs=n_jobs,
         verbose=verbose,
-        title=f"drugprint demo: simulated IMiD/CELMoD screen ({preset} preset, seed {seed})",
+        title=f"drugprint demo: simulated IMiD/CELMoD screen ({preset} preset, random_state {random_state})",
     )
     res["timings"] = {"simulate": t_sim, **res["timings"]}
     return res

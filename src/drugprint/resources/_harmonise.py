@@ -11,8 +11,8 @@ import pandas as pd
 def match_net(net: pd.DataFrame, genes: Sequence[str] | pd.Index, *, min_fraction: float = 0.5) -> pd.DataFrame:
     """Per set: genes in the set, genes found in ``genes``, and the fraction kept.
 
-    Warns naming the sets that keep fewer than ``min_fraction`` of their genes, and raises a ValueError
-    when no set overlaps ``genes`` at all.
+    Ensembl version suffixes (``ENSG00000185811.17``) are ignored on both sides. Warns naming the sets that
+    keep fewer than ``min_fraction`` of their genes, and raises a ValueError when no set overlaps ``genes`` at all.
 
     Parameters
     ----------
@@ -37,7 +37,8 @@ def match_net(net: pd.DataFrame, genes: Sequence[str] | pd.Index, *, min_fractio
     for col in ("source", "target"):
         if col not in net.columns:
             raise ValueError(f"net needs columns 'source' and 'target'; it has {list(net.columns)}.")
-    present = pd.Index(genes)
+    present = _strip_version(pd.Index(genes))
+    net = net.assign(target=_strip_version(pd.Index(net["target"].astype(str))))
     hit = net["target"].isin(present)
     rep = (
         pd.DataFrame(

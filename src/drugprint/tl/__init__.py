@@ -4,7 +4,7 @@ from ._annotate import annotate
 from ._compare import compare
 from ._concat import concat_signatures
 from ._de import de
-from ._dose import dose_response, time_course
+from ._dose import dose_response, hill, time_course
 from ._engines import de_methods
 from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
@@ -23,6 +23,7 @@ __all__ = [
     "de_methods",
     "deg_overlap",
     "dose_response",
+    "hill",
     "neosubstrates",
     "panels",
     "pathways",

@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import get_matrix, is_integer_valued
+from .._docs import doc_params
+from .._utils import get_matrix, is_integer_valued, optional_import
 from ..resources import harmonise_net
 
 
+@doc_params()
 def annotate(
     adata: AnnData,
     markers: Mapping[str, Sequence[str]] | None = None,
@@ -24,7 +26,8 @@ def annotate(
     n_neighbors: int = 15,
     min_score: float = 0.0,
     random_state: int = 0,
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Cluster cells (scanpy + leidenalg) and name each cluster by its marker genes (decoupler).
 
     On a private copy: counts are normalised to 10,000 per cell and ``log1p``-transformed (skipped when
@@ -44,13 +47,20 @@ def annotate(
         including plasma/myeloma cells).
     key_added
         The label goes to ``obs[key_added]``, the cluster to ``obs[key_added + "_cluster"]``, the cluster's
-        confidence to ``obs[key_added + "_confidence"]``; nothing else in ``adata`` changes.
-    resolution, n_top_genes, n_pcs, n_neighbors, random_state
-        Clustering parameters (equal seeds give equal labels).
+        confidence to ``obs[key_added + "_confidence"]``, and ``uns[key_added]`` holds the ``clusters`` (each
+        cluster's label, confidence and best mean marker score) and the ``params``; nothing else changes.
+    resolution, n_top_genes, n_pcs, n_neighbors
+        Clustering parameters.
     layer
         Where expression is read (``None``: ``X``).
     min_score
         Smallest mean marker score for a label.
+    {random_state}
+    {copy}
+
+    Returns
+    -------
+    {returns_copy}
 
     Examples
     --------
@@ -62,11 +72,13 @@ def annotate(
     >>> bool(adjusted_rand_score(truth, adata.obs["predicted"]) > 0.8)
     True
     """
+    optional_import("leidenalg", "cluster", "dp.tl.annotate (Leiden clustering)")  # before any work
     import decoupler as dc
     import scanpy as sc
 
     from ..resources import markers as shipped
 
+    markers_given = markers
     markers = shipped() if markers is None else {k: list(v) for k, v in markers.items()}
     if not markers:
         raise ValueError("markers must name at least one cell type with marker genes.")
@@ -101,6 +113,29 @@ def annotate(
     confidence = pd.Series(
         {c: float((cell_best[clusters == c] == best[c]).mean()) for c in per_cluster.index}, dtype=float
     )
-    adata.obs[key_added] = pd.Categorical(clusters.map(best).to_numpy())
-    adata.obs[f"{key_added}_cluster"] = pd.Categorical(clusters.to_numpy())
-    adata.obs[f"{key_added}_confidence"] = clusters.map(confidence).to_numpy(dtype=float)
+    target = adata.copy() if copy else adata
+    target.obs[key_added] = pd.Categorical(clusters.map(best).to_numpy())
+    target.obs[f"{key_added}_cluster"] = pd.Categorical(clusters.to_numpy())
+    target.obs[f"{key_added}_confidence"] = clusters.map(confidence).to_numpy(dtype=float)
+    summary = pd.DataFrame(  # long form: cell-type names may hold characters h5ad refuses in column names
+        {
+            "cluster": per_cluster.index.astype(str),
+            "label": best.to_numpy(),
+            "confidence": confidence.reindex(per_cluster.index).to_numpy(),
+            "mean_score": per_cluster.max(axis=1).to_numpy(),
+        }
+    )
+    target.uns[key_added] = {
+        "clusters": summary,
+        "params": {
+            "resolution": resolution,
+            "layer": layer or "X",
+            "n_top_genes": n_top_genes,
+            "n_pcs": n_pcs,
+            "n_neighbors": n_neighbors,
+            "min_score": min_score,
+            "random_state": random_state,
+            "markers": "dp.resources.markers()" if markers_given is None else "given",
+        },
+    }
+    return target if copy else None

@@ -13,8 +13,10 @@ from anndata import AnnData
 from scipy import stats
 from scipy.cluster import hierarchy
 
+from .._docs import doc_params, key_added
+from .._results import renamed, store
+from .._signatures import group_labels, resolve_groupby, signature_names
 from .._utils import categories, check_choice, check_obs_keys, get_matrix, resolve_counts_layer, to_dense
-from ._potency import _group_key
 
 METRICS = ("spearman", "pearson", "cosine")
 
@@ -237,40 +239,85 @@ def _fit_keys(sig: AnnData) -> tuple[np.ndarray, np.ndarray]:
     return (method != "published table").to_numpy(), key
 
 
-def _comparisons(sig: AnnData, key: str = "compare") -> dict[str, dict]:
-    """The stored comparison of each group, by group label: signature ``names``, ``order``, ``linkage``, ``matrices``.
+def _group_effect(
+    sig: AnnData,
+    pdata: AnnData,
+    idx: np.ndarray,
+    group: str,
+    gk: str | None,
+    values: np.ndarray,
+    donor_key: str,
+    n_splits: int,
+    effect_genes: int,
+    min_reliability: float,
+    ci: str,
+    n_boot: int,
+    q: list[float],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The split-donor effect correlation of one group's signatures ``idx``: ``(r, lo, hi, reliability)``.
 
-    Reads the layout written by :func:`compare` (positional records) and the earlier one keyed by the labels.
+    ``None`` when the signatures are not all against the control of :func:`drugprint.tl.de` or fewer than four
+    donors pair them with it.
     """
-    res = sig.uns.get(key)
-    if not isinstance(res, dict) or "table" not in res:
-        raise KeyError(f"sig.uns has no comparison at {key!r}; run dp.tl.compare(sig) first.")
-    out = {}
-    if "groups" in res:
-        for pos in sorted(res["groups"], key=lambda k: int(str(k)[1:])):  # h5py lists g10 before g2
-            rec = res["groups"][pos]
-            names = [str(n) for n in np.asarray(rec["names"])]
-            out[str(rec["group"])] = {
-                "names": names,
-                "order": [str(n) for n in np.asarray(rec["order"])],
-                "linkage": np.asarray(rec["linkage"], dtype=float),
-                "matrices": {
-                    m: pd.DataFrame(np.asarray(v, dtype=float), index=names, columns=names)
-                    for m, v in rec["matrices"].items()
-                },
-            }
-        return out
-    for group, mats in res.get("matrices", {}).items():  # label-keyed layout of earlier versions
-        first = next(iter(mats.values()))
-        out[str(group)] = {
-            "names": [str(n) for n in first.index],
-            "order": [str(n) for n in np.asarray(res["order"][group])],
-            "linkage": np.asarray(res["linkage"][group], dtype=float),
-            "matrices": {m: df.astype(float) for m, df in mats.items()},
-        }
-    return out
+    de = sig.uns["de"]
+    profiles = (pdata.obs[gk].astype(str) == group).to_numpy() if gk and gk in pdata.obs else slice(None)
+    conds = sig.obs["condition"].astype(str).iloc[idx].tolist()
+    if set(sig.obs["reference"].astype(str).iloc[idx]) != {de["control"]}:
+        return None
+    layer = None if de.get("layer", "X") == "X" else de["layer"]
+    paired = _paired_lfc(pdata, profiles, conds, de["condition_key"], de["control"], donor_key, layer)
+    if paired is None or paired.shape[0] < 4:
+        return None
+    tested = sig.var_names[np.isfinite(values).all(axis=0)]
+    cols = pdata.var_names.get_indexer(tested)
+    if (cols < 0).any():
+        missing = tested[cols < 0]
+        raise ValueError(
+            f"{missing.size} genes of sig are not in pdata (e.g. {missing[:5].tolist()}); pass the "
+            "pdata the signatures were fitted on."
+        )
+    splits = _splits(paired.shape[0], n_splits, rng)
+    means = _half_means(paired[:, :, cols], splits)
+    (r,), (rel,) = _effect_correlation(means, np.arange(cols.size)[None], effect_genes, min_reliability)
+    lo = hi = np.full_like(r, np.nan)
+    if ci == "genes":
+        draws = np.stack([rng.choice(cols.size, cols.size) for _ in range(max(n_boot // 4, 20))])
+        boot = [  # in chunks of draws: bounded memory, and arrays that stay in the CPU's caches
+            _effect_correlation(means, d, effect_genes, min_reliability)[0]
+            for d in np.array_split(draws, -(-len(draws) // 16))
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pairs without effects stay NaN
+            lo, hi = _interval(np.concatenate(boot), q)
+    return r, lo, hi, rel
 
 
+def _deg_overlap(up: np.ndarray, down: np.ndarray, universe: int, i: int, j: int) -> dict:
+    """Jaccard index of the signed DEG sets of signatures ``i`` and ``j``, with a one-sided Fisher test."""
+    a_set, b_set = up[i] | down[i], up[j] | down[j]
+    shared = int(((up[i] & up[j]) | (down[i] & down[j])).sum())
+    union = int(a_set.sum() + b_set.sum() - shared)
+    table = [[shared, int(a_set.sum()) - shared], [int(b_set.sum()) - shared, max(int(universe) - union, 0)]]
+    return {
+        "jaccard": shared / union if union else np.nan,
+        "n_deg_a": int(a_set.sum()),
+        "n_deg_b": int(b_set.sum()),
+        "n_shared": shared,
+        "overlap_pvalue": float(stats.fisher_exact(table, alternative="greater").pvalue),
+    }
+
+
+@renamed(seed="random_state")
+@doc_params(
+    key_added=key_added(
+        "compare_table",
+        ', per compared group a record under a positional key (``"g0"``, ``"g1"`` …; labels may hold characters '
+        "such as ``/`` that ``write_h5ad`` and ``write_zarr`` refuse in keys) with the ``group`` label, the "
+        "signature ``names``, their dendrogram ``order``, the ``linkage`` and the similarity ``matrices`` (read "
+        "them with :func:`drugprint.get.similarity_matrix` and :func:`drugprint.get.comparison`),",
+    )
+)
 def compare(
     sig: AnnData,
     *,
@@ -287,16 +334,17 @@ def compare(
     min_reliability: float = 0.2,
     n_boot: int = 200,
     level: float = 0.95,
-    seed: int = 0,
-    key_added: str | None = "compare",
-) -> pd.DataFrame:
+    random_state: int = 0,
+    key_added: str = "compare",
+    copy: bool = False,
+) -> AnnData | None:
     """Similarity of every pair of signatures within each group (cell type), with intervals.
 
     Two kinds of similarity are reported.
 
     - **Signature similarity** (always): Spearman, Pearson and cosine of ``layer`` over *informative genes*
       (tested in all signatures of the group and significant, ``padj < alpha``, in at least one; topped up to
-      ``n_top`` by the largest |statistic|), with a percentile interval over bootstrap resamples of those genes;
+      ``n_top`` by the largest ``|statistic|``), with a percentile interval over bootstrap resamples of those genes;
       and the Jaccard index of the signed DEG sets (``GENE↑``/``GENE↓``) with a one-sided Fisher test. Caveat:
       signatures tested against the *same* control profiles share that control's noise, which alone makes them
       correlate (≈ 0.5 for balanced designs, more over noise-selected genes); such pairs are flagged
@@ -314,13 +362,16 @@ def compare(
 
     The drugs of each group are clustered (average linkage on 1 − Spearman of the signatures).
 
+    The table (:func:`drugprint.get.compare_table`) is long, one row per group × pair (``a``, ``b``): each metric
+    with ``_lo``/``_hi``; ``jaccard``, ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with
+    ``pdata`` also ``effect_r``, ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the
+    flags ``shared_reference`` (both fitted by drugprint in the same study, ``obs["study"]`` when present, against
+    the same ``reference``) and ``cross_platform`` (different ``platform`` values in ``obs``).
+
     Parameters
     ----------
-    sig
-        Signatures (from :func:`drugprint.tl.de`, :func:`drugprint.io.read_de_table` …).
-    groupby
-        ``obs`` column whose levels are compared separately; default the one used by :func:`~drugprint.tl.de`.
-        Pass ``"none"`` to compare all signatures with each other (e.g. across studies).
+    {sig}
+    {groupby}
     layer
         Per-gene values compared (``"stat"`` or ``"log2fc"``).
     metrics
@@ -334,34 +385,71 @@ def compare(
     n_splits, effect_genes, min_reliability
         Donor splits averaged; genes selected per half-split; the split-half reliability below which no effect
         correlation is given.
-    n_boot, level, seed
-        Bootstrap replicates, interval level and seed (equal seeds give equal results; each group draws its own
+    n_boot, level
+        Bootstrap replicates and interval level.
+    random_state
+        Seed of the bootstrap and the donor splits (equal seeds give equal results; each group draws its own
         stream, so a group's results do not depend on which other groups are compared).
-    key_added
-        Store results in ``sig.uns[key_added]``: the long ``table``, the parameters, and per compared group a
-        record under a positional key (``"g0"``, ``"g1"`` …; labels may hold characters such as ``/`` that
-        ``write_h5ad`` and ``write_zarr`` refuse in keys) with the ``group`` label, the signature ``names``,
-        their dendrogram ``order``, the ``linkage`` and the similarity ``matrices`` (arrays, one per metric).
-        Read a group's matrix with :func:`drugprint.get.similarity_matrix`.
+    {key_added}
+    {copy}
 
     Returns
     -------
-    Long DataFrame, one row per group × pair (``a``, ``b``): each metric with ``_lo``/``_hi``; ``jaccard``,
-    ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with ``pdata`` also ``effect_r``,
-    ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the flags ``shared_reference``
-    (both fitted by drugprint in the same study, ``obs["study"]`` when present, against the same ``reference``)
-    and ``cross_platform`` (different ``platform`` values in ``obs``).
+    {returns_copy}
 
     Examples
     --------
     >>> import drugprint as dp
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
-    >>> tab = dp.tl.compare(sig, pdata=pdata, n_boot=40)
+    >>> dp.tl.compare(sig, pdata=pdata, n_boot=40)
+    >>> tab = dp.get.compare_table(sig)
     >>> row = tab[(tab.a == "lenalidomide") & (tab.b == "pomalidomide")].iloc[0]
     >>> bool(row["spearman_lo"] <= row["spearman"] <= row["spearman_hi"]), bool(row["effect_r_lo"] > 0.5)
     (True, True)
     """
+    table, records, params = compare_signatures(
+        sig,
+        groupby=groupby,
+        layer=layer,
+        metrics=metrics,
+        alpha=alpha,
+        n_top=n_top,
+        ci=ci,
+        pdata=pdata,
+        donor_key=donor_key,
+        n_splits=n_splits,
+        effect_genes=effect_genes,
+        min_reliability=min_reliability,
+        n_boot=n_boot,
+        level=level,
+        random_state=random_state,
+    )
+    # positional keys: group and drug labels ("CD4/CD8 T", "len/dex") may hold characters that HDF5 and zarr
+    # keys refuse, so labels are stored as values only (read with dp.get.similarity_matrix)
+    entries = {"table": table, "groups": {f"g{i}": rec for i, rec in enumerate(records)}}
+    return store(sig, key_added, entries, params, copy=copy, tool="compare", getter="compare_table")
+
+
+def compare_signatures(
+    sig: AnnData,
+    *,
+    groupby: str | None,
+    layer: str,
+    metrics: Sequence[str],
+    alpha: float,
+    n_top: int,
+    ci: str,
+    pdata: AnnData | None,
+    donor_key: str,
+    n_splits: int,
+    effect_genes: int,
+    min_reliability: float,
+    n_boot: int,
+    level: float,
+    random_state: int,
+) -> tuple[pd.DataFrame, list[dict], dict]:
+    """The table, the per-group records and the parameters of :func:`compare`, stored nowhere."""
     for m in metrics:
         check_choice(m, METRICS, name="metric")
     check_choice(ci, ["genes", "none"], name="ci")
@@ -374,11 +462,8 @@ def compare(
         if "condition_key" not in de:
             raise ValueError("pdata is used with signatures from dp.tl.de (their uns['de'] names the condition key).")
         check_obs_keys(pdata, [donor_key, de["condition_key"]], what="pdata")
-    gk = None if groupby == "none" else (groupby or _group_key(sig))
-    if gk is not None:
-        check_obs_keys(sig, [gk], what="sig")
-    group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
-    labels = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
+    gk = resolve_groupby(sig, groupby)
+    group_of = group_labels(sig, gk or "none")
     platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
     values_all = np.asarray(sig.layers[layer], dtype=float)
     padj_all = np.asarray(sig.layers["padj"], dtype=float) if "padj" in sig.layers else None
@@ -390,10 +475,8 @@ def compare(
         idx = np.flatnonzero((group_of == group).to_numpy())
         if idx.size < 2:
             continue
-        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])  # a group's draws ignore other groups
-        names = labels.iloc[idx].tolist()
-        if len(set(names)) < len(names):  # e.g. all signatures of several studies, or one drug at several times
-            names = sig.obs_names[idx].tolist()
+        rng = np.random.default_rng([random_state, zlib.crc32(group.encode())])  # a group's draws ignore the others
+        names = signature_names(sig, idx)  # by name when a condition repeats (studies, doses, times)
         values = values_all[idx]
         padj = padj_all[idx] if padj_all is not None else None
         genes = informative_genes(values, padj, alpha=alpha, n_top=n_top)
@@ -405,46 +488,26 @@ def compare(
         if ci == "genes":
             picks = rng.integers(0, genes.size, size=(n_boot, genes.size))
             bounds = {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
-        effect = None
-        if pdata is not None:
-            de = sig.uns["de"]
-            profiles = (pdata.obs[gk].astype(str) == group).to_numpy() if gk and gk in pdata.obs else slice(None)
-            conds = sig.obs["condition"].astype(str).iloc[idx].tolist()
-            refs = set(sig.obs["reference"].astype(str).iloc[idx])
-            paired = None
-            if refs == {de["control"]}:
-                paired = _paired_lfc(
-                    pdata,
-                    profiles,
-                    conds,
-                    de["condition_key"],
-                    de["control"],
-                    donor_key,
-                    None if de.get("layer", "X") == "X" else de["layer"],
-                )
-            if paired is not None and paired.shape[0] >= 4:
-                tested = sig.var_names[np.isfinite(values).all(axis=0)]
-                cols = pdata.var_names.get_indexer(tested)
-                if (cols < 0).any():
-                    missing = tested[cols < 0]
-                    raise ValueError(
-                        f"{missing.size} genes of sig are not in pdata (e.g. {missing[:5].tolist()}); pass the "
-                        "pdata the signatures were fitted on."
-                    )
-                splits = _splits(paired.shape[0], n_splits, rng)
-                means = _half_means(paired[:, :, cols], splits)
-                (r,), (rel,) = _effect_correlation(means, np.arange(cols.size)[None], effect_genes, min_reliability)
-                lo = hi = np.full_like(r, np.nan)
-                if ci == "genes":
-                    draws = np.stack([rng.choice(cols.size, cols.size) for _ in range(max(n_boot // 4, 20))])
-                    boot = [  # in chunks of draws: bounded memory, and arrays that stay in the CPU's caches
-                        _effect_correlation(means, d, effect_genes, min_reliability)[0]
-                        for d in np.array_split(draws, -(-len(draws) // 16))
-                    ]
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)  # pairs without effects stay NaN
-                        lo, hi = _interval(np.concatenate(boot), q)
-                effect = (r, lo, hi, rel)
+        effect = (
+            _group_effect(
+                sig,
+                pdata,
+                idx,
+                group,
+                gk,
+                values,
+                donor_key,
+                n_splits,
+                effect_genes,
+                min_reliability,
+                ci,
+                n_boot,
+                q,
+                rng,
+            )
+            if pdata is not None
+            else None
+        )
         deg = None
         if padj is not None:
             sig_mask = np.nan_to_num(padj, nan=1.0) < alpha
@@ -459,24 +522,7 @@ def compare(
                     if m in bounds:
                         row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
                 if deg is not None:
-                    up, down, universe = deg
-                    a_set = up[i] | down[i]
-                    b_set = up[j] | down[j]
-                    shared = int(((up[i] & up[j]) | (down[i] & down[j])).sum())
-                    union = int(a_set.sum() + b_set.sum() - shared)
-                    row.update(
-                        {
-                            "jaccard": shared / union if union else np.nan,
-                            "n_deg_a": int(a_set.sum()),
-                            "n_deg_b": int(b_set.sum()),
-                            "n_shared": shared,
-                        }
-                    )
-                    table = [
-                        [shared, int(a_set.sum()) - shared],
-                        [int(b_set.sum()) - shared, max(int(universe) - union, 0)],
-                    ]
-                    row["overlap_pvalue"] = float(stats.fisher_exact(table, alternative="greater").pvalue)
+                    row.update(_deg_overlap(*deg, i, j))
                 if effect is not None:
                     r, lo, hi, rel = effect
                     row.update(
@@ -504,23 +550,15 @@ def compare(
         )
     if not rows:
         raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
-    table = pd.DataFrame(rows)
-    if key_added:
-        sig.uns[key_added] = {
-            "table": table,
-            # positional keys: group and drug labels ("CD4/CD8 T", "len/dex") may hold characters that HDF5
-            # and zarr keys refuse, so labels are stored as values only (read with dp.get.similarity_matrix)
-            "groups": {f"g{i}": rec for i, rec in enumerate(records)},
-            "params": {
-                "layer": layer,
-                "metrics": list(metrics),
-                "alpha": alpha,
-                "n_top": n_top,
-                "ci": ci,
-                "n_boot": n_boot,
-                "level": level,
-                "seed": seed,
-                "groupby": gk or "",
-            },
-        }
-    return table
+    params = {
+        "layer": layer,
+        "metrics": list(metrics),
+        "alpha": alpha,
+        "n_top": n_top,
+        "ci": ci,
+        "n_boot": n_boot,
+        "level": level,
+        "random_state": random_state,
+        "groupby": gk or "",
+    }
+    return pd.DataFrame(rows), records, params

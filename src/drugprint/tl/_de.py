@@ -12,6 +12,7 @@ import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
+from .._signatures import LAYERS
 from .._utils import (
     as_anndata,
     categories,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     import distributed
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
-LAYERS = ("log2fc", "lfcse", "stat", "pvalue", "padj", "base_mean")
 
 
 def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]:
@@ -198,7 +198,7 @@ def de(
         to a worker, the fit run there with BLAS limited to one thread, as with ``n_jobs``); results are
         identical to ``n_jobs=1`` and come back in group order. ``n_jobs`` is ignored when a client is given (the
         cluster's workers set the parallelism; a warning when ``n_jobs`` is not 1); ``n_cpus`` still applies
-        within each task. Needs the ``all`` extra (``pip install "drugprint[all]"``).
+        within each task. Needs the ``dask`` extra (``pip install "drugprint[dask]"``).
     mod
         Modality used when ``pdata`` is a MuData.
     allow_single_cells

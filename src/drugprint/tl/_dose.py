@@ -11,8 +11,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import optimize, stats
 
+from .._docs import doc_params, key_added
+from .._results import store
+from .._signatures import group_labels, resolve_groupby
 from .._utils import check_choice, check_obs_keys
-from ._potency import _group_key
 
 #: fitted quantities, NaN where no curve was fitted
 FIT_COLUMNS = (
@@ -30,7 +32,32 @@ FIT_COLUMNS = (
 
 
 def hill(dose: np.ndarray, bottom: float, top: float, log_ec50: float, slope: float) -> np.ndarray:
-    """Four-parameter logistic (Hill) curve: ``bottom + (top − bottom) / (1 + (EC50 / dose) ** slope)``."""
+    """Four-parameter logistic (Hill) curve: ``bottom + (top − bottom) / (1 + (EC50 / dose) ** slope)``.
+
+    The curve :func:`dose_response` fits; draw a fit of :func:`drugprint.get.dose_table` with it.
+
+    Parameters
+    ----------
+    dose
+        Doses (> 0).
+    bottom, top
+        Response at zero and at infinite dose (``top`` is the table's ``emax``).
+    log_ec50
+        log10 of the dose of half-maximal response.
+    slope
+        Hill coefficient.
+
+    Returns
+    -------
+    The response at each dose.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.tl.hill([0.1, 1.0, 10.0], bottom=0.0, top=2.0, log_ec50=0.0, slope=1.0).round(3).tolist()
+    [0.182, 1.0, 1.818]
+    """
+    dose = np.asarray(dose, dtype=float)
     return bottom + (top - bottom) / (1 + 10 ** ((log_ec50 - np.log10(dose)) * slope))
 
 
@@ -81,6 +108,7 @@ def _fit(dose: np.ndarray, y: np.ndarray, bottom: float | None, level: float) ->
     return out
 
 
+@doc_params(key_added=key_added("dose_table", ", the fitted ``points`` (dose, value)"))
 def dose_response(
     sig: AnnData,
     dose_key: str = "dose",
@@ -92,8 +120,9 @@ def dose_response(
     value: Literal["log2fc", "score"] = "log2fc",
     bottom: float | None = 0.0,
     level: float = 0.95,
-    key_added: str | None = "dose_response",
-) -> pd.DataFrame:
+    key_added: str = "dose_response",
+    copy: bool = False,
+) -> AnnData | None:
     """Fit a Hill curve of activity against dose for each group × drug × pathway (or panel).
 
     Signatures made per dose (condition = drug at a dose, against the vehicle; ``obs`` carries ``dose`` and
@@ -103,34 +132,33 @@ def dose_response(
     (``bottom=None`` fits all four parameters, which needs at least four doses). Drugs ranked by EC50 are a
     potency ranking of their own.
 
+    The table (:func:`drugprint.get.dose_table`) has one row per group × drug × source: ``n_doses``, ``ec50`` (dose
+    units) with ``ec50_lo``/``ec50_hi``, ``ec50_at_bound`` (the fit hit the EC50's search limit, 1,000-fold beyond
+    the doses tested: EC50 not determined), ``emax``, ``hill`` (each with an interval), ``bottom``, ``r2``,
+    ``rmse``, ``converged`` and ``ec50_rank`` (1 = most potent within group × source; curves whose Emax interval
+    includes 0 are not ranked, as a flat curve's EC50 means nothing).
+
     Parameters
     ----------
     sig
         Signatures with ``obsm[key]`` etc. and the dose and drug in ``obs``.
     dose_key, drug_key
         ``obs`` columns with the dose (> 0, any unit) and the drug.
-    key
-        ``"pathways"``, ``"panels"`` or another scored key.
-    sources
-        Pathways/panels to fit (default: every source scored).
-    groupby
-        Groups (default: that of :func:`~drugprint.tl.de`).
+    {key_scores}
+    {sources}
+    {groupby}
     value
         Activity measure (see above).
     bottom
         Fixed response at zero dose, or ``None`` to fit it.
     level
         Level of the Wald intervals (EC50's on the log scale).
-    key_added
-        Store the fits and the points in ``sig.uns[key_added]``.
+    {key_added}
+    {copy}
 
     Returns
     -------
-    One row per group × drug × source: ``n_doses``, ``ec50`` (dose units) with ``ec50_lo``/``ec50_hi``,
-    ``ec50_at_bound`` (the fit hit the EC50's search limit, 1,000-fold beyond the doses tested: EC50 not
-    determined), ``emax``, ``hill`` (each with an interval), ``bottom``, ``r2``, ``rmse``, ``converged`` and
-    ``ec50_rank`` (1 = most potent within group × source; curves whose Emax interval includes 0 are not
-    ranked, as a flat curve's EC50 means nothing).
+    {returns_copy}
 
     Examples
     --------
@@ -139,7 +167,8 @@ def dose_response(
     >>> pdata = dp.pp.pseudobulk(adata)
     >>> sig = dp.tl.de(pdata, condition_key="condition", groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> fits = dp.tl.dose_response(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
+    >>> dp.tl.dose_response(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
+    >>> fits = dp.get.dose_table(sig)
     >>> fits.sort_values("ec50_rank")["drug"].iloc[-1]
     'thalidomide'
     """
@@ -157,8 +186,8 @@ def dose_response(
     dose = pd.to_numeric(sig.obs[dose_key], errors="coerce")
     if dose.isna().any():
         raise ValueError(f"obs[{dose_key!r}] has non-numeric values; doses must be numbers.")
-    gk = groupby or _group_key(sig)
-    group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
+    gk = resolve_groupby(sig, groupby)
+    group_of = group_labels(sig, gk or "none")
     drug_of = sig.obs[drug_key].astype(str)
     rows, points = [], []
     for (group, drug), idx in pd.Series(range(sig.n_obs)).groupby(
@@ -185,21 +214,20 @@ def dose_response(
     flat = (out["emax_lo"] <= 0) & (out["emax_hi"] >= 0)  # a flat curve's EC50 means nothing
     ranked = out["ec50"].mask(flat).groupby([out["group"], out["source"]]).rank(method="min")
     out["ec50_rank"] = ranked.astype("Int64")
-    if key_added:
-        sig.uns[key_added] = {
-            "table": out,
-            "points": pd.DataFrame(points, columns=["group", "drug", "source", "dose", "value"]),
-            "params": {
-                "dose_key": dose_key,
-                "key": key,
-                "value": value,
-                "bottom": "free" if bottom is None else bottom,
-                "level": level,
-            },
-        }
-    return out
+    entries = {"table": out, "points": pd.DataFrame(points, columns=["group", "drug", "source", "dose", "value"])}
+    params = {
+        "dose_key": dose_key,
+        "drug_key": drug_key,
+        "key": key,
+        "value": value,
+        "bottom": "free" if bottom is None else bottom,
+        "level": level,
+        "groupby": gk or "",
+    }
+    return store(sig, key_added, entries, params, copy=copy, tool="dose_response", getter="dose_table")
 
 
+@doc_params(key_added=key_added("time_course_table"))
 def time_course(
     sig: AnnData,
     time_key: str = "time",
@@ -208,12 +236,16 @@ def time_course(
     sources: Sequence[str] | None = None,
     drug_key: str = "condition",
     groupby: str | None = None,
-    key_added: str | None = "time_course",
-) -> pd.DataFrame:
+    key_added: str = "time_course",
+    copy: bool = False,
+) -> AnnData | None:
     """Pathway (or panel) activity over time points, one row per group × drug × time × source.
 
     Signatures per time point come from one fit per cell type with time-matched controls:
     ``dp.tl.de(pdata, match="time")``.
+
+    The table (:func:`drugprint.get.time_course_table`) is long: ``group``, ``drug``, ``time``, ``source``,
+    ``score``, ``log2fc`` and ``padj``, sorted by time.
 
     Parameters
     ----------
@@ -221,14 +253,15 @@ def time_course(
         Signatures with ``obs[time_key]`` and scored ``obsm[key]``.
     time_key, drug_key
         ``obs`` columns with the time and the drug.
-    key, sources, groupby
-        Scores to tabulate, restricted to ``sources``; groups as in :func:`~drugprint.tl.de`.
-    key_added
-        Store the table in ``sig.uns[key_added]``.
+    {key_scores}
+    {sources}
+    {groupby}
+    {key_added}
+    {copy}
 
     Returns
     -------
-    Long DataFrame with ``group``, ``drug``, ``time``, ``source``, ``score``, ``log2fc`` and ``padj``, sorted by time.
+    {returns_copy}
 
     Examples
     --------
@@ -237,7 +270,8 @@ def time_course(
     >>> pdata = dp.pp.pseudobulk(adata)
     >>> sig = dp.tl.de(pdata, match="time", groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> tc = dp.tl.time_course(sig, sources=["HALLMARK_APOPTOSIS"])
+    >>> dp.tl.time_course(sig, sources=["HALLMARK_APOPTOSIS"])
+    >>> tc = dp.get.time_course_table(sig)
     >>> sorted(tc["time"].unique().tolist())
     [6.0, 24.0]
     """
@@ -249,12 +283,11 @@ def time_course(
     long = pathway_table(sig, key)
     if sources is not None:
         long = long[long["source"].isin(list(sources))]
-    gk = groupby or _group_key(sig)
-    long["group"] = sig.obs.loc[long["signature"], gk].astype(str).to_numpy() if gk else "all"
+    gk = resolve_groupby(sig, groupby)
+    long["group"] = group_labels(sig, gk or "none").loc[long["signature"]].to_numpy()
     long["drug"] = sig.obs.loc[long["signature"], drug_key].astype(str).to_numpy()
     long["time"] = pd.to_numeric(sig.obs.loc[long["signature"], time_key]).to_numpy()
     cols = ["group", "drug", "time", "source", "score"] + [c for c in ("log2fc", "padj") if c in long.columns]
     out = long[cols].sort_values(["group", "drug", "source", "time"], kind="stable").reset_index(drop=True)
-    if key_added:
-        sig.uns[key_added] = {"table": out, "params": {"time_key": time_key, "key": key}}
-    return out
+    params = {"time_key": time_key, "drug_key": drug_key, "key": key, "groupby": gk or ""}
+    return store(sig, key_added, {"table": out}, params, copy=copy, tool="time_course", getter="time_course_table")

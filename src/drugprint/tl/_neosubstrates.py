@@ -10,25 +10,45 @@ from anndata import AnnData
 from mudata import MuData
 from scipy import sparse, stats
 
-from .._utils import categories, check_obs_keys
+from .._docs import doc_params, key_added
+from .._results import renamed, store
+from .._utils import categories, check_obs_keys, optional_import
 from ._limma import bh
 
 
 def _clr(prot: AnnData) -> np.ndarray:
     """Centred log-ratio per antibody across cells (muon's ``prot.pp.clr``, on a copy)."""
-    import muon as mu
+    mu = optional_import("muon", "protein", "dp.tl.neosubstrates (CLR of the protein counts, muon's prot.pp.clr)")
 
     work = AnnData(X=prot.X.copy() if not sparse.issparse(prot.X) else prot.X.toarray(), var=prot.var[[]].copy())
     mu.prot.pp.clr(work)
     return np.asarray(work.X, dtype=float)
 
 
-def call_degradation(protein_log2fc, protein_padj, rna_log2fc, rna_padj, *, alpha=0.05, min_log2fc=0.3):
+@renamed(min_log2fc="lfc_threshold")
+def call_degradation(protein_log2fc, protein_padj, rna_log2fc, rna_padj, *, alpha=0.05, lfc_threshold=0.3):
     """Classify protein and mRNA changes; a degradation call needs a significant protein loss.
+
+    A protein change is called when ``padj < alpha`` and ``|log2FC| >= lfc_threshold``.
 
     Returns two arrays: the protein ``call`` (``"degraded"``, ``"protein up"``, ``"no protein change"``, or
     ``"protein not tested"`` when there is no p-value) and the mRNA status (``"mRNA up"``, ``"mRNA down"``,
     ``"mRNA unchanged"``, ``"mRNA not tested"``).
+
+    Parameters
+    ----------
+    protein_log2fc, protein_padj
+        Protein log2 fold changes and their adjusted p-values (array-likes of one length; NaN: not tested).
+    rna_log2fc, rna_padj
+        mRNA log2 fold changes and adjusted p-values of the same genes.
+    alpha
+        Significance level on the adjusted p-values.
+    lfc_threshold
+        Smallest absolute protein log2 fold change called a change.
+
+    Returns
+    -------
+    The protein calls and the mRNA statuses, two lists of strings (see above).
 
     Examples
     --------
@@ -42,9 +62,9 @@ def call_degradation(protein_log2fc, protein_padj, rna_log2fc, rna_padj, *, alph
         ~np.isfinite(p_q),
         "protein not tested",
         np.where(
-            (p_q < alpha) & (p_lfc <= -min_log2fc),
+            (p_q < alpha) & (p_lfc <= -lfc_threshold),
             "degraded",
-            np.where((p_q < alpha) & (p_lfc >= min_log2fc), "protein up", "no protein change"),
+            np.where((p_q < alpha) & (p_lfc >= lfc_threshold), "protein up", "no protein change"),
         ),
     )
     rna = np.where(
@@ -55,6 +75,8 @@ def call_degradation(protein_log2fc, protein_padj, rna_log2fc, rna_padj, *, alph
     return call.tolist(), rna.tolist()
 
 
+@renamed(min_log2fc="lfc_threshold")
+@doc_params(key_added=key_added("neosubstrate_table", where="mdata."))
 def neosubstrates(
     mdata: MuData,
     sample_key: str = "sample",
@@ -71,17 +93,22 @@ def neosubstrates(
     rna_method: str = "voom",
     min_cells: int = 10,
     alpha: float = 0.05,
-    min_log2fc: float = 0.3,
-    key_added: str | None = "neosubstrates",
-) -> pd.DataFrame:
+    lfc_threshold: float = 0.3,
+    key_added: str = "neosubstrates",
+    copy: bool = False,
+) -> MuData | None:
     """Protein-level change of each neosubstrate beside its mRNA change, per cell type × drug.
 
     Antibody counts are CLR-normalised per antibody across cells, averaged per sample × cell type, and each
     drug is compared with the control *within donor*; the paired differences are tested across donors
     (one-sample t-test, Benjamini–Hochberg per cell type). The mRNA change of the same gene comes from RNA
     signatures (``sig``, or :func:`drugprint.tl.de` with ``rna_method`` on the RNA modality). A gene is called
-    ``"degraded"`` only on a significant protein loss of at least ``min_log2fc``: mRNA alone never makes
+    ``"degraded"`` only on a significant protein loss of at least ``lfc_threshold``: mRNA alone never makes
     that call, since IMiDs and CELMoDs remove these proteins post-translationally.
+
+    Nothing else in ``mdata`` changes. The table (:func:`drugprint.get.neosubstrate_table`) has one row per group ×
+    condition × antibody: ``gene``, ``protein_log2fc``, ``protein_pvalue``, ``protein_padj``, ``n_donors``,
+    ``rna_log2fc``, ``rna_padj``, ``call`` and ``rna_status`` (see :func:`call_degradation`).
 
     Parameters
     ----------
@@ -101,21 +128,21 @@ def neosubstrates(
         RNA signatures to use (rows ``"{group}|{drug} vs {control}"``); computed when ``None``.
     rna_method
         DE engine for the RNA signatures when ``sig`` is ``None``.
-    min_cells, alpha, min_log2fc
+    min_cells, alpha, lfc_threshold
         Smallest profile; significance level; smallest protein log2 fold change called a loss.
-    key_added
-        Also store the table in ``mdata.uns[key_added]`` (the only change made to ``mdata``).
+    {key_added}
+    {copy}
 
     Returns
     -------
-    One row per group × condition × antibody: ``gene``, ``protein_log2fc``, ``protein_pvalue``, ``protein_padj``,
-    ``n_donors``, ``rna_log2fc``, ``rna_padj``, ``call`` and ``rna_status`` (see :func:`call_degradation`).
+    {returns_copy}
 
     Examples
     --------
     >>> import drugprint as dp
     >>> mdata = dp.datasets.imid_screen("small", modalities=("rna", "prot"))
-    >>> tab = dp.tl.neosubstrates(mdata, key_added=None)
+    >>> dp.tl.neosubstrates(mdata)
+    >>> tab = dp.get.neosubstrate_table(mdata)
     >>> row = tab[(tab.cell_type == "Myeloma") & (tab.condition == "mezigdomide") & (tab.gene == "IKZF1")].iloc[0]
     >>> row["call"], row["rna_status"] != "mRNA down"
     ('degraded', True)
@@ -214,7 +241,7 @@ def neosubstrates(
         out["rna_log2fc"],
         out["rna_padj"],
         alpha=alpha,
-        min_log2fc=min_log2fc,
+        lfc_threshold=lfc_threshold,
     )
     cols = [
         groupby,
@@ -231,9 +258,11 @@ def neosubstrates(
         "rna_status",
     ]
     out = out[cols]
-    if key_added:
-        mdata.uns[key_added] = {
-            "table": out,
-            "params": {"alpha": alpha, "min_log2fc": min_log2fc, "control": control, "rna_method": rna_method},
-        }
-    return out
+    params = {
+        "alpha": alpha,
+        "lfc_threshold": lfc_threshold,
+        "control": control,
+        "rna_method": rna_method,
+        "groupby": groupby,
+    }
+    return store(mdata, key_added, {"table": out}, params, copy=copy, tool="neosubstrates", getter="neosubstrate_table")

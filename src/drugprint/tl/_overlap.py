@@ -6,61 +6,66 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._potency import _group_key
+from .._docs import doc_params, key_added
+from .._results import store
+from .._signatures import check_signatures, group_labels, resolve_groupby, signature_names
 
 
+@doc_params(
+    key_added=key_added(
+        "overlap_table",
+        ", the UpSet ``intersections`` (group, direction, the ``conditions`` joined by `` & ``, ``n_genes``)",
+    )
+)
 def deg_overlap(
     sig: AnnData,
     *,
     groupby: str | None = None,
     alpha: float = 0.05,
     lfc_threshold: float = 0.0,
-    key_added: str | None = "deg_overlap",
-) -> pd.DataFrame:
+    key_added: str = "deg_overlap",
+    copy: bool = False,
+) -> AnnData | None:
     """Per group and direction, which conditions call each gene significant.
+
+    The table (:func:`drugprint.get.overlap_table`) has one row per group × direction (``"up"``/``"down"``) ×
+    gene called at least once: a boolean column per condition (per signature, by its ``obs_names``, when a group
+    repeats a condition, e.g. at several doses), ``n_conditions`` and ``category`` (``"all"``, ``"some"`` or
+    ``"only <condition>"``). It is stored long, one row per gene × condition with ``called``, since condition
+    labels may hold characters such as ``/`` that ``write_h5ad`` and ``write_zarr`` refuse as column names.
 
     Parameters
     ----------
-    sig
-        Signatures from :func:`drugprint.tl.de`.
-    groupby
-        ``obs`` column of groups; default the one used by :func:`~drugprint.tl.de`.
+    {sig}
+    {groupby}
     alpha, lfc_threshold
         A gene is called for a condition when ``padj < alpha`` and ``|log2FC| > lfc_threshold``.
-    key_added
-        Store the table and the UpSet intersection counts in ``sig.uns[key_added]``. The table is stored long
-        (``table``: one row per group × direction × gene × condition, ``called`` saying whether that condition
-        calls the gene, with ``n_conditions`` and ``category``), since condition labels may hold characters
-        such as ``/`` that ``write_h5ad`` and ``write_zarr`` refuse as column names.
+    {key_added}
+    {copy}
 
     Returns
     -------
-    One row per group × direction (``"up"``/``"down"``) × gene called at least once: a boolean column per
-    condition (per signature, by its ``obs_names``, when a group repeats a condition, e.g. at several doses),
-    ``n_conditions`` and ``category`` (``"all"``, ``"some"`` or ``"only <condition>"``).
+    {returns_copy}
 
     Examples
     --------
     >>> import drugprint as dp
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
-    >>> tab = dp.tl.deg_overlap(sig)
+    >>> dp.tl.deg_overlap(sig)
+    >>> tab = dp.get.overlap_table(sig)
     >>> sorted(tab["direction"].unique())
     ['down', 'up']
     """
-    if "padj" not in sig.layers or "log2fc" not in sig.layers:
-        raise KeyError("sig needs layers 'padj' and 'log2fc' (signatures from dp.tl.de or dp.io.read_de_table).")
-    gk = groupby or _group_key(sig)
-    group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
-    cond = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
+    check_signatures(sig, layers=("padj", "log2fc"))
+    gk = resolve_groupby(sig, groupby)
+    group_of = group_labels(sig, gk or "none")
     padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
     lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
     frames, calls, counts = [], [], []
     for group in dict.fromkeys(group_of):
         idx = np.flatnonzero((group_of == group).to_numpy())
-        names = cond.iloc[idx].tolist()
-        if len(set(names)) < len(names):  # one drug at several doses or times: name the signatures
-            names = sig.obs_names[idx].tolist()
+        names = signature_names(sig, idx)  # by name when one drug stands at several doses or times
         for direction, sign in (("up", 1), ("down", -1)):
             called = (padj[idx] < alpha) & (sign * lfc[idx] > lfc_threshold)
             genes = np.flatnonzero(called.any(axis=0))
@@ -85,12 +90,11 @@ def deg_overlap(
         if frames
         else pd.DataFrame(columns=["group", "direction", "gene", "n_conditions", "category"])
     )
-    if key_added:
-        long_cols = ["group", "direction", "gene", "condition", "called", "n_conditions", "category"]
-        long = pd.concat(calls, ignore_index=True)[long_cols] if calls else pd.DataFrame(columns=long_cols)
-        sig.uns[key_added] = {
-            "table": long.astype({c: str for c in ("group", "direction", "gene", "condition", "category")}),
-            "intersections": pd.DataFrame(counts, columns=["group", "direction", "conditions", "n_genes"]),
-            "params": {"alpha": alpha, "lfc_threshold": lfc_threshold, "groupby": gk or ""},
-        }
-    return out
+    long_cols = ["group", "direction", "gene", "condition", "called", "n_conditions", "category"]
+    long = pd.concat(calls, ignore_index=True)[long_cols] if calls else pd.DataFrame(columns=long_cols)
+    entries = {
+        "table": long.astype({c: str for c in ("group", "direction", "gene", "condition", "category")}),
+        "intersections": pd.DataFrame(counts, columns=["group", "direction", "conditions", "n_genes"]),
+    }
+    params = {"alpha": alpha, "lfc_threshold": lfc_threshold, "groupby": gk or ""}
+    return store(sig, key_added, entries, params, copy=copy, tool="deg_overlap", getter="overlap_table", returned=out)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_params
+from .._results import renamed
 from .._utils import check_obs_keys, logger
 from ..resources import panels as shipped_panels
 from ._scoring import score_sets
@@ -29,6 +31,7 @@ def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:
     return net
 
 
+@doc_params()
 def panels(
     sig: AnnData,
     panels: Mapping[str, Sequence[str]] | None = None,
@@ -65,12 +68,11 @@ def panels(
         ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
     level
         Confidence level of the effect intervals.
-    copy
-        Return a modified copy instead of writing into ``sig``.
+    {copy}
 
     Returns
     -------
-    ``None``, or the modified copy when ``copy=True``.
+    {returns_copy}
 
     Examples
     --------
@@ -100,13 +102,15 @@ def panels(
     return sig if copy else None
 
 
+@renamed(key_prefix=("key_added", lambda prefix: prefix.removesuffix("_")))
+@doc_params()
 def score_cells(
     adata: AnnData,
     panels: Mapping[str, Sequence[str]] | None = None,
     *,
     groupby: str = "cell_type",
     layer: str | None = None,
-    key_prefix: str = "panel_",
+    key_added: str = "panel",
     random_state: int = 0,
     copy: bool = False,
 ) -> AnnData | None:
@@ -126,16 +130,16 @@ def score_cells(
         ``obs`` column of cell types.
     layer
         Where expression is read (``None``: ``X``).
-    key_prefix
-        Scores are written to ``adata.obs[key_prefix + panel]``.
+    key_added
+        Scores are written to ``adata.obs[key_added + "_" + panel]``, the parameters and the genes scored per
+        cell type and panel (``genes``) to ``adata.uns[key_added]``.
     random_state
         Seed of the control-gene sampling in :func:`scanpy.tl.score_genes`.
-    copy
-        Return a modified copy instead of writing into ``adata``.
+    {copy}
 
     Returns
     -------
-    ``None``, or the modified copy when ``copy=True``.
+    {returns_copy}
 
     Examples
     --------
@@ -157,7 +161,8 @@ def score_cells(
     if is_integer_valued(x, sample=100_000):
         sc.pp.normalize_total(work, target_sum=1e4)
         sc.pp.log1p(work)
-    out = pd.DataFrame(np.nan, index=adata.obs_names, columns=[f"{key_prefix}{p}" for p in panels])
+    out = pd.DataFrame(np.nan, index=adata.obs_names, columns=[f"{key_added}_{p}" for p in panels])
+    used = []
     for ct in work.obs[groupby].dropna().unique():
         sub = work[work.obs[groupby] == ct].copy()
         for name, genes in net.groupby("source", sort=False)["target"]:
@@ -168,8 +173,13 @@ def score_cells(
             sc.tl.score_genes(
                 sub, present, score_name="_s", random_state=random_state, ctrl_size=min(50, max(10, sub.n_vars // 100))
             )
-            out.loc[sub.obs_names, f"{key_prefix}{name}"] = sub.obs["_s"].to_numpy()
+            out.loc[sub.obs_names, f"{key_added}_{name}"] = sub.obs["_s"].to_numpy()
+            used.append((str(ct), name, len(present)))
     target = adata.copy() if copy else adata
     for col in out.columns:
         target.obs[col] = out[col].to_numpy()
+    target.uns[key_added] = {
+        "genes": pd.DataFrame(used, columns=[groupby, "panel", "n_genes"]),
+        "params": {"groupby": groupby, "layer": layer or "X", "random_state": random_state},
+    }
     return target if copy else None

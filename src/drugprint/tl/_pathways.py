@@ -8,10 +8,12 @@ from typing import Literal
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_params
 from ..resources import genesets
 from ._scoring import score_sets
 
 
+@doc_params()
 def pathways(
     sig: AnnData,
     net: str | os.PathLike | pd.DataFrame = "hallmark",
@@ -71,8 +73,9 @@ def pathways(
         set's tested genes, the effect size), ``[key_added + "_log2fc_lo"]`` and ``[key_added + "_log2fc_hi"]``
         (its ``level`` interval: ± the t quantile times the standard error of the set's mean log-expression
         contrast, estimated from the replicates; present when :func:`~drugprint.tl.de` kept them) and
-        ``sig.uns[key_added]`` (method, null hypothesis, basis per signature, net provenance, overlap, and
-        the set activities' residuals per fit that :func:`~drugprint.tl.potency_rank` resamples).
+        ``sig.uns[key_added]`` (the ``params``, the ``null`` hypothesis, the ``basis`` per signature, the
+        ``net``'s provenance, the ``overlap``, and the set activities' residuals per fit, ``replicates``, that
+        :func:`~drugprint.tl.potency_rank` resamples).
     min_fraction
         Warn about sets keeping fewer than this fraction of their genes in the data.
     id_column
@@ -85,14 +88,13 @@ def pathways(
     inter_gene_cor
         camera only: ``None`` estimates each set's inter-gene correlation from the residuals (calibrated
         when programmes co-vary); a number (limma's default 0.01) fixes it.
-    copy
-        Return a modified copy instead of writing into ``sig``.
+    {copy}
     **kwargs
         Passed to the decoupler method (gene-level methods only).
 
     Returns
     -------
-    ``None``, or the modified copy when ``copy=True``.
+    {returns_copy}
 
     Examples
     --------

@@ -8,23 +8,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-TIERS = ("none", "modest", "moderate", "strong")
+from .._docs import doc_params, key_added
+from .._results import TIERS, pvalue_basis, store
+from .._signatures import condition_labels, group_labels, resolve_groupby
 
 
-def _group_key(sig: AnnData) -> str | None:
-    g = sig.uns.get("de", {}).get("groupby") if isinstance(sig.uns.get("de"), dict) else None
-    return g if g and g in sig.obs.columns else None
-
-
-def _basis(sig: AnnData, key: str) -> pd.Series:
-    """Per signature, what the p-values of ``obsm[key]`` rest on (replicates, or genes assumed independent)."""
-    rec = sig.uns.get(key, {})
-    basis = rec.get("basis") if isinstance(rec, dict) else None
-    if isinstance(basis, pd.DataFrame):
-        return basis.set_index("signature")["basis"].reindex(sig.obs_names).fillna("unknown")
-    return pd.Series("unknown", index=sig.obs_names)
-
-
+@doc_params(key_added=key_added("potency_table"))
 def potency(
     sig: AnnData,
     key: str = "pathways",
@@ -33,8 +22,9 @@ def potency(
     groupby: str | None = None,
     alpha: float = 0.05,
     thresholds: tuple[float, float] = (0.25, 0.5),
-    key_added: str | None = "potency",
-) -> pd.DataFrame:
+    key_added: str = "potency",
+    copy: bool = False,
+) -> AnnData | None:
     """Rank the conditions of each group by their effect on each pathway (or panel) and assign tiers.
 
     A condition's tier on a pathway is:
@@ -44,7 +34,7 @@ def potency(
       pathway's tested genes (``obsm[key + "_log2fc"]``): ``"modest"`` below ``thresholds[0]`` (0.25, i.e.
       < 1.19-fold on average), ``"moderate"`` up to ``thresholds[1]`` (0.5, < 1.41-fold), ``"strong"`` above.
 
-    Within each group × pathway the conditions are ranked by effect size, |mean log2FC| (1 = most
+    Within each group × pathway the conditions are ranked by effect size, ``|mean log2FC|`` (1 = most
     potent); the score (a t-like statistic that saturates for strong effects) only breaks ties.
 
     The p-values are those of :func:`~drugprint.tl.pathways` / :func:`~drugprint.tl.panels`: by default
@@ -53,29 +43,25 @@ def potency(
     table, or a gene-level method: p-values that assume independent genes). The effect's interval
     (``log2fc_lo``, ``log2fc_hi``) comes from the replicates; read the tier together with it.
 
+    The table (:func:`drugprint.get.potency_table`) is long: ``group``, ``source``, ``condition``, ``score``,
+    ``log2fc``, ``log2fc_lo``, ``log2fc_hi`` (NaN without replicates), ``padj``, ``direction``
+    (``"up"``/``"down"``), ``rank``, ``tier`` (ordered categorical) and ``basis``.
+
     Parameters
     ----------
-    sig
-        Signatures with ``obsm[key]``, ``obsm[key + "_padj"]`` and ``obsm[key + "_log2fc"]`` (from
-        :func:`drugprint.tl.pathways` or :func:`drugprint.tl.panels`).
-    key
-        Which scores to use (``"pathways"``, ``"panels"`` or another ``key_added``).
-    sources
-        Pathways/panels to include (default: all scored).
-    groupby
-        ``obs`` column of groups; default the ``groupby`` used by :func:`drugprint.tl.de`.
-    alpha
-        Significance level on the adjusted p-value.
+    {sig_scored}
+    {key_scores}
+    {sources}
+    {groupby}
+    {alpha}
     thresholds
-        Effect-size cut points (|mean log2FC|) between modest/moderate and moderate/strong.
-    key_added
-        Also store the table in ``sig.uns[key_added]`` (with its parameters); ``None`` to skip.
+        Effect-size cut points (``|mean log2FC|``) between modest/moderate and moderate/strong.
+    {key_added}
+    {copy}
 
     Returns
     -------
-    Long DataFrame with ``group``, ``source``, ``condition``, ``score``, ``log2fc``, ``log2fc_lo``,
-    ``log2fc_hi`` (NaN without replicates), ``padj``, ``direction`` (``"up"``/``"down"``), ``rank``, ``tier``
-    (ordered categorical) and ``basis``.
+    {returns_copy}
 
     Examples
     --------
@@ -83,11 +69,26 @@ def potency(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> tab = dp.tl.potency(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
-    >>> top = tab.sort_values("rank").iloc[0]
+    >>> dp.tl.potency(sig, sources=["HALLMARK_INTERFERON_ALPHA_RESPONSE"])
+    >>> top = dp.get.potency_table(sig).sort_values("rank").iloc[0]
     >>> top["condition"], top["tier"], bool(top["log2fc_lo"] > 0.5)
     ('mezigdomide', 'strong', True)
     """
+    table, params = compute_potency(sig, key, sources=sources, groupby=groupby, alpha=alpha, thresholds=thresholds)
+    entries = {"table": table.astype({"tier": str})}  # h5ad and zarr keep strings; dp.get restores the order
+    return store(sig, key_added, entries, params, copy=copy, tool="potency", getter="potency_table", returned=table)
+
+
+def compute_potency(
+    sig: AnnData,
+    key: str,
+    *,
+    sources: Sequence[str] | None,
+    groupby: str | None,
+    alpha: float,
+    thresholds: tuple[float, float],
+) -> tuple[pd.DataFrame, dict]:
+    """The table of :func:`potency` and its parameters, stored nowhere."""
     for k in (key, f"{key}_padj", f"{key}_log2fc"):
         if k not in sig.obsm:
             raise KeyError(
@@ -96,15 +97,15 @@ def potency(
     lo, hi = thresholds
     if not 0 <= lo <= hi:
         raise ValueError(f"thresholds must be two increasing non-negative numbers, got {thresholds!r}.")
-    groupby = groupby or _group_key(sig)
+    groupby = resolve_groupby(sig, groupby)
     score, padj, lfc = (sig.obsm[k] for k in (key, f"{key}_padj", f"{key}_log2fc"))
     if sources is not None:
         missing = [s for s in sources if s not in score.columns]
         if missing:
             raise KeyError(f"{missing} not scored in obsm[{key!r}]; scored: {list(score.columns)[:10]} …")
         score, padj, lfc = score[list(sources)], padj[list(sources)], lfc[list(sources)]
-    cond = sig.obs["condition"] if "condition" in sig.obs else pd.Series(sig.obs_names, index=sig.obs_names)
-    group = sig.obs[groupby].astype(str) if groupby else pd.Series("all", index=sig.obs_names)
+    cond = sig.obs["condition"] if "condition" in sig.obs else condition_labels(sig)
+    group = group_labels(sig, groupby or "none")
     interval = [
         sig.obsm.get(f"{key}_log2fc_{b}", pd.DataFrame(np.nan, index=sig.obs_names, columns=score.columns))
         for b in ("lo", "hi")
@@ -139,11 +140,7 @@ def potency(
         [~(long["padj"] < alpha) | size.isna(), size < lo, size < hi], ["none", "modest", "moderate"], "strong"
     )
     long["tier"] = pd.Categorical(tier, categories=list(TIERS), ordered=True)
-    long["basis"] = _basis(sig, key).reindex(long["signature"]).to_numpy()
+    long["basis"] = pvalue_basis(sig, key).reindex(long["signature"]).to_numpy()
     long = long.sort_values(["group", "source", "rank"], kind="stable").reset_index(drop=True)
-    if key_added:
-        sig.uns[key_added] = {
-            "table": long.astype({"tier": str}),
-            "params": {"key": key, "alpha": alpha, "thresholds": list(thresholds), "groupby": groupby or ""},
-        }
-    return long
+    params = {"key": key, "alpha": alpha, "thresholds": list(thresholds), "groupby": groupby or ""}
+    return long, params

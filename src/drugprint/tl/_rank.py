@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._potency import _group_key
+from .._docs import doc_params, key_added
+from .._results import store
+from .._signatures import condition_labels, group_labels, resolve_groupby
 
 
 def _replicate_draws(
@@ -59,6 +61,7 @@ def _scores(effects: np.ndarray) -> np.ndarray:
     return np.divide(a, top, out=np.zeros_like(a), where=top > 0).mean(axis=-1)
 
 
+@doc_params(key_added=key_added("potency_rank_table"))
 def potency_rank(
     sig: AnnData,
     keys: Sequence[str] = ("pathways", "panels"),
@@ -69,12 +72,13 @@ def potency_rank(
     n_draws: int = 2000,
     level: float = 0.95,
     random_state: int = 0,
-    key_added: str | None = "potency_rank",
-) -> pd.DataFrame:
+    key_added: str = "potency_rank",
+    copy: bool = False,
+) -> AnnData | None:
     """Rank conditions by potency within each group, across every responsive pathway and panel.
 
     A source (pathway or panel) is *responsive* in a group when at least one condition moves it
-    significantly (``padj < alpha``). For each responsive source the conditions' effect sizes (|mean log2FC|)
+    significantly (``padj < alpha``). For each responsive source the conditions' effect sizes (``|mean log2FC|``)
     are scaled by the largest in that source; a condition's potency score is the mean of its scaled effects.
 
     The uncertainty comes from the replicates: the effects of every condition on every responsive source
@@ -85,6 +89,10 @@ def potency_rank(
     ``p_vs_next`` is the two-sided probability of the order between a condition and the next-ranked one
     (small when the data separate them). Between two identical treatments neither is confidently first.
     Signatures without replicates (published tables) get scores and ranks but no intervals.
+
+    The table (:func:`drugprint.get.potency_rank_table`) has ``group``, ``condition``, ``score``, ``score_lo``,
+    ``score_hi``, ``rank``, ``rank_lo``, ``rank_hi``, ``p_first``, ``p_vs_next``, ``n_sources`` and ``basis``,
+    ordered by group and rank.
 
     Parameters
     ----------
@@ -98,13 +106,12 @@ def potency_rank(
         Groups (default: that of :func:`~drugprint.tl.de`) and significance level.
     n_draws, level, random_state
         Draws from the replicates' sampling distribution, interval level and seed.
-    key_added
-        Store the table in ``sig.uns[key_added]``.
+    {key_added}
+    {copy}
 
     Returns
     -------
-    DataFrame with ``group``, ``condition``, ``score``, ``score_lo``, ``score_hi``, ``rank``, ``rank_lo``,
-    ``rank_hi``, ``p_first``, ``p_vs_next``, ``n_sources`` and ``basis``, ordered by group and rank.
+    {returns_copy}
 
     Examples
     --------
@@ -112,7 +119,8 @@ def potency_rank(
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> top = dp.tl.potency_rank(sig, n_draws=500).iloc[0]
+    >>> dp.tl.potency_rank(sig, n_draws=500)
+    >>> top = dp.get.potency_rank_table(sig).iloc[0]
     >>> top["condition"], bool(top["p_first"] > 0.5)
     ('mezigdomide', True)
     """
@@ -128,9 +136,9 @@ def potency_rank(
         if missing:
             raise KeyError(f"{missing} are not scored in {present}.")
         eff, padj = eff[list(sources)], padj[list(sources)]
-    gk = groupby or _group_key(sig)
-    group_of = sig.obs[gk].astype(str) if gk else pd.Series("all", index=sig.obs_names)
-    cond = sig.obs["condition"].astype(str) if "condition" in sig.obs else pd.Series(sig.obs_names, sig.obs_names)
+    gk = resolve_groupby(sig, groupby)
+    group_of = group_labels(sig, gk or "none")
+    cond = condition_labels(sig)
     rng = np.random.default_rng(random_state)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     rows, no_replicates = [], []
@@ -198,16 +206,13 @@ def potency_rank(
     order = {g: i for i, g in enumerate(dict.fromkeys(group_of))}
     out = out.sort_values(["group", "rank"], kind="stable", key=lambda s: s.map(order) if s.name == "group" else s)
     out = out.reset_index(drop=True)
-    if key_added:
-        sig.uns[key_added] = {
-            "table": out,
-            "params": {
-                "keys": present,
-                "alpha": alpha,
-                "n_draws": n_draws,
-                "level": level,
-                "random_state": random_state,
-                "uncertainty": "joint draws of the effects from the replicates' residuals (set activities)",
-            },
-        }
-    return out
+    params = {
+        "keys": present,
+        "alpha": alpha,
+        "n_draws": n_draws,
+        "level": level,
+        "random_state": random_state,
+        "groupby": gk or "",
+        "uncertainty": "joint draws of the effects from the replicates' residuals (set activities)",
+    }
+    return store(sig, key_added, {"table": out}, params, copy=copy, tool="potency_rank", getter="potency_rank_table")

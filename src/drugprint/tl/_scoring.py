@@ -12,7 +12,6 @@ from threadpoolctl import threadpool_limits
 
 from .._utils import check_choice
 from ..resources import harmonise_net, match_net, provenance
-from ..resources._harmonise import _strip_version
 from . import _settests
 from ._limma import bh
 from ._replicates import Fit, fits
@@ -210,8 +209,7 @@ def score_sets(
     net, matched_by = harmonise_net(original, sig.var, id_column=id_column)
     if net.empty:  # say which identifiers the data has, not the (empty) matched ones
         match_net(original, sig.var_names, min_fraction=min_fraction)
-    stripped = original.assign(target=_strip_version(pd.Index(original["target"].astype(str))))
-    report = match_net(stripped, net["input_target"].unique(), min_fraction=min_fraction)
+    report = match_net(original, net["input_target"].unique(), min_fraction=min_fraction)
     net = net[["source", "target", "weight"]]
     sources = pd.Index(list(dict.fromkeys(net["source"])))
     # signatures × sources: scores, adjusted p-values, interval bounds and (with log2FC) the effect sizes
@@ -277,15 +275,16 @@ def score_sets(
         if k in tables:
             sig.obsm[obsm_key] = pd.DataFrame(tables[k][:, kept], index=sig.obs_names, columns=sources[kept])
     sig.uns[key_added] = {
-        "method": method,
+        "params": {
+            "method": method,
+            "layer": layer if layer is not None else "X",
+            "tmin": int(tmin),
+            "level": float(level),
+            "inter_gene_cor": "estimated per set" if inter_gene_cor is None else float(inter_gene_cor),
+            "min_fraction": float(min_fraction),
+            "id_column": id_column or "",
+        },
         "null": NULL.get(method, f"gene-level: {GENE_LEVEL_NOTE}"),
-        "layer": layer if layer is not None else "X",
-        "tmin": int(tmin),
-        "level": float(level),
-        "inter_gene_cor": "estimated per set" if inter_gene_cor is None else float(inter_gene_cor),
-        "min_fraction": float(min_fraction),
-        "id_column": id_column or "",
-        "key_added": key_added,
         "net": provenance(original),
         "matched_by": matched_by,
         "overlap": report.reset_index(),

@@ -1,143 +1,19 @@
-"""``summary_table``: the seed's three tables as functions (two-drug comparison, tier matrix, DEG counts)."""
+"""``summary_table``: deprecated here; :func:`drugprint.get.summary_table` reads the tables from stored results."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import categories, check_choice
-from ._potency import _group_key, potency
-
-#: pathways whose fall is reported as impairment of the cell cycle (Table 2's wording)
-CELL_CYCLE = ("HALLMARK_G2M_CHECKPOINT", "HALLMARK_E2F_TARGETS", "HALLMARK_MITOTIC_SPINDLE", "IMID_PROLIFERATION")
-
-
-def _call(r: float, lo: float) -> str:
-    if not np.isfinite(r):
-        return "no reproducible effect to compare"
-    if lo >= 0.7:
-        return "qualitatively similar"
-    if lo >= 0.4:
-        return "partly similar"
-    if r <= 0.2:
-        return "distinct"
-    return "weakly related"
-
-
-def _pair(sig: AnnData, drugs: tuple[str, str], groups, alpha: float, pdata, key: str) -> pd.DataFrame:
-    from ._compare import compare
-
-    a, b = drugs
-    gk = _group_key(sig)
-    keep = np.ones(sig.n_obs, dtype=bool)
-    if gk and groups is not None:
-        keep &= sig.obs[gk].astype(str).isin(list(groups)).to_numpy()
-        if not keep.any():
-            raise ValueError(f"groups {list(groups)} are not in sig.obs[{gk!r}]; present: {categories(sig.obs[gk])}.")
-    # compare needs every signature of a group (its informative and effect genes); potency only the pair's
-    tab = compare(sig[keep], pdata=pdata, key_added=None)
-    keep &= sig.obs["condition"].astype(str).isin([a, b]).to_numpy()
-    pot = potency(sig[keep], key, alpha=alpha, key_added=None)
-    rows = []
-    for group, sub in pot.groupby("group", sort=False, observed=True):
-        if groups is not None and group not in groups:
-            continue
-        ta = sub[sub["condition"].astype(str) == a].set_index("source")
-        tb = sub[sub["condition"].astype(str) == b].set_index("source")
-        if ta.empty or tb.empty:
-            continue
-        hit_a = set(ta.index[ta["tier"] != "none"])
-        hit_b = set(tb.index[tb["tier"] != "none"])
-        same_dir = {s for s in hit_a & hit_b if ta.loc[s, "direction"] == tb.loc[s, "direction"]}
-        pair = tab[(tab["group"] == group) & (((tab.a == a) & (tab.b == b)) | ((tab.a == b) & (tab.b == a)))]
-        if pair.empty:
-            continue
-        p = pair.iloc[0]
-        use_effect = all(np.isfinite(p.get(k, np.nan)) for k in ("reliability_a", "reliability_b"))
-        r, lo, hi = (
-            (p["effect_r"], p["effect_r_lo"], p["effect_r_hi"])
-            if use_effect
-            else (p["spearman"], p.get("spearman_lo", np.nan), p.get("spearman_hi", np.nan))
-        )
-        call = _call(r, lo if np.isfinite(lo) else r)
-        if not hit_a or not hit_b:
-            call = "no reproducible effect to compare"
-        elif not use_effect and bool(p.get("shared_reference", False)):
-            call += " (signatures share a control, which inflates their similarity; pass pdata)"
-        sa = ta["log2fc"].abs().reindex(sorted(same_dir)).mean()
-        sb = tb["log2fc"].abs().reindex(sorted(same_dir)).mean()
-        rows.append(
-            {
-                "group": group,
-                "a": a,
-                "b": b,
-                "similarity": r,
-                "similarity_lo": lo,
-                "similarity_hi": hi,
-                "similarity_measure": "effect correlation (split donors)" if use_effect else "signature Spearman",
-                "shared_pathways": "; ".join(sorted(same_dir)),
-                "n_shared": len(same_dir),
-                f"only_{a}": "; ".join(sorted(hit_a - hit_b)),
-                f"only_{b}": "; ".join(sorted(hit_b - hit_a)),
-                "jaccard_degs": p.get("jaccard", np.nan),
-                "call": call,
-                "stronger": (a if sa > sb else b) if same_dir else "",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _tiers(sig: AnnData, groups, alpha: float, key: str, sources) -> pd.DataFrame:
-    pot = potency(sig, key, alpha=alpha, key_added=None, sources=sources)
-    label = pot["tier"].astype(str).to_numpy(dtype=object)
-    cyc = pot["source"].isin(CELL_CYCLE).to_numpy() & (pot["direction"] == "down").to_numpy() & (label != "none")
-    label[cyc] = np.where(pot.loc[cyc, "tier"].astype(str) == "strong", "more significantly impaired", "impaired")
-    called = (label != "none") & np.isfinite(pot["log2fc_lo"].to_numpy(dtype=float))
-    label[called] = [
-        f"{t} ({m:+.2f} [{lo:+.2f}, {hi:+.2f}])"
-        for t, m, lo, hi in zip(
-            label[called], *(pot.loc[called, c] for c in ("log2fc", "log2fc_lo", "log2fc_hi")), strict=True
-        )
-    ]
-    pot = pot.assign(label=label)
-    if groups is not None:
-        pot = pot[pot["group"].isin(list(groups))]
-    wide = pot.pivot_table(
-        index=["group", "source"], columns="condition", values="label", aggfunc="first", observed=True
-    )
-    conds = [c for c in pot["condition"].cat.categories if c in wide.columns]
-    return wide[conds]
-
-
-def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.DataFrame:
-    gk = _group_key(sig)
-    padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
-    lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
-    has = key in sig.obsm
-    rows = []
-    for i in range(sig.n_obs):
-        group = str(sig.obs[gk].iloc[i]) if gk else "all"
-        if groups is not None and group not in groups:
-            continue
-        row = {
-            "group": group,
-            "condition": str(sig.obs["condition"].iloc[i]),
-            "n_up": int(((padj[i] < alpha) & (lfc[i] > 0)).sum()),
-            "n_down": int(((padj[i] < alpha) & (lfc[i] < 0)).sum()),
-        }
-        if has:
-            sc = sig.obsm[key].iloc[i]
-            q = sig.obsm[f"{key}_padj"].iloc[i]
-            up = sc[(q < alpha) & (sc > 0)].sort_values(ascending=False).index[:n_pathways]
-            down = sc[(q < alpha) & (sc < 0)].sort_values().index[:n_pathways]
-            row["top_pathways_up"] = "; ".join(up)
-            row["top_pathways_down"] = "; ".join(down)
-        rows.append(row)
-    return pd.DataFrame(rows)
+from .._results import REMOVED_IN
+from .._utils import check_choice
+from ..get import summary_table as read_summary
+from ._compare import compare
+from ._potency import potency
 
 
 def summary_table(
@@ -152,54 +28,51 @@ def summary_table(
     pdata: AnnData | None = None,
     n_pathways: int = 3,
 ) -> pd.DataFrame:
-    """Summary tables in the form of the seed's Tables 1–3.
+    """Deprecated: run the tools, then read the table with :func:`drugprint.get.summary_table`.
+
+    This runs :func:`~drugprint.tl.potency` (``alpha``, ``key``) and, for ``kind="pair"``,
+    :func:`~drugprint.tl.compare` (with ``pdata``) on a copy of ``sig``, and reads the table from it; ``sig`` is
+    not changed. It stops working in drugprint 0.3.
 
     Parameters
     ----------
     sig
         Signatures with pathways scored (:func:`drugprint.tl.pathways`).
-    kind
-        ``"pair"`` (Table 1): for two ``drugs`` per group, the pathways both move in the same direction and
-        those only one moves, their similarity with its interval (the split-donor effect correlation when
-        ``pdata`` is given, else the signature Spearman, flagged when the two share a control), DEG Jaccard,
-        which is stronger on the shared pathways, and a call: ``"qualitatively similar"`` (interval's lower
-        bound ≥ 0.7), ``"partly similar"`` (≥ 0.4), ``"weakly related"``, ``"distinct"`` (estimate ≤ 0.2).
-        ``"tiers"`` (Table 2): pathway × drug tiers per group (:func:`drugprint.tl.potency`), each called tier
-        with its mean log2FC and interval from the replicates, e.g. ``"strong (+0.81 [+0.66, +0.96])"``;
-        falling cell-cycle pathways read ``"impaired"`` or, when strong, ``"more significantly impaired"``.
-        ``"degs"`` (Table 3): up/down DEG counts per group × drug with the top ``n_pathways`` pathways each way.
-    drugs
-        The two conditions compared by ``kind="pair"``.
-    groups, key, sources, alpha
-        Restrict groups; which scores; restrict pathways (``"tiers"``); significance level.
+    kind, drugs, groups, sources, n_pathways
+        As in :func:`drugprint.get.summary_table`.
+    key, alpha
+        Scores and significance level of :func:`drugprint.tl.potency` (and of the DEG counts).
     pdata
-        Profiles for the effect correlation (``kind="pair"``).
-    n_pathways
-        Pathways listed per direction (``kind="degs"``).
+        Profiles for the effect correlation of :func:`drugprint.tl.compare` (``kind="pair"``).
 
     Returns
     -------
-    A DataFrame (wide for ``"tiers"``, indexed by group and pathway).
+    The table of :func:`drugprint.get.summary_table`.
 
     Examples
     --------
-    >>> import drugprint as dp
+    >>> import drugprint as dp, warnings
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
-    >>> t2 = dp.tl.summary_table(sig, "tiers", sources=["HALLMARK_G2M_CHECKPOINT"])
-    >>> t2.loc[("Myeloma", "HALLMARK_G2M_CHECKPOINT"), "mezigdomide"].split(" (")[0]
-    'more significantly impaired'
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     t3 = dp.tl.summary_table(sig, "degs")
+    >>> caught[0].category.__name__, list(t3.columns[:2])
+    ('DeprecationWarning', ['group', 'condition'])
     """
+    warnings.warn(
+        f"dp.tl.summary_table is deprecated and stops working in drugprint {REMOVED_IN}: run dp.tl.potency (and "
+        "dp.tl.compare for kind='pair'), then read the table with dp.get.summary_table.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     check_choice(kind, ["pair", "tiers", "degs"], name="kind")
+    work = sig
+    if kind != "degs":
+        work = potency(sig, key, alpha=alpha, copy=True)
     if kind == "pair":
-        if drugs is None or len(drugs) != 2:
-            raise ValueError("kind='pair' needs drugs=(a, b), two conditions of the signatures.")
-        present = set(sig.obs["condition"].astype(str))
-        missing = [d for d in drugs if d not in present]
-        if missing:
-            raise ValueError(f"{missing} are not conditions of these signatures; present: {sorted(present)}.")
-        return _pair(sig, tuple(drugs), groups, alpha, pdata, key)
-    if kind == "tiers":
-        return _tiers(sig, groups, alpha, key, sources)
-    return _degs(sig, groups, alpha, key, n_pathways)
+        compare(work, pdata=pdata)
+    return read_summary(
+        work, kind, drugs=drugs, groups=groups, sources=sources, alpha=alpha, key=key, n_pathways=n_pathways
+    )
