@@ -4,6 +4,7 @@ from .._signatures import conditions, groups
 from ._results import (
     compare_table,
     comparison,
+    composition_table,
     dose_table,
     neosubstrate_table,
     overlap_table,
@@ -17,6 +18,7 @@ from ._tables import de_table, pathway_table, similarity_matrix
 __all__ = [
     "compare_table",
     "comparison",
+    "composition_table",
     "conditions",
     "de_table",
     "dose_table",

@@ -13,7 +13,7 @@ from .._results import TIERS, stored, table_copy
 
 def _params(tool: str, what: str = "sig") -> str:
     """The parameters every getter shares: the object the tool wrote to, and the tool's ``key_added``."""
-    owner = "The MuData" if what == "mdata" else "Signatures"
+    owner = {"mdata": "The MuData", "adata": "The cells (AnnData or MuData)"}.get(what, "Signatures")
     return f"{what}\n    {owner} after :func:`drugprint.tl.{tool}`.\nkey\n    Its ``key_added``."
 
 
@@ -99,6 +99,29 @@ def _comparisons(sig: AnnData, key: str) -> dict[str, dict]:
             "matrices": {m: df.astype(float) for m, df in mats.items()},
         }
     return out
+
+
+@doc_params(params=_params("composition", what="adata"))
+def composition_table(adata: AnnData, key: str = "composition") -> pd.DataFrame:
+    """The change in each cell type's proportion per condition, from :func:`drugprint.tl.composition`.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    The table :func:`drugprint.tl.composition` describes.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> adata = dp.datasets.imid_screen("small")
+    >>> dp.tl.composition(adata)
+    >>> sorted(dp.get.composition_table(adata)["condition"].unique())[:2]
+    ['iberdomide', 'lenalidomide']
+    """
+    return table_copy(stored(adata, key, tool="composition", what="adata"))
 
 
 @doc_params(params=_params("potency"))

@@ -2,6 +2,7 @@
 
 from ._annotate import annotate
 from ._compare import compare
+from ._composition import composition
 from ._concat import concat_signatures
 from ._de import de
 from ._dose import dose_response, hill, time_course
@@ -18,6 +19,7 @@ __all__ = [
     "annotate",
     "call_degradation",
     "compare",
+    "composition",
     "concat_signatures",
     "de",
     "de_methods",

@@ -1,0 +1,251 @@
+"""``composition``: which cells a drug kills or expands: cell-type proportions per sample, tested propeller-style."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._docs import doc_params, key_added
+from .._results import store
+from .._utils import as_anndata, check_choice, check_obs_keys
+from ._de_plan import parse_tests, resolve_control
+from ._design import build_design, short_formula
+from ._limma import fit_limma
+
+#: Added to every count before the logit (propeller's pseudo-count), so a cell type absent from a sample is finite.
+PSEUDO_COUNT = 0.5
+
+
+def transform_proportions(counts: pd.DataFrame, transform: Literal["logit", "asin"] = "logit") -> pd.DataFrame:
+    """Samples × cell types counts → the transformed proportions propeller tests (Phipson et al. 2022).
+
+    ``"logit"``: ``log(p / (1 - p))`` of ``p = (n + 0.5) / Σ (n + 0.5)``; ``"asin"``: ``arcsin(√(n / Σ n))``.
+
+    Parameters
+    ----------
+    counts
+        Cells per sample (rows) and cell type (columns).
+    transform
+        ``"logit"`` or ``"asin"``.
+
+    Returns
+    -------
+    The transformed proportions, shaped like ``counts``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from drugprint.tl._composition import transform_proportions
+    >>> counts = pd.DataFrame({"T": [50, 90], "B": [50, 10]}, index=["s1", "s2"])
+    >>> transform_proportions(counts).round(3)["T"].tolist()
+    [0.0, 2.154]
+    """
+    check_choice(transform, ["logit", "asin"], name="transform")
+    n = counts.to_numpy(dtype=float)
+    if transform == "asin":
+        values = np.arcsin(np.sqrt(n / n.sum(axis=1, keepdims=True)))
+    else:
+        p = (n + PSEUDO_COUNT) / (n + PSEUDO_COUNT).sum(axis=1, keepdims=True)
+        values = np.log(p / (1 - p))
+    return pd.DataFrame(values, index=counts.index, columns=counts.columns)
+
+
+def _sample_sheet(obs: pd.DataFrame, sample_key: str, columns: list[str]) -> pd.DataFrame:
+    """One row per sample with ``columns``; each must be constant within a sample."""
+    per_sample = obs.groupby(sample_key, observed=True)[columns].nunique(dropna=False)
+    mixed = [c for c in columns if (per_sample[c] > 1).any()]
+    if mixed:
+        bad = per_sample.index[(per_sample[mixed] > 1).any(axis=1)][:5].tolist()
+        raise ValueError(
+            f"obs columns {mixed} vary within samples (e.g. {bad}): a sample is one condition of one donor. Pass the "
+            "sample_key that identifies such units."
+        )
+    return obs.groupby(sample_key, observed=True)[columns].first()
+
+
+@doc_params(
+    key_added=key_added(
+        "composition_table",
+        ", the ``counts`` (long: sample, cell type, ``n_cells``), the ``skipped`` samples and tests",
+    )
+)
+def composition(
+    adata: AnnData,
+    sample_key: str = "sample",
+    groupby: str = "cell_type",
+    condition_key: str = "drug",
+    control: str | None = None,
+    covariates: Sequence[str] | None = None,
+    *,
+    transform: Literal["logit", "asin"] = "logit",
+    min_samples: int = 2,
+    mod: str = "rna",
+    key_added: str = "composition",
+    copy: bool = False,
+) -> AnnData | None:
+    """Test the change in each cell type's proportion under each condition, with the samples as replicates.
+
+    Cells are counted per sample × cell type; the proportions are transformed (logit with a pseudo-count of 0.5,
+    or arcsine square root) and fitted per cell type by the linear model ``~ covariates + condition`` with
+    limma's moderated t, the variance prior shared across cell types (propeller, Phipson et al. 2022,
+    Bioinformatics 38:4720; limma's ``eBayes`` without the robust option). Each condition is tested against the
+    control; p-values are adjusted by Benjamini–Hochberg over the cell types of each test.
+
+    The table (:func:`drugprint.get.composition_table`) has one row per cell type × condition: ``prop``
+    and ``prop_reference`` (mean proportion over the condition's and the control's samples), ``log2fc``
+    (log2 of their ratio), ``logit_diff`` (the fitted difference on the transformed scale), ``stat``,
+    ``pvalue``, ``padj``, ``n_cells``/``n_cells_reference`` and ``n_samples``/``n_samples_reference``.
+
+    Samples holding a single cell type (a sorted sample or a labelling error) are left out with a warning, and
+    so are tests of conditions with fewer than ``min_samples`` samples; both are recorded in ``skipped``. A cell
+    type absent from every sample of a condition is kept: a drug that removed it is the finding.
+
+    Parameters
+    ----------
+    adata
+        Cells (AnnData, or a MuData whose modality ``mod`` is used); only ``obs`` is read.
+    sample_key, groupby, condition_key
+        ``obs`` columns of the samples (the replicates), the cell types and the condition.
+    control
+        The reference level (default: the level labelled like a vehicle, e.g. ``DMSO``).
+    covariates
+        Sample-level covariates (default: ``["donor"]`` when ``obs`` has it, else none).
+    transform
+        ``"logit"`` (propeller's default) or ``"asin"``.
+    min_samples
+        Fewest samples of a condition (and of the control) for its test.
+    mod
+        Modality of a MuData.
+    {key_added}
+    {copy}
+
+    Returns
+    -------
+    {returns_copy}
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> adata = dp.datasets.imid_screen("small")
+    >>> dp.tl.composition(adata)
+    >>> tab = dp.get.composition_table(adata)
+    >>> tab.columns[:5].tolist()
+    ['cell_type', 'condition', 'reference', 'prop', 'prop_reference']
+    """
+    check_choice(transform, ["logit", "asin"], name="transform")
+    cells = as_anndata(adata, mod)
+    covariates = list(covariates) if covariates is not None else (["donor"] if "donor" in cells.obs else [])
+    keys = {"sample_key": sample_key, "groupby": groupby, "condition_key": condition_key, "covariates": covariates}
+    check_obs_keys(cells, keys)
+    obs = cells.obs
+    for col in (sample_key, groupby, condition_key, *covariates):
+        n_missing = int(obs[col].isna().sum())
+        if n_missing:
+            raise ValueError(
+                f"obs[{col!r}] has {n_missing} missing labels; drop or label those cells before dp.tl.composition."
+            )
+    sheet = _sample_sheet(obs, sample_key, [condition_key, *covariates])
+    counts = pd.crosstab(obs[sample_key], obs[groupby]).reindex(sheet.index)
+    counts.columns = counts.columns.astype(str)
+    if counts.shape[1] < 2:
+        raise ValueError(f"obs[{groupby!r}] has {counts.shape[1]} cell type; proportions need at least 2.")
+    skipped = []
+    single = counts.index[(counts > 0).sum(axis=1) < 2]
+    if len(single):
+        warnings.warn(
+            f"{len(single)} sample(s) hold a single cell type and are left out: {single[:5].tolist()}.",
+            UserWarning,
+            stacklevel=2,
+        )
+        skipped += [(str(s), "sample", "a single cell type") for s in single]
+        counts, sheet = counts.drop(index=single), sheet.drop(index=single)
+    condition = sheet[condition_key].astype(str)
+    levels = (
+        sorted(set(condition))
+        if not isinstance(obs[condition_key].dtype, pd.CategoricalDtype)
+        else [str(c) for c in obs[condition_key].cat.categories if str(c) in set(condition)]
+    )
+    control = resolve_control(levels, control, condition_key, levels_needed=True)
+    n_samples = condition.value_counts()
+    if n_samples.get(control, 0) < min_samples:
+        raise ValueError(
+            f"The control {control!r} has {n_samples.get(control, 0)} sample(s); its comparisons need at least "
+            f"min_samples={min_samples}."
+        )
+    formula = short_formula(covariates, condition_key)
+    meta = sheet.assign(**{condition_key: condition})
+    design = build_design(meta, formula, factor=condition_key, reference=control)
+    specs = parse_tests(
+        levels, control, condition_key=condition_key, contrasts=None, coef=None, reduced=None, formula=formula
+    )
+    tests = {}
+    for spec in specs:
+        if n_samples.get(spec.condition, 0) < min_samples:
+            skipped.append((spec.label, "test", f"{n_samples.get(spec.condition, 0)} sample(s) < {min_samples}"))
+            continue
+        tests[spec.label] = spec.build(design)
+    if len(skipped) > len(single):
+        warnings.warn(
+            f"{len(skipped) - len(single)} test(s) left out: fewer than {min_samples} samples "
+            f"({', '.join(label for label, what, _ in skipped if what == 'test')}).",
+            UserWarning,
+            stacklevel=2,
+        )
+    values = transform_proportions(counts, transform)
+    results, _ = fit_limma(values, design, tests)
+    props = counts.div(counts.sum(axis=1), axis=0)
+    rows = []
+    for spec in specs:
+        if spec.label not in results:
+            continue
+        res = results[spec.label]
+        a, b = (condition == spec.condition).to_numpy(), (condition == control).to_numpy()
+        pa, pb = props[a].mean(), props[b].mean()
+        with np.errstate(divide="ignore"):
+            lfc = np.log2(pa / pb)
+        rows.append(
+            pd.DataFrame(
+                {
+                    groupby: counts.columns,
+                    "condition": spec.condition,
+                    "reference": control,
+                    "prop": pa.to_numpy(),
+                    "prop_reference": pb.to_numpy(),
+                    "log2fc": lfc.to_numpy(),
+                    "logit_diff" if transform == "logit" else "asin_diff": res["log2fc"].to_numpy(),
+                    "stat": res["stat"].to_numpy(),
+                    "pvalue": res["pvalue"].to_numpy(),
+                    "padj": res["padj"].to_numpy(),
+                    "n_cells": counts[a].sum().to_numpy(),
+                    "n_cells_reference": counts[b].sum().to_numpy(),
+                    "n_samples": int(a.sum()),
+                    "n_samples_reference": int(b.sum()),
+                }
+            )
+        )
+    if not rows:
+        raise ValueError(f"No condition of obs[{condition_key!r}] has {min_samples} or more samples to test.")
+    table = pd.concat(rows, ignore_index=True)
+    long = counts.stack().rename("n_cells").rename_axis(["sample", groupby]).reset_index()
+    entries = {
+        "table": table,
+        "counts": long.astype({"sample": str}),
+        "skipped": pd.DataFrame(skipped, columns=["name", "what", "reason"]),
+    }
+    params = {
+        "sample_key": sample_key,
+        "groupby": groupby,
+        "condition_key": condition_key,
+        "control": control,
+        "covariates": covariates,
+        "design": formula,
+        "transform": transform,
+        "min_samples": min_samples,
+        "test": "propeller: transformed proportions, limma moderated t (eBayes, not robust)",
+    }
+    return store(adata, key_added, entries, params, copy=copy, tool="composition", getter="composition_table")

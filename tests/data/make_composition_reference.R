@@ -1,0 +1,27 @@
+# propeller's test, done with limma on the transformed proportions (Phipson et al. 2022): reference outputs
+# for tests/tl/test_composition.py. Run from the repository root after make_composition_counts.py:
+#   Rscript tests/data/make_composition_reference.R
+suppressPackageStartupMessages(library(limma))
+tab <- read.csv("tests/data/composition_counts.csv", check.names = FALSE)
+types <- setdiff(colnames(tab), c("sample", "donor", "drug"))
+counts <- as.matrix(tab[, types])
+rownames(counts) <- tab$sample
+# speckle::getTransformedProps: logit of (n + 0.5) / rowSums(n + 0.5); asin(sqrt(n / rowSums(n)))
+pseudo <- (counts + 0.5) / rowSums(counts + 0.5)
+trans <- list(logit = log(pseudo / (1 - pseudo)), asin = asin(sqrt(counts / rowSums(counts))))
+drug <- relevel(factor(tab$drug), ref = "DMSO")
+donor <- factor(tab$donor)
+design <- model.matrix(~ donor + drug)
+out <- list()
+for (tr in names(trans)) {
+  fit <- lmFit(t(trans[[tr]]), design)
+  for (d in c("lenalidomide", "mezigdomide")) {
+    eb <- eBayes(fit, robust = FALSE, trend = FALSE)
+    tt <- topTable(eb, coef = paste0("drug", d), number = Inf, sort.by = "none")
+    out[[length(out) + 1]] <- data.frame(transform = tr, condition = d, cell_type = rownames(tt), diff = tt$logFC,
+                                         stat = tt$t, pvalue = tt$P.Value, padj = tt$adj.P.Val)
+  }
+}
+write.csv(do.call(rbind, out), "tests/data/composition_limma.csv", row.names = FALSE)
+writeLines(c(paste("R", getRversion()), paste("limma", packageVersion("limma"))),
+           "tests/data/reference_versions_composition.txt")

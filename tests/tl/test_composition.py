@@ -1,0 +1,146 @@
+"""dp.tl.composition: propeller-style tests of cell-type proportions, against R limma and planted truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from anndata import AnnData
+
+import drugprint as dp
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TYPES = ["CD4 T", "CD8 T", "NK", "B", "CD14 Mono", "Myeloma"]
+
+
+def _cells(counts: pd.DataFrame, meta: pd.DataFrame) -> AnnData:
+    """One obs row per cell from a samples × cell types table (no expression is needed)."""
+    reps = [(s, t) for s in counts.index for t in counts.columns for _ in range(int(counts.loc[s, t]))]
+    obs = pd.DataFrame(reps, columns=["sample", "cell_type"])
+    obs = obs.join(meta, on="sample")
+    obs.index = obs.index.astype(str)
+    return AnnData(obs=obs)
+
+
+@pytest.fixture(scope="module")
+def reference_cells():
+    tab = pd.read_csv(DATA / "composition_counts.csv").set_index("sample")
+    return _cells(tab[TYPES], tab[["donor", "drug"]])
+
+
+@pytest.mark.parametrize("transform", ["logit", "asin"])
+def test_equals_r_limma_on_transformed_proportions(reference_cells, transform):
+    ref = pd.read_csv(DATA / "composition_limma.csv")
+    ref = ref[ref["transform"] == transform].set_index(["condition", "cell_type"])
+    res = dp.tl.composition(reference_cells, transform=transform, copy=True)
+    ours = dp.get.composition_table(res).set_index(["condition", "cell_type"]).loc[ref.index]
+    np.testing.assert_allclose(ours[f"{transform}_diff"], ref["diff"], rtol=1e-8, atol=1e-12)
+    for col in ("stat", "pvalue", "padj"):
+        np.testing.assert_allclose(ours[col], ref[col], rtol=1e-6)
+
+
+def test_planted_shifts_recovered(reference_cells):
+    res = dp.tl.composition(reference_cells, copy=True)
+    tab = dp.get.composition_table(res).set_index(["condition", "cell_type"])
+    for cond in ("lenalidomide", "mezigdomide"):  # myeloma falls, NK rises, both called
+        assert tab.loc[(cond, "Myeloma"), "log2fc"] < -0.5 and tab.loc[(cond, "Myeloma"), "padj"] < 0.01
+        assert tab.loc[(cond, "NK"), "log2fc"] > 0.3 and tab.loc[(cond, "NK"), "padj"] < 0.01
+    # potency order: mezigdomide removes more myeloma cells than lenalidomide
+    assert tab.loc[("mezigdomide", "Myeloma"), "log2fc"] < tab.loc[("lenalidomide", "Myeloma"), "log2fc"]
+    assert tab.loc[("mezigdomide", "Myeloma"), "prop"] < tab.loc[("mezigdomide", "Myeloma"), "prop_reference"]
+    assert set(tab["reference"]) == {"DMSO"} and res.uns["composition"]["params"]["design"] == "~ donor + drug"
+
+
+def test_null_composition_is_calibrated():
+    """No composition change, donors differ: about 5 % of tests at p < 0.05 (samples are the replicates)."""
+    rng = np.random.default_rng(0)
+    base = np.array([0.30, 0.12, 0.08, 0.10, 0.15, 0.25])
+    pvalues = []
+    for _ in range(40):
+        counts, meta = [], []
+        for d in range(5):
+            donor = rng.dirichlet(base * 60)
+            for drug in ("DMSO", "a", "b"):
+                counts.append(rng.multinomial(int(rng.integers(200, 400)), rng.dirichlet(donor * 300)))
+                meta.append((f"D{d}_{drug}", f"D{d}", drug))
+        index = [m[0] for m in meta]
+        cells = _cells(
+            pd.DataFrame(counts, index=index, columns=TYPES),
+            pd.DataFrame(meta, columns=["sample", "donor", "drug"]).set_index("sample"),
+        )
+        pvalues.append(dp.get.composition_table(dp.tl.composition(cells, copy=True))["pvalue"].to_numpy())
+    rate = float((np.concatenate(pvalues) < 0.05).mean())  # 480 tests
+    assert 0.02 < rate < 0.09, rate  # measured: 0.058 (0.019 at p < 0.01)
+
+
+def test_leaves_obs_and_x_alone(reference_cells):
+    before = reference_cells.obs.copy()
+    dp.tl.composition(reference_cells, key_added="comp")
+    pd.testing.assert_frame_equal(reference_cells.obs, before)
+    assert "comp" in reference_cells.uns and "table" in reference_cells.uns["comp"]
+    del reference_cells.uns["comp"]
+
+
+def _small():
+    counts = pd.DataFrame(
+        [[50, 30, 20], [40, 40, 20], [60, 20, 20], [55, 25, 20], [30, 30, 40], [35, 25, 40]],
+        index=[f"s{i}" for i in range(6)],
+        columns=["T", "B", "Myeloma"],
+    )
+    meta = pd.DataFrame(
+        {"donor": ["d1", "d2", "d3", "d1", "d2", "d3"], "drug": ["DMSO"] * 3 + ["len"] * 3}, index=counts.index
+    )
+    return counts, meta
+
+
+def test_a_cell_type_removed_by_a_drug_is_kept():
+    counts, meta = _small()
+    counts.loc[["s3", "s4", "s5"], "Myeloma"] = 0
+    tab = dp.get.composition_table(dp.tl.composition(_cells(counts, meta), copy=True)).set_index("cell_type")
+    assert tab.loc["Myeloma", "prop"] == 0 and tab.loc["Myeloma", "n_cells"] == 0
+    assert np.isfinite(tab.loc["Myeloma", "stat"]) and tab.loc["Myeloma", "stat"] < 0
+    assert tab.loc["Myeloma", "log2fc"] == -np.inf
+
+
+def test_bad_input_is_named():
+    counts, meta = _small()
+    cells = _cells(counts, meta)
+    with pytest.raises(KeyError, match="'patient'"):
+        dp.tl.composition(cells, covariates=["patient"])
+    nan = cells.copy()
+    nan.obs["cell_type"] = nan.obs["cell_type"].astype(object)
+    nan.obs.iloc[:3, nan.obs.columns.get_loc("cell_type")] = np.nan
+    with pytest.raises(ValueError, match=r"obs\['cell_type'\] has 3 missing labels"):
+        dp.tl.composition(nan)
+    mixed = cells.copy()
+    mixed.obs["drug"] = mixed.obs["drug"].astype(str)
+    mixed.obs.iloc[0, mixed.obs.columns.get_loc("drug")] = "len"
+    with pytest.raises(ValueError, match=r"\['drug'\] vary within samples"):
+        dp.tl.composition(mixed)
+    with pytest.raises(ValueError, match="control 'DMSO' has 1 sample"):
+        dp.tl.composition(_cells(counts.iloc[2:], meta.iloc[2:]))
+    with pytest.raises(ValueError, match="1 cell type"):
+        dp.tl.composition(_cells(counts[["T"]], meta))
+
+
+def test_single_cell_type_samples_and_lone_conditions_are_recorded_skips():
+    counts, meta = _small()
+    counts.loc["s6"] = [0, 0, 80]  # a sorted sample: one cell type only
+    counts.loc["s7"] = [40, 30, 30]  # a condition with one sample
+    meta.loc["s6"] = ["d1", "len"]
+    meta.loc["s7"] = ["d1", "pom"]
+    with pytest.warns(UserWarning, match="single cell type|left out") as caught:
+        res = dp.tl.composition(_cells(counts, meta), copy=True)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "single cell type" in messages and "pom vs DMSO" in messages
+    skipped = res.uns["composition"]["skipped"]
+    assert skipped["name"].tolist() == ["s6", "pom vs DMSO"]
+    assert set(dp.get.composition_table(res)["condition"]) == {"len"}
+
+
+def test_table_without_the_tool_says_what_to_run():
+    counts, meta = _small()
+    with pytest.raises(KeyError, match=r"dp\.tl\.composition\(adata\)"):
+        dp.get.composition_table(_cells(counts, meta))
