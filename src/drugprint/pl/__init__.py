@@ -2,6 +2,7 @@
 
 from ._base import KEY_PATHWAYS
 from ._compare import deg_upset, similarity
+from ._composition import composition, composition_heatmap
 from ._curves import dose_response, neosubstrates, time_course
 from ._dotplot import panel_dotplot
 from ._heatmap import pathway_heatmap
@@ -10,6 +11,8 @@ from ._volcano import volcano
 
 __all__ = [
     "KEY_PATHWAYS",
+    "composition",
+    "composition_heatmap",
     "deg_upset",
     "dose_response",
     "neosubstrates",

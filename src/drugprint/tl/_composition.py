@@ -71,7 +71,8 @@ def _sample_sheet(obs: pd.DataFrame, sample_key: str, columns: list[str]) -> pd.
 @doc_params(
     key_added=key_added(
         "composition_table",
-        ", the ``counts`` (long: sample, cell type, ``n_cells``), the ``skipped`` samples and tests",
+        ", the ``counts`` (long: sample, cell type, ``n_cells``), the ``samples`` (condition and covariates of "
+        "each sample tested), the ``skipped`` samples and tests",
     )
 )
 def composition(
@@ -151,6 +152,8 @@ def composition(
             )
     sheet = _sample_sheet(obs, sample_key, [condition_key, *covariates])
     counts = pd.crosstab(obs[sample_key], obs[groupby]).reindex(sheet.index)
+    if isinstance(obs[groupby].dtype, pd.CategoricalDtype):  # the data's order of cell types, not alphabetical
+        counts = counts[[c for c in obs[groupby].cat.categories if c in counts.columns]]
     counts.columns = counts.columns.astype(str)
     if counts.shape[1] < 2:
         raise ValueError(f"obs[{groupby!r}] has {counts.shape[1]} cell type; proportions need at least 2.")
@@ -235,6 +238,7 @@ def composition(
     entries = {
         "table": table,
         "counts": long.astype({"sample": str}),
+        "samples": sheet.reset_index().rename(columns={sample_key: "sample"}).astype(str),
         "skipped": pd.DataFrame(skipped, columns=["name", "what", "reason"]),
     }
     params = {
