@@ -12,7 +12,7 @@ from anndata import AnnData
 
 from .._docs import doc_params, key_added
 from .._results import store
-from .._utils import as_anndata, check_choice, check_obs_keys
+from .._utils import as_anndata, categories, check_choice, check_obs_keys
 from ._de_plan import parse_tests, resolve_control
 from ._design import build_design, short_formula
 from ._limma import fit_limma
@@ -168,11 +168,7 @@ def composition(
         skipped += [(str(s), "sample", "a single cell type") for s in single]
         counts, sheet = counts.drop(index=single), sheet.drop(index=single)
     condition = sheet[condition_key].astype(str)
-    levels = (
-        sorted(set(condition))
-        if not isinstance(obs[condition_key].dtype, pd.CategoricalDtype)
-        else [str(c) for c in obs[condition_key].cat.categories if str(c) in set(condition)]
-    )
+    levels = [str(c) for c in categories(obs[condition_key]) if str(c) in set(condition)]
     control = resolve_control(levels, control, condition_key, levels_needed=True)
     n_samples = condition.value_counts()
     if n_samples.get(control, 0) < min_samples:
@@ -186,19 +182,15 @@ def composition(
     specs = parse_tests(
         levels, control, condition_key=condition_key, contrasts=None, coef=None, reduced=None, formula=formula
     )
-    tests = {}
-    for spec in specs:
-        if n_samples.get(spec.condition, 0) < min_samples:
-            skipped.append((spec.label, "test", f"{n_samples.get(spec.condition, 0)} sample(s) < {min_samples}"))
-            continue
-        tests[spec.label] = spec.build(design)
-    if len(skipped) > len(single):
+    lone = [spec for spec in specs if n_samples.get(spec.condition, 0) < min_samples]
+    if lone:
         warnings.warn(
-            f"{len(skipped) - len(single)} test(s) left out: fewer than {min_samples} samples "
-            f"({', '.join(label for label, what, _ in skipped if what == 'test')}).",
+            f"{len(lone)} test(s) left out: fewer than {min_samples} samples ({', '.join(t.label for t in lone)}).",
             UserWarning,
             stacklevel=2,
         )
+        skipped += [(t.label, "test", f"{n_samples.get(t.condition, 0)} sample(s) < {min_samples}") for t in lone]
+    tests = {spec.label: spec.build(design) for spec in specs if spec not in lone}
     values = transform_proportions(counts, transform)
     results, _ = fit_limma(values, design, tests)
     props = counts.div(counts.sum(axis=1), axis=0)
