@@ -9,15 +9,12 @@ from typing import Any, Literal
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.textpath import text_to_path
-
-from .._signatures import select_rows
 
 #: Resolution of saved figures (dots per inch).
 DPI = 150
@@ -110,11 +107,6 @@ def grid_axes(
             first = axes[0, 0] if i or j else None
             axes[i, j] = fig.add_subplot(spec[i, j], sharex=first if sharex else None, sharey=first if sharey else None)
     return fig, axes
-
-
-def group_rows(sig: AnnData, groups: Sequence[str] | None, *, skip_missing: bool = False) -> np.ndarray:
-    """Row positions of ``sig`` for ``groups``, in the order given (all rows for ``None``)."""
-    return select_rows(sig, groups, skip_missing=skip_missing)
 
 
 def results_table(data: Any, key: str, getter: Any) -> pd.DataFrame:

@@ -13,9 +13,9 @@ from scipy.cluster import hierarchy
 
 from .._docs import doc_params
 from .._results import stored
-from .._signatures import signature_names
+from .._signatures import select_rows, signature_names
 from ..get import comparison, similarity_matrix
-from ._base import finish, grid_axes, group_rows
+from ._base import finish, grid_axes
 
 
 @doc_params()
@@ -123,7 +123,7 @@ def deg_upset(
     >>> fig = dp.pl.deg_upset(sig, "Myeloma", "up")
     """
     inter = stored(sig, key, tool="deg_overlap", entry="intersections")
-    rows = group_rows(sig, [group])  # a KeyError naming the groups present if ``group`` is not one of them
+    rows = select_rows(sig, [group])  # a KeyError naming the groups present if ``group`` is not one of them
     inter = inter[(inter["group"] == group) & (inter["direction"] == direction)]
     if inter.empty:
         raise ValueError(f"No {direction}-regulated DEGs in group {group!r}.")

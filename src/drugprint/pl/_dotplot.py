@@ -11,9 +11,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .._docs import doc_params
-from .._signatures import group_key
+from .._signatures import group_key, select_rows
 from ..resources import panels as shipped_panels
-from ._base import finish, group_rows, new_axes, symmetric_norm, text_width
+from ._base import finish, new_axes, symmetric_norm, text_width
 
 
 @doc_params()
@@ -76,7 +76,7 @@ def panel_dotplot(
     if gk and groups is None:
         hit = (np.asarray(sig.layers["padj"], dtype=float)[:, sig.var_names.get_indexer(genes)] < alpha).any(axis=1)
         groups = list(dict.fromkeys(sig.obs[gk].astype(str).to_numpy()[hit])) or None
-    rows = group_rows(sig, groups if gk else None, skip_missing=True)
+    rows = select_rows(sig, groups if gk else None, skip_missing=True)
     sub = sig[rows, genes]
     lfc = np.asarray(sub.layers["log2fc"], dtype=float)
     padj = np.asarray(sub.layers["padj"], dtype=float)

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 
 from .._docs import doc_params
 from .._labels import pretty
-from .._signatures import condition_labels, group_key, group_labels
-from ._base import KEY_PATHWAYS, extend, finish, group_rows, new_axes, symmetric_norm, text_width
+from .._signatures import condition_labels, group_key, group_labels, select_rows
+from ._base import KEY_PATHWAYS, extend, finish, new_axes, symmetric_norm, text_width
 
 
 @doc_params()
@@ -94,7 +94,7 @@ def pathway_heatmap(
     if missing:
         raise KeyError(f"{missing} were not scored; scored: {list(scores.columns)[:8]} …")
     gk = group_key(sig)
-    order = group_rows(sig, groups)
+    order = select_rows(sig, groups)
     labels = condition_labels(sig).tolist()
     group_of = group_labels(sig).to_numpy()
     mat = scores.iloc[order][list(sources)].to_numpy(dtype=float)
