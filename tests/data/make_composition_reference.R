@@ -17,8 +17,9 @@ for (tr in names(trans)) {
   fit <- lmFit(t(trans[[tr]]), design)
   for (d in c("lenalidomide", "mezigdomide")) {
     eb <- eBayes(fit, robust = FALSE, trend = FALSE)
-    tt <- topTable(eb, coef = paste0("drug", d), number = Inf, sort.by = "none")
+    tt <- topTable(eb, coef = paste0("drug", d), number = Inf, sort.by = "none", confint = 0.95)
     out[[length(out) + 1]] <- data.frame(transform = tr, condition = d, cell_type = rownames(tt), diff = tt$logFC,
+                                         lo = tt$CI.L, hi = tt$CI.R,
                                          stat = tt$t, pvalue = tt$P.Value, padj = tt$adj.P.Val)
   }
 }

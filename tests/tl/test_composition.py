@@ -37,6 +37,8 @@ def test_equals_r_limma_on_transformed_proportions(reference_cells, transform):
     res = dp.tl.composition(reference_cells, transform=transform, copy=True)
     ours = dp.get.composition_table(res).set_index(["condition", "cell_type"]).loc[ref.index]
     np.testing.assert_allclose(ours[f"{transform}_diff"], ref["diff"], rtol=1e-8, atol=1e-12)
+    for end in ("lo", "hi"):  # limma's topTable(confint = 0.95)
+        np.testing.assert_allclose(ours[f"{transform}_diff_{end}"], ref[end], rtol=1e-6, atol=1e-10)
     for col in ("stat", "pvalue", "padj"):
         np.testing.assert_allclose(ours[col], ref[col], rtol=1e-6)
 

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from scipy import stats
 
 from .._docs import doc_params, key_added
 from .._results import store
@@ -85,6 +86,7 @@ def composition(
     *,
     transform: Literal["logit", "asin"] = "logit",
     min_samples: int = 2,
+    level: float = 0.95,
     mod: str = "rna",
     key_added: str = "composition",
     copy: bool = False,
@@ -99,8 +101,11 @@ def composition(
 
     The table (:func:`drugprint.get.composition_table`) has one row per cell type × condition: ``prop``
     and ``prop_reference`` (mean proportion over the condition's and the control's samples), ``log2fc``
-    (log2 of their ratio), ``logit_diff`` (the fitted difference on the transformed scale), ``stat``,
-    ``pvalue``, ``padj``, ``n_cells``/``n_cells_reference`` and ``n_samples``/``n_samples_reference``.
+    (log2 of their ratio), ``logit_diff`` (the fitted difference on the transformed scale: the log odds ratio of the
+    proportion, adjusted for the covariates) with its ``level`` confidence interval ``logit_diff_lo`` and
+    ``logit_diff_hi`` (limma's ``topTable(confint=)``: moderated standard error and degrees of freedom), ``stat``,
+    ``pvalue``, ``padj``, ``n_cells``/``n_cells_reference`` and ``n_samples``/``n_samples_reference``. With
+    ``transform="asin"`` the three columns are ``asin_diff``, ``asin_diff_lo`` and ``asin_diff_hi``.
 
     Samples holding a single cell type (a sorted sample or a labelling error) are left out with a warning, and
     so are tests of conditions with fewer than ``min_samples`` samples; both are recorded in ``skipped``. A cell
@@ -120,6 +125,8 @@ def composition(
         ``"logit"`` (propeller's default) or ``"asin"``.
     min_samples
         Fewest samples of a condition (and of the control) for its test.
+    level
+        Confidence level of the intervals of the fitted differences.
     mod
         Modality of a MuData.
     {key_added}
@@ -139,6 +146,8 @@ def composition(
     ['cell_type', 'condition', 'reference', 'prop', 'prop_reference']
     """
     check_choice(transform, ["logit", "asin"], name="transform")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
     cells = as_anndata(adata, mod)
     covariates = list(covariates) if covariates is not None else (["donor"] if "donor" in cells.obs else [])
     keys = {"sample_key": sample_key, "groupby": groupby, "condition_key": condition_key, "covariates": covariates}
@@ -203,6 +212,8 @@ def composition(
         pa, pb = props[a].mean(), props[b].mean()
         with np.errstate(divide="ignore"):
             lfc = np.log2(pa / pb)
+        diff = f"{transform}_diff"
+        half = stats.t.ppf(0.5 + level / 2, res["df"].to_numpy()) * res["lfcse"].to_numpy()
         rows.append(
             pd.DataFrame(
                 {
@@ -212,7 +223,9 @@ def composition(
                     "prop": pa.to_numpy(),
                     "prop_reference": pb.to_numpy(),
                     "log2fc": lfc.to_numpy(),
-                    "logit_diff" if transform == "logit" else "asin_diff": res["log2fc"].to_numpy(),
+                    diff: res["log2fc"].to_numpy(),
+                    f"{diff}_lo": res["log2fc"].to_numpy() - half,
+                    f"{diff}_hi": res["log2fc"].to_numpy() + half,
                     "stat": res["stat"].to_numpy(),
                     "pvalue": res["pvalue"].to_numpy(),
                     "padj": res["padj"].to_numpy(),
@@ -242,6 +255,7 @@ def composition(
         "design": formula,
         "transform": transform,
         "min_samples": min_samples,
+        "level": level,
         "test": "propeller: transformed proportions, limma moderated t (eBayes, not robust)",
     }
     return store(adata, key_added, entries, params, copy=copy, tool="composition", getter="composition_table")

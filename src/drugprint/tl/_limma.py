@@ -143,7 +143,7 @@ def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, p
     gives the moderated F of its hypothesis (``topTable`` with several coefficients: ``classifyTestsF``, F on
     ``rank`` and the moderated degrees of freedom). For F rows ``stat`` is F, ``lfcse`` is NaN and ``log2fc`` the
     dropped coefficient with the largest absolute estimate (NaN when the reduced design is not a subset of the
-    full one's columns).
+    full one's columns). ``df`` is the moderated degrees of freedom of each gene (limma's ``df.total``).
     """
     s2_post, _, d0 = squeeze_var(fit.sigma**2, fit.df_residual)
     df_total = np.minimum(fit.df_residual + d0, np.nansum(fit.df_residual))
@@ -160,7 +160,7 @@ def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, p
             p = stats.f.sf(f, rank, df_total)
             lfc = largest_effect(est) if test.dropped else np.full_like(f, np.nan)
             table = {"log2fc": lfc, "lfcse": np.full_like(f, np.nan), "stat": f, "pvalue": p}
-        table.update(padj=bh(table["pvalue"]), base_mean=fit.amean)
+        table.update(padj=bh(table["pvalue"]), base_mean=fit.amean, df=df_total)
         out[key] = pd.DataFrame(table, index=genes)
     return out
 
