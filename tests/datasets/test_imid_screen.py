@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
+from scipy import sparse, stats
 
 import drugprint as dp
 from drugprint.datasets import CELL_TYPES, DRUGS
@@ -173,3 +173,48 @@ def test_programmes_covary_between_profiles():
 def test_programme_sd_validated():
     with pytest.raises(ValueError, match="programme_sd"):
         dp.datasets.imid_screen("small", programme_sd=-1)
+
+
+def test_composition_truth_follows_potency(screen):
+    """Myeloma falls, NK and CD8 T rise, in potency order; the others move only by renormalisation."""
+    truth = screen.uns["truth"]["composition"]
+    assert len(truth) == len(DRUGS) * len(dp.datasets.CELL_TYPES) and set(truth["drug"]) == set(DRUGS)
+    full = truth.pivot(index="drug", columns="cell_type", values="log2_abundance").loc[list(DRUGS)]
+    act = np.array([min(dp.datasets.activity(d, 1.0), 1.25) / 1.25 for d in DRUGS])
+    for ct, lfc in dp.datasets.COMPOSITION.items():  # log2 change of abundance = planted maximum × scaled activity
+        np.testing.assert_allclose(full[ct], lfc * act, rtol=1e-12)
+    assert (full[["CD4 T", "B", "CD14 Mono"]] == 0).all().all()
+    prop = truth.pivot(index="drug", columns="cell_type", values="log2fc_proportion").loc[list(DRUGS)]
+    assert prop["Myeloma"].is_monotonic_decreasing and prop["NK"].is_monotonic_increasing
+    assert prop["CD8 T"].is_monotonic_increasing and (prop["B"] < 0).all()  # B falls only by renormalisation
+
+
+def test_composition_planted_in_the_cells():
+    """The planted shifts are in the cell counts: recovered in potency order, and none with composition_scale=0."""
+    adata = dp.datasets.imid_screen("small", random_state=1, n_donors=6, cells_per_sample=400)
+    dp.tl.composition(adata)
+    tab = dp.get.composition_table(adata).set_index(["cell_type", "condition"])
+    truth = adata.uns["truth"]["composition"].set_index(["cell_type", "drug"])["log2fc_proportion"]
+    for ct in ("Myeloma", "NK", "CD8 T"):
+        est = tab.loc[ct, "log2fc"].reindex(list(DRUGS))
+        rho = stats.spearmanr(est, truth.loc[ct].reindex(list(DRUGS))).statistic
+        assert rho >= 0.8, (ct, est.round(2).tolist())
+    for drug in ("iberdomide", "mezigdomide"):
+        assert tab.loc[("Myeloma", drug), "padj"] < 0.01 and tab.loc[("Myeloma", drug), "log2fc"] < 0
+        assert tab.loc[("NK", drug), "padj"] < 0.01 and tab.loc[("NK", drug), "log2fc"] > 0
+    assert (tab.loc[("Myeloma", "mezigdomide"), "logit_diff_hi"] < 0) and tab.loc[("B", "thalidomide"), "padj"] > 0.05
+
+
+def test_no_composition_change_gives_no_calls():
+    calls = 0
+    for seed in range(4):
+        adata = dp.datasets.imid_screen("small", random_state=seed, composition_scale=0.0)
+        assert (adata.uns["truth"]["composition"][["log2_abundance", "log2fc_proportion"]] == 0).all().all()
+        dp.tl.composition(adata)
+        calls += int((dp.get.composition_table(adata)["padj"] < 0.05).sum())
+    assert calls <= 2, calls  # 120 tests over 20 families with nothing planted; measured: 0
+
+
+def test_composition_scale_validated():
+    with pytest.raises(ValueError, match="composition_scale"):
+        dp.datasets.imid_screen("small", composition_scale=np.nan)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import drugprint as dp
+from drugprint.tl._filter import filter_by_expr
 
 CELMOD = {"CELMoD vs IMiD": {"iberdomide": 0.5, "mezigdomide": 0.5, "lenalidomide": -0.5, "pomalidomide": -0.5}}
 
@@ -24,11 +25,29 @@ def _layer(sig, name, layer="log2fc"):
 
 
 def test_formula_equals_short_form(nk, nk_pairs):
+    """The short form builds the same model; only the gene filter differs (edgeR's one-way rule vs the design's)."""
     sig = dp.tl.de(nk, method="voom", design="~donor+drug", verbose=False)
     assert list(sig.obs_names) == list(nk_pairs.obs_names)
-    np.testing.assert_array_equal(sig.layers["stat"], nk_pairs.layers["stat"])
     assert sig.uns["de"]["design"] == "~ donor + drug"
     assert (sig.uns["de"]["fits"]["design"] == "~ donor + drug").all()
+    # same genes in, same numbers out
+    unfiltered = {
+        form: dp.tl.de(nk, method="voom", design=form, filter_genes=False, verbose=False)
+        for form in ("~donor+drug", None)
+    }
+    np.testing.assert_array_equal(unfiltered["~donor+drug"].layers["stat"], unfiltered[None].layers["stat"])
+    # the filters (edgeR's filterByExpr): the short form needs the smallest condition's size (4 profiles), the
+    # formula 1 / max leverage of its design (~donor + drug, 4 donors x 6 conditions: 1 / 0.375 = 2.67 profiles)
+    counts = pd.DataFrame(np.asarray(nk.X), index=nk.obs_names, columns=nk.var_names)
+    x = pd.get_dummies(nk.obs[["donor", "drug"]].astype(str), drop_first=True).astype(float).assign(one=1.0)
+    assert np.diag(x @ np.linalg.pinv(x)).max() == pytest.approx(0.375)
+    expected = {
+        "formula": filter_by_expr(counts, design=x.to_numpy()),
+        "short": filter_by_expr(counts, nk.obs["drug"]),
+    }
+    for name, fitted in (("formula", sig), ("short", nk_pairs)):
+        np.testing.assert_array_equal(np.isfinite(fitted.layers["stat"]).any(axis=0), expected[name])
+    assert expected["formula"].sum() > expected["short"].sum()
 
 
 def test_weighted_contrast_is_the_weighting_of_the_pairs(nk, nk_pairs):
@@ -47,12 +66,13 @@ def test_weighted_contrast_is_the_weighting_of_the_pairs(nk, nk_pairs):
     assert tests.loc[0, "weights"] == "iberdomide: +0.5, mezigdomide: +0.5, lenalidomide: -0.5, pomalidomide: -0.5"
 
 
-def test_coefficient_equals_its_pair(nk, nk_pairs):
+def test_coefficient_equals_its_pair(nk):
     sig = dp.tl.de(nk, method="voom", design="~ donor + drug", coef="drug[T.mezigdomide]", verbose=False)
+    pairs = dp.tl.de(nk, method="voom", design="~ donor + drug", verbose=False)  # same design, same gene filter
     assert list(sig.obs_names) == ["NK|drug[T.mezigdomide]"]
     for layer in ("log2fc", "stat", "pvalue", "padj"):
         np.testing.assert_allclose(
-            _layer(sig, "NK|drug[T.mezigdomide]", layer), _layer(nk_pairs, "NK|mezigdomide vs DMSO", layer)
+            _layer(sig, "NK|drug[T.mezigdomide]", layer), _layer(pairs, "NK|mezigdomide vs DMSO", layer)
         )
 
 

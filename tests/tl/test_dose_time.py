@@ -11,8 +11,15 @@ IFN, P53, APOP = "HALLMARK_INTERFERON_ALPHA_RESPONSE", "HALLMARK_P53_PATHWAY", "
 
 @pytest.fixture(scope="module")
 def dose_sig():
+    """Myeloma signatures over six doses; no planted cell death, so that the few cells of this quick screen (about
+    22 myeloma cells per sample) all stay above pseudobulk's ``min_cells`` at the high doses."""
     adata = dp.datasets.imid_screen(
-        "small", random_state=2, doses=[0.001, 0.01, 0.1, 1, 10, 100], n_donors=3, cells_per_sample=110
+        "small",
+        random_state=2,
+        doses=[0.001, 0.01, 0.1, 1, 10, 100],
+        n_donors=3,
+        cells_per_sample=110,
+        composition_scale=0.0,
     )
     pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
     sig = dp.tl.de(pdata, condition_key="condition", method="voom", verbose=False)
@@ -57,7 +64,9 @@ def test_dose_response_errors_and_free_bottom(dose_sig):
 
 
 def test_time_course_from_one_fit():
-    adata = dp.datasets.imid_screen("small", random_state=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110)
+    adata = dp.datasets.imid_screen(  # no planted cell death: every myeloma profile keeps its 10 cells
+        "small", random_state=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110, composition_scale=0.0
+    )
     pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy())
     sig = dp.tl.de(pdata, match="time", method="voom", verbose=False)
     assert sig.n_obs == 5 * 3

@@ -100,6 +100,12 @@ _PROGRAMMES: tuple[_Programme, ...] = (
 )
 
 _PROPORTIONS = dict(zip(CELL_TYPES, (0.25, 0.15, 0.12, 0.12, 0.16, 0.20), strict=True))
+
+#: Planted change in each cell type's abundance (log2) at full activity (1.25) after 24 h: myeloma cells die,
+#: NK and CD8 T cells expand; the other cell types are unchanged (their proportions move only by renormalisation).
+COMPOSITION: dict[str, float] = {"Myeloma": -1.0, "NK": 1.0, "CD8 T": 0.6}
+#: Activity at which the composition effects are full (mezigdomide at 1 µM: 1.24).
+_FULL_ACTIVITY = 1.25
 _LIBRARY = dict(zip(CELL_TYPES, (2000.0, 2000.0, 2000.0, 2000.0, 3000.0, 5000.0), strict=True))
 
 _PRESETS: dict[str, dict[str, int]] = {
@@ -217,6 +223,7 @@ def imid_screen(
     n_donors: int | None = None,
     cells_per_sample: int | None = None,
     programme_sd: float = 0.1,
+    composition_scale: float = 1.0,
 ) -> AnnData | MuData:
     """Simulated single-cell screen of thalidomide, lenalidomide, pomalidomide, iberdomide and mezigdomide.
 
@@ -230,8 +237,11 @@ def imid_screen(
     scale with each drug's Hill activity at the dose (potency thalidomide < lenalidomide < pomalidomide <
     iberdomide < mezigdomide):
 
-    - Myeloma: interferon response, p53 and apoptosis up; IRF4/MYC and G2M/E2F down; fewer cells survive.
+    - Myeloma: interferon response, p53 and apoptosis up; IRF4/MYC and G2M/E2F down.
     - NK and CD8 T: cytotoxicity genes (NKG7, GZMB, GZMA, GZMH, PRF1, GNLY, IFNG) up.
+    - Composition: myeloma cells die, NK and CD8 T cells expand (:data:`COMPOSITION`: log2 abundance changes
+      of −1, +1 and +0.6 at full activity, scaled by ``min(activity, 1.25) / 1.25`` and rising towards 24 h with a
+      24 h time constant); the proportions of the other cell types move only as the total is renormalised.
     - CD4 T: IL2 up (and IL2RA, CD69, TNFRSF9, IFNG mildly). CD14 Mono: TNF down.
     - IKZF1/IKZF3 mRNA slightly up (their degradation is post-transcriptional).
     - B cells: nothing (a null cell type).
@@ -258,6 +268,9 @@ def imid_screen(
         (sample × cell type); a gene in several sets takes the sum of their shifts. The default, 0.1, is at
         the low end of the 0.1–0.25 seen between samples of real data; ``0`` gives independent genes. The
         shifts are recorded in ``uns["truth"]["programme_shifts"]``.
+    composition_scale
+        Multiplies the planted log2 abundance changes (:data:`COMPOSITION`); ``0`` gives a screen in which no
+        drug changes which cells are there.
 
     Returns
     -------
@@ -268,7 +281,9 @@ def imid_screen(
     parameters), ``activity`` (per drug, dose and time), ``effects`` (cell type × programme × drug effect
     sizes in log2), ``gene_effects`` (every planted gene's log2 fold change), ``programmes`` (which
     shipped pathway or panel reads each programme out), ``potency_order``, ``null_cell_types`` and
-    ``programme_shifts`` (each profile's shift of each Hallmark set, log2; not a drug effect).
+    ``programme_shifts`` (each profile's shift of each Hallmark set, log2; not a drug effect) and ``composition``
+    (per drug, dose, time and cell type: the planted log2 change of abundance and the resulting log2 change of the
+    mean proportion).
 
     Examples
     --------
@@ -296,6 +311,8 @@ def imid_screen(
         raise ValueError("doses and timepoints must be positive numbers.")
     if not (np.isfinite(programme_sd) and programme_sd >= 0):
         raise ValueError(f"programme_sd must be a non-negative number (log2 units), got {programme_sd!r}.")
+    if not (np.isfinite(composition_scale) and composition_scale >= 0):
+        raise ValueError(f"composition_scale must be a non-negative number, got {composition_scale!r}.")
 
     rng = np.random.default_rng(random_state)
     genes = pd.Index(gene_universe())
@@ -358,10 +375,7 @@ def imid_screen(
     blocks, obs_rows, gene_rows, shift_rows = [], [], [], []
     for donor in donors:
         for drug, dose, time_h in conds:
-            a = activity(drug, dose)
-            props = donor_props[donor].copy()
-            myeloma = CELL_TYPES.index("Myeloma")
-            props[myeloma] *= 1.0 - 0.35 * min(float(a), 1.25) / 1.25  # myeloma cells die with activity
+            props = donor_props[donor] * _abundance(drug, dose, time_h, composition_scale)
             props /= props.sum()
             n_cells = rng.poisson(cfg["cells_per_sample"])
             per_type = rng.multinomial(n_cells, props)
@@ -403,6 +417,7 @@ def imid_screen(
     adata = AnnData(X=_log_normalise(counts), obs=obs, var=pd.DataFrame(index=genes.astype(str)))
     adata.layers["counts"] = counts
     adata.uns["truth"] = _truth(conds, programme_genes, gene_rows)
+    adata.uns["truth"]["composition"] = _composition_truth(conds, composition_scale)
     set_names = pd.Categorical(hallmark["source"]).categories
     adata.uns["truth"]["programme_shifts"] = pd.DataFrame(shift_rows, columns=["sample", "cell_type", *set_names])
     adata.uns["imid_screen"] = {
@@ -412,6 +427,7 @@ def imid_screen(
         "doses_uM": doses,
         "timepoints_h": timepoints,
         "programme_sd": float(programme_sd),
+        "composition_scale": float(composition_scale),
     }
     if "prot" not in modalities:
         return adata
@@ -425,6 +441,29 @@ def imid_screen(
         mdata = md.MuData({"rna": adata, "prot": prot})
     mdata.obs = adata.obs.copy()
     return mdata
+
+
+def _abundance(drug: str, dose: float, time_h: float, scale: float = 1.0) -> np.ndarray:
+    """Planted abundance multipliers of the cell types (:data:`CELL_TYPES` order) under a drug, before renormalising."""
+    a = min(float(activity(drug, dose)), _FULL_ACTIVITY) / _FULL_ACTIVITY * _time_factor(24.0, time_h)
+    return np.array([2.0 ** (scale * a * COMPOSITION.get(ct, 0.0)) for ct in CELL_TYPES])
+
+
+def _composition_truth(conds, scale: float) -> pd.DataFrame:
+    """Per drug condition and cell type: planted log2 abundance change and log2 change of the mean proportion."""
+    base = np.array([_PROPORTIONS[c] for c in CELL_TYPES])
+    base = base / base.sum()
+    rows = []
+    for drug, dose, time_h in conds:
+        if drug == CONTROL:
+            continue
+        mult = _abundance(drug, dose, time_h, scale)
+        prop = base * mult / (base * mult).sum()
+        rows += [
+            (drug, dose, time_h, ct, np.log2(m), np.log2(p / b))
+            for ct, m, p, b in zip(CELL_TYPES, mult, prop, base, strict=True)
+        ]
+    return pd.DataFrame(rows, columns=["drug", "dose", "time", "cell_type", "log2_abundance", "log2fc_proportion"])
 
 
 def _log_normalise(counts: sparse.csr_matrix) -> sparse.csr_matrix:
