@@ -2,6 +2,7 @@ import base64
 import json
 import re
 
+import pandas as pd
 import pytest
 
 import drugprint as dp
@@ -51,6 +52,7 @@ def test_cli_run_writes_report(cli_report):
         "Summary",
         "Inputs and design",
         "Quality control",
+        "Which cells are there",
         "Differential expression",
         "Pathways",
         "Cytotoxicity",
@@ -60,7 +62,6 @@ def test_cli_run_writes_report(cli_report):
         assert section in html
     assert "effect correlation" in html  # donors present: the split-donor similarity is reported
     assert "<code>padj_global</code>" in html  # the global FDR is shown next to the per-cell-type one
-    import pandas as pd
 
     summary = pd.read_csv(out / "tables" / "de_summary.csv")
     assert (summary["n_deg_global"] >= 0).all() and summary["n_deg_global"].sum() > 0
@@ -75,11 +76,14 @@ def test_cli_run_writes_report(cli_report):
         "table3_degs",
         "de_summary",
         "qc_cells_per_group",
+        "composition",
+        "composition_counts",
     ):
         assert (out / "tables" / f"{table}.csv").stat().st_size > 0
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["gene_sets"]["licence"] == "CC BY 4.0"
     assert prov["drugprint_run"]["control"] == "DMSO"
+    assert prov["stages"]["composition"] == "done" and prov["composition"]["design"] == "~ donor + drug"
     assert prov["de"]["method"] == "voom"
     assert "replicates" not in prov["de"] and prov["pathways"]["params"]["method"] == "camera"
     assert list(prov["pathways"]["pvalue_basis"]) == ["replicates (camera)"]
@@ -186,7 +190,6 @@ def test_kang_one_arm_report(kang_report):
     """One treated arm, no donor column, counts in .raw, no --control: the run completes and says what it left out."""
     import anndata
     import numpy as np
-    import pandas as pd
 
     out = kang_report
     prov = json.loads((out / "provenance.json").read_text())
@@ -214,7 +217,7 @@ def test_kang_report_renders(kang_report):
     page = _browse(kang_report / "report.html")
     assert all(done and w > 100 and h > 100 for done, w, h in page["images"])
     assert len(page["images"]) == len(list((kang_report / "figures").glob("*.png"))) >= 5
-    assert "6. Drug similarity" in page["headings"] and all(page["toc"])
+    assert "7. Drug similarity" in page["headings"] and all(page["toc"])
     assert page["height"] < 7000
 
 
@@ -246,6 +249,7 @@ def test_nets_skip_and_slashed_labels(screen, tmp_path):
                 "--skip",
                 "panels",
                 "dose",
+                "composition",
             ]
         )
     assert code == 0
@@ -258,6 +262,27 @@ def test_nets_skip_and_slashed_labels(screen, tmp_path):
     back = ad.read_h5ad(out / "signatures.h5ad")
     assert "NK/ILC|len/dex vs DMSO" in back.obs_names and "pathways_progeny" in back.obsm
     assert "Panels skipped on request" in (out / "report.html").read_text()
+    assert "Composition skipped on request" in (out / "report.html").read_text()
+    assert not (out / "tables" / "composition.csv").exists() and prov["composition"] is None
+
+
+def test_report_composition_and_cells_a_drug_removed(screen, tmp_path):
+    """The composition section, its summary line, and the profile mezigdomide emptied of myeloma cells."""
+    res = dp.report.run(screen, tmp_path / "res", method="voom", skip=("rank", "compare"), verbose=False)
+    comp = res["composition"].set_index(["cell_type", "condition"])
+    assert comp.loc[("Myeloma", "mezigdomide"), "padj"] < 0.01 and comp.loc[("NK", "mezigdomide"), "log2fc"] > 0
+    dropped = pd.read_csv(tmp_path / "res" / "tables" / "qc_dropped_profiles.csv")
+    removed = dropped[dropped["removed_by_condition"]]
+    assert removed[["sample", "cell_type", "condition"]].values.tolist() == [
+        ["D1_mezigdomide", "Myeloma", "mezigdomide"]
+    ]
+    assert not dropped.loc[dropped["cell_type"] == "B", "removed_by_condition"].any()  # few B cells in D3: not a drug
+    html = (tmp_path / "res" / "report.html").read_text()
+    summary = html[html.index("<div class='summary'>") : html.index("id='design'")]
+    assert "<b>Composition</b>" in summary and "Myeloma down under mezigdomide" in summary
+    assert "mezigdomide left too few Myeloma cells in 1 sample(s) (D1_mezigdomide)" in summary
+    for name in ("composition", "composition_heatmap"):
+        assert (tmp_path / "res" / "figures" / f"{name}.png").exists()
 
 
 def test_panels_are_optional(screen, tmp_path):
@@ -268,6 +293,7 @@ def test_panels_are_optional(screen, tmp_path):
     res = dp.report.run(sub, tmp_path / "res", method="voom", verbose=False)
     assert res["stages"]["panels"].startswith("not run: No gene of the 4 sets")
     assert res["stages"]["rank"] == "done" and (tmp_path / "res" / "report.html").exists()
+    assert res["stages"]["composition"] == "not run: a single cell_type (proportions need two or more)"
 
 
 def test_cli_help_shows_every_default(capsys):

@@ -141,7 +141,9 @@ def composition_heatmap(
     padj = table.pivot(index=groupby, columns="condition", values="padj").reindex(index=rows, columns=cols)
     values = lfc.to_numpy(dtype=float)
     shown = np.clip(values, -3, 3)  # a type a drug removed (log2FC -inf) is drawn at the colour's end
-    fig, ax = new_axes(ax, figsize or (1.0 + 0.7 * len(cols), 0.8 + 0.35 * len(rows)))
+    label_w = 0.06 * max(map(len, rows))  # inches the row labels need (8 pt); rotated column labels below
+    label_h = 0.045 * max(map(len, cols))
+    fig, ax = new_axes(ax, figsize or (2.2 + label_w + 0.6 * len(cols), 1.0 + label_h + 0.35 * len(rows)))
     norm = symmetric_norm(shown, floor=0.5)
     im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto")
     for (r, c), q in np.ndenumerate(padj.to_numpy(dtype=float)):

@@ -1,5 +1,5 @@
 """The main job end to end and its HTML report (``dp.report``)."""
 
-from ._pipeline import OPTIONAL_STAGES, de_summary, demo, run
+from ._pipeline import OPTIONAL_STAGES, de_summary, demo, dropped_profiles, run
 
-__all__ = ["OPTIONAL_STAGES", "de_summary", "demo", "run"]
+__all__ = ["OPTIONAL_STAGES", "de_summary", "demo", "dropped_profiles", "run"]

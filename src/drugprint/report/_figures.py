@@ -68,6 +68,7 @@ def draw_all(
     dose_fits: pd.DataFrame | None,
     time_table: pd.DataFrame | None,
     imid: bool,
+    composition=None,
     extra_tables: dict[str, pd.DataFrame] | None = None,
     responsive: Sequence[str] = (),
 ) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
@@ -75,6 +76,7 @@ def draw_all(
 
     ``extra_tables``: :func:`drugprint.get.pathway_table` of each further collection, by its ``obsm`` key.
     Similarity matrices are drawn for the ``responsive`` groups only (where a pathway or panel moved).
+    ``composition``: cells with the result of :func:`drugprint.tl.composition` (its two figures), or ``None``.
     """
     import matplotlib.pyplot as plt
 
@@ -90,6 +92,9 @@ def draw_all(
     }
     for key, table in (extra_tables or {}).items():  # further collections (e.g. PROGENy): one heatmap each
         overview[f"heatmap_{key}"] = draw(f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=shown_sources(table))
+    if composition is not None:
+        overview["composition"] = draw("composition", pl.composition, composition)
+        overview["composition_heatmap"] = draw("composition_heatmap", pl.composition_heatmap, composition)
     if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
         moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < 0.05, groupby].astype(str).unique()
         if len(moved):  # the cell types where the panel moved, whatever they are called

@@ -86,7 +86,63 @@ def _counts_source(rec: dict) -> str:
     return "adata.raw" if rec.get("use_raw") else "X" if layer == "X" else f"layers['{layer}']"
 
 
-def _summary(gk, groups, pathway_table, rank, compare, summary, metric, method) -> str:
+def _diff_col(comp: pd.DataFrame) -> str:
+    return "logit_diff" if "logit_diff" in comp else "asin_diff"
+
+
+def _shift(r: pd.Series, diff: str) -> str:
+    """One composition test in words: proportions, the fitted difference with its interval, padj."""
+    name = "log odds ratio" if diff == "logit_diff" else "arcsine difference"
+    return (
+        f"{_e(r['condition'])} ({r['prop_reference']:.3f} → {r['prop']:.3f}; {name} {r[diff]:+.2f}"
+        f"{_interval(r[diff + '_lo'], r[diff + '_hi'])}, padj {r['padj']:.2g})"
+    )
+
+
+def _composition_summary(comp: pd.DataFrame, gk: str, dropped: pd.DataFrame, alpha: float = 0.05) -> str:
+    """The summary's composition line: cell types whose proportion moved, by direction, strongest first."""
+    diff = _diff_col(comp)
+    hits = comp[comp["padj"] < alpha]
+    if not len(hits):
+        top = comp.sort_values("pvalue").iloc[0]
+        text = (
+            f"<b>Composition</b>: no cell type's proportion changed at padj &lt; {alpha} (samples as replicates). "
+            f"Largest: {_e(top[gk])} under {_shift(top, diff)}."
+        )
+    else:
+        moves = []
+        for (ct, up), rows in hits.groupby([gk, hits["log2fc"] > 0], observed=True, sort=False):
+            rows = rows.reindex(rows["log2fc"].abs().sort_values(ascending=False).index)
+            moves.append(
+                f"{_e(ct)} {'up' if up else 'down'} under " + ", ".join(_shift(r, diff) for _, r in rows.iterrows())
+            )
+        still = sorted(set(comp[gk].astype(str)) - set(hits[gk].astype(str)))
+        text = (
+            "<b>Composition</b> (cell-type proportions, samples as replicates): "
+            + "; ".join(moves)
+            + (f"; no change in {', '.join(map(_e, still))}" if still else "")
+            + "."
+        )
+    removed = dropped[dropped["removed_by_condition"]]
+    if len(removed):
+        text += " " + _removed_note(removed, gk)
+    return text
+
+
+def _removed_note(removed: pd.DataFrame, gk: str) -> str:
+    """Where a condition pushed profiles below ``min_cells``: its expression signature rests on the survivors."""
+    parts = [
+        f"{_e(cond)} left too few {_e(ct)} cells in {len(rows)} sample(s) ({', '.join(map(_e, rows.iloc[:, 0]))})"
+        for (ct, cond), rows in removed.groupby([gk, "condition"], sort=False)
+    ]
+    return (
+        "; ".join(parts)
+        + ": those profiles were dropped, so the expression signatures of these cell types under these conditions "
+        "rest on the samples where enough cells survived."
+    )
+
+
+def _summary(gk, groups, pathway_table, rank, compare, summary, metric, method, composition, dropped) -> str:
     parts = []
     for g in groups:
         mine = pathway_table[pathway_table[gk] == g]
@@ -133,6 +189,8 @@ def _summary(gk, groups, pathway_table, rank, compare, summary, metric, method) 
                 return f"{_e(row['a'])} vs {_e(row['b'])} in {_e(row['group'])}: {row[col]:.2f}{ci}"
 
             parts.append(f"Most alike by {what}: {fmt(hi)}; least alike: {fmt(lo)}.")
+    if composition is not None:
+        parts.append(_composition_summary(composition, gk, dropped))
     return "<div class='summary'><p>" + "</p><p>".join(parts) + "</p></div>"
 
 
@@ -167,6 +225,8 @@ def render(
     compare,
     similarity_metric,
     dose_fits,
+    composition,
+    dropped,
     overview,
     per_group,
     imid,
@@ -191,7 +251,16 @@ def render(
         compare = compare[compare["group"].isin(sim_groups)]
     p.append(
         _summary(
-            groupby, groups, pathway_table, rank, compare, summary, metric, sig.uns["pathways"]["params"]["method"]
+            groupby,
+            groups,
+            pathway_table,
+            rank,
+            compare,
+            summary,
+            metric,
+            sig.uns["pathways"]["params"]["method"],
+            composition,
+            dropped,
         )
     )
 
@@ -221,17 +290,65 @@ def render(
         p.append(_table(pd.DataFrame(not_run.items(), columns=["stage", "why"])))
 
     _section(p, toc, "qc", "2. Quality control")
-    dropped = pdata.uns["pseudobulk"]["dropped"]
     p += [
         f"<h3>Cells per {_e(groupby)} and condition</h3>",
         _table(qc, index=True, scroll=True),
         f"<p>{len(dropped)} profile(s) dropped for having fewer than {run['min_cells']} cells"
-        + (":</p>" + _table(dropped, scroll=True) if len(dropped) else ".</p>"),
+        + (
+            " (<code>removed_by_condition</code>: the sample's condition lowered that cell type's proportion, "
+            "section 3):</p>" + _table(dropped, scroll=True)
+            if len(dropped)
+            else ".</p>"
+        ),
     ]
     if len(de_rec["skipped"]):
         p += ["<p>Not tested (and why):</p>", _table(de_rec["skipped"], scroll=True)]
 
-    _section(p, toc, "de", "3. Differential expression per cell type")
+    _section(p, toc, "composition", "3. Which cells are there: composition")
+    if composition is None:
+        p.append(f"<p>Composition {_e(stages.get('composition', ''))}.</p>")
+    else:
+        crec = provenance["composition"]
+        diff = _diff_col(composition)
+        p += [
+            f"<p>Cells were counted per sample and {_e(groupby)}; each {_e(groupby)}'s proportion "
+            f"({_e(crec['transform'])}-transformed) was fitted with <code>{_e(crec['design'])}</code> by limma's "
+            "moderated t over the samples (propeller, Phipson et al. 2022, Bioinformatics), against "
+            f"<b>{_e(crec['control'])}</b>; p-values are adjusted over the cell types of each condition. A drug "
+            "that kills one cell type raises the proportions of all others a little, so read the strongest "
+            "changes first.</p>",
+            _grid(
+                [
+                    _img(
+                        figs / f"{overview['composition']}.png",
+                        "Proportion of each cell type per condition: bars the mean, points the samples; "
+                        "* padj < 0.05 against the control.",
+                    ),
+                    _img(
+                        figs / f"{overview['composition_heatmap']}.png",
+                        "log2 fold change of each cell type's mean proportion; * padj < 0.05.",
+                    ),
+                ]
+            ),
+        ]
+        hits = composition[composition["padj"] < 0.05]
+        cols = [groupby, "condition", "prop_reference", "prop", "log2fc", diff, f"{diff}_lo", f"{diff}_hi", "padj"]
+        p.append(
+            "<p>Changes at padj &lt; 0.05 (proportions: mean over samples; the interval is the 95 % interval of the "
+            f"fitted {_e(diff)}; all tests in <code>tables/composition.csv</code>):</p>"
+            + _table(hits.sort_values("padj")[cols], scroll=True)
+            if len(hits)
+            else "<p>No cell type's proportion changed at padj &lt; 0.05 (all tests in "
+            "<code>tables/composition.csv</code>).</p>"
+        )
+        removed = dropped[dropped["removed_by_condition"]]
+        if len(removed):
+            p.append(f"<p class='note'>{_removed_note(removed, groupby)}</p>")
+        if provenance["composition_skipped"]:
+            p += ["<p>Left out of the composition test (and why):</p>"]
+            p.append(_table(pd.DataFrame(provenance["composition_skipped"]), scroll=True))
+
+    _section(p, toc, "de", "4. Differential expression per cell type")
     updown = summary.assign(cell=lambda d: d["n_up"].astype(str) + " ↑ / " + d["n_down"].astype(str) + " ↓")
     updown = updown.pivot_table(index="group", columns="condition", values="cell", aggfunc="first")
     updown = updown.reindex(
@@ -256,7 +373,7 @@ def render(
 
     th = list(sig.uns["potency"]["params"]["thresholds"])
     method = sig.uns["pathways"]["params"]["method"]
-    _section(p, toc, "pathways", "4. Pathways and potency")
+    _section(p, toc, "pathways", "5. Pathways and potency")
     p += [
         f"<p class='note'>Why samples are the replicates: the genes of a pathway rise and fall together from sample "
         f"to sample (donor state, activation, handling), so counting genes as independent evidence calls pathways "
@@ -301,7 +418,7 @@ def render(
         p.append(f"<p>No pathway reached significance for any condition in: {', '.join(map(_e, silent))}.</p>")
 
     if potency_panels is not None:
-        _section(p, toc, "panels", "5. Gene panels" + (": cytotoxicity and the IMiD axis" if imid else ""))
+        _section(p, toc, "panels", "6. Gene panels" + (": cytotoxicity and the IMiD axis" if imid else ""))
         if "cytotoxicity" in overview:
             p.append(
                 _img(
@@ -326,10 +443,10 @@ def render(
                 "degradation, which needs protein data (<code>dp.tl.neosubstrates</code>).</p>"
             )
     else:
-        _section(p, toc, "panels", "5. Gene panels")
+        _section(p, toc, "panels", "6. Gene panels")
         p.append(f"<p>Panels {_e(stages.get('panels', ''))}.</p>")
 
-    _section(p, toc, "similarity", "6. Drug similarity")
+    _section(p, toc, "similarity", "7. Drug similarity")
     if compare is None:
         p.append(f"<p>Similarity {_e(stages.get('compare', ''))}.</p>")
     else:
@@ -369,7 +486,7 @@ def render(
         )
 
     if dose_fits is not None or any("time" in per_group[g] for g in groups):
-        _section(p, toc, "dose", "7. Dose and time")
+        _section(p, toc, "dose", "8. Dose and time")
         if dose_fits is not None:
             shown = dose_fits[dose_fits["source"].isin(KEY_PATHWAYS[:3])]
             p.append(

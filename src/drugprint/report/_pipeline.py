@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from anndata import AnnData
 
 from .. import get, pl, pp, tl
 from .._results import renamed
@@ -68,7 +69,76 @@ def de_summary(sig, groupby: str, alpha: float = 0.05) -> pd.DataFrame:
 
 
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
-OPTIONAL_STAGES = ("panels", "rank", "compare", "dose", "time")
+OPTIONAL_STAGES = ("composition", "panels", "rank", "compare", "dose", "time")
+
+
+def _composition(adata, sample_key: str, groupby: str, condition_key: str, control: str, covariates) -> AnnData:
+    """:func:`~drugprint.tl.composition` on a copy of the cells' ``obs`` only (the caller's object is not touched)."""
+    cells = AnnData(obs=adata.obs.copy())
+    tl.composition(cells, sample_key, groupby, condition_key, control, covariates)
+    return cells
+
+
+def dropped_profiles(
+    dropped: pd.DataFrame,
+    obs: pd.DataFrame,
+    *,
+    sample_key: str,
+    groupby: str,
+    condition_key: str,
+    composition: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Profiles pseudobulk dropped for too few cells, with their condition and whether the condition removed the cells.
+
+    A drug that kills a cell type can push its profiles below ``min_cells``: those cells are then missing from the
+    expression analysis *because of* the drug, and the signature of that cell type under that drug rests on the
+    profiles that survived. This joins each dropped profile to the composition test of its cell type and condition.
+
+    Parameters
+    ----------
+    dropped
+        ``uns["pseudobulk"]["dropped"]`` of :func:`drugprint.pp.pseudobulk`: one row per dropped profile.
+    obs
+        The cells' ``obs``, to read each sample's condition.
+    sample_key, groupby, condition_key
+        ``obs`` columns of the samples, cell types and conditions.
+    composition
+        :func:`drugprint.get.composition_table`, or ``None`` when it was not run.
+    alpha
+        Significance level on the composition ``padj``.
+
+    Returns
+    -------
+    ``dropped`` with ``condition``, the composition test's ``prop_log2fc`` and ``prop_padj`` of that cell type and
+    condition (NaN for the control or without a test), and ``removed_by_condition``: the condition lowered the
+    cell type's proportion at ``padj < alpha``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> adata = dp.datasets.imid_screen("small")
+    >>> pdata = dp.pp.pseudobulk(adata)
+    >>> dp.tl.composition(adata)
+    >>> tab = dp.report.dropped_profiles(
+    ...     pdata.uns["pseudobulk"]["dropped"], adata.obs, sample_key="sample", groupby="cell_type",
+    ...     condition_key="drug", composition=dp.get.composition_table(adata),
+    ... )
+    >>> tab.loc[tab["removed_by_condition"], ["sample", "cell_type", "condition"]].values.tolist()
+    [['D1_mezigdomide', 'Myeloma', 'mezigdomide']]
+    """
+    condition = obs.groupby(sample_key, observed=True)[condition_key].first().astype(str)
+    condition.index = condition.index.astype(str)
+    out = dropped.assign(condition=dropped[sample_key].astype(str).map(condition))
+    out["prop_log2fc"], out["prop_padj"] = np.nan, np.nan
+    if composition is not None and len(out):
+        test = composition.assign(**{groupby: composition[groupby].astype(str)}).set_index([groupby, "condition"])
+        keys = pd.MultiIndex.from_arrays([out[groupby].astype(str), out["condition"]])
+        found = keys.isin(test.index)
+        out.loc[found, "prop_log2fc"] = test.loc[keys[found], "log2fc"].to_numpy()
+        out.loc[found, "prop_padj"] = test.loc[keys[found], "padj"].to_numpy()
+    out["removed_by_condition"] = (out["prop_padj"] < alpha) & (out["prop_log2fc"] < 0)
+    return out
 
 
 def _net_key(i: int, name: str) -> str:
@@ -127,7 +197,9 @@ def run(
 ) -> dict:
     """Run the whole analysis on cells and write ``report.html``, CSV tables, figures and provenance to ``out``.
 
-    Steps: :func:`~drugprint.pp.pseudobulk`, :func:`~drugprint.tl.de`, :func:`~drugprint.tl.pathways` (one
+    Steps: :func:`~drugprint.pp.pseudobulk`, :func:`~drugprint.tl.de`, :func:`~drugprint.tl.composition` (the
+    cell types' proportions, with the design's covariates and ``match``; profiles dropped because a condition
+    removed their cells are named, see :func:`dropped_profiles`), :func:`~drugprint.tl.pathways` (one
     key per collection in ``nets``), :func:`~drugprint.tl.panels`, :func:`~drugprint.tl.potency` and
     :func:`~drugprint.tl.potency_rank`, :func:`~drugprint.tl.compare` (with the split-donor effect correlation
     when ``donor_key`` is present), the summary tables, and, when the signatures carry several doses or time
@@ -158,7 +230,8 @@ def run(
     pathway_method
         Test of :func:`drugprint.tl.pathways` and :func:`drugprint.tl.panels`.
     skip
-        Optional stages to leave out: any of ``"panels"``, ``"rank"``, ``"compare"``, ``"dose"``, ``"time"``.
+        Optional stages to leave out: any of ``"composition"``, ``"panels"``, ``"rank"``, ``"compare"``,
+        ``"dose"``, ``"time"``.
     random_state
         Seed of the resampling in :func:`drugprint.tl.potency_rank` and :func:`drugprint.tl.compare`.
     n_cpus, n_jobs
@@ -170,8 +243,8 @@ def run(
 
     Returns
     -------
-    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, ``stages`` (what ran, and why
-    not), timings and output paths.
+    Dict with the profiles (``pdata``), signatures (``sig``), the potency table, the composition table
+    (``composition``, ``None`` when not run), ``stages`` (what ran, and why not), timings and output paths.
 
     Examples
     --------
@@ -218,6 +291,27 @@ def run(
     )
     control, covariates = sig.uns["de"]["control"], sig.uns["de"]["covariates"]
     timings["de"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    comp_covariates = list(covariates) + ([match] if match and match not in covariates else [])
+    one_type = f"a single {groupby} (proportions need two or more)" if adata.obs[groupby].nunique() < 2 else None
+    cells = _stage(
+        stages,
+        "composition",
+        skip,
+        one_type,
+        lambda: _composition(adata, sample_key, groupby, condition_key, control, comp_covariates),
+    )
+    comp = get.composition_table(cells) if cells is not None else None
+    dropped = dropped_profiles(
+        pdata.uns["pseudobulk"]["dropped"],
+        adata.obs,
+        sample_key=sample_key,
+        groupby=groupby,
+        condition_key=condition_key,
+        composition=comp,
+    )
+    timings["composition"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     net_dfs = {}
@@ -303,7 +397,9 @@ def run(
         "table3_degs": (degs_table, False),
         "de_summary": (summary, False),
         "qc_cells_per_group": (qc, True),
-        "qc_dropped_profiles": (pdata.uns["pseudobulk"]["dropped"], False),
+        "qc_dropped_profiles": (dropped, False),
+        "composition": (comp, False) if comp is not None else None,
+        "composition_counts": (cells.uns["composition"]["counts"], False) if cells is not None else None,
         "dose_response": (dose_fits, False) if dose_fits is not None else None,
         "time_course": (time_table, False) if time_table is not None else None,
     }
@@ -328,6 +424,7 @@ def run(
         de_summary=summary,
         dose_fits=dose_fits,
         time_table=time_table,
+        composition=cells,
         imid=imid,
         extra_tables=extra_tables,
         responsive=responsive,
@@ -365,6 +462,10 @@ def run(
             **{k: v for k, v in sig.uns["pathways"].items() if k not in ("net", "overlap", "basis", "replicates")},
             "pvalue_basis": sig.uns["pathways"]["basis"]["basis"].value_counts().to_dict(),
         },
+        "composition": cells.uns["composition"]["params"] if cells is not None else None,
+        "composition_skipped": cells.uns["composition"]["skipped"].to_dict(orient="records")
+        if cells is not None
+        else [],
         "potency": sig.uns["potency"]["params"],
         "potency_rank": sig.uns["potency_rank"]["params"] if rank is not None else None,
         "compare": sig.uns["compare"]["params"] if cmp is not None else None,
@@ -387,6 +488,8 @@ def run(
         compare=cmp,
         similarity_metric=similarity_metric,
         dose_fits=dose_fits,
+        composition=comp,
+        dropped=dropped,
         overview=overview,
         per_group=per_group_figs,
         imid=imid,
@@ -397,6 +500,7 @@ def run(
         "pdata": pdata,
         "sig": sig,
         "potency": pot,
+        "composition": comp,
         "stages": stages,
         "timings": timings,
         "paths": {"report": report, "tables": tables, "figures": figs},
