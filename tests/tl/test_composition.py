@@ -146,3 +146,20 @@ def test_table_without_the_tool_says_what_to_run():
     counts, meta = _small()
     with pytest.raises(KeyError, match=r"dp\.tl\.composition\(adata\)"):
         dp.get.composition_table(_cells(counts, meta))
+
+
+@pytest.mark.parametrize("robust", [False, True])
+def test_many_cell_types_equal_r_limma_robust(robust):
+    """24 clusters, one hypervariable: limma's eBayes with and without robust = TRUE (propeller's default)."""
+    tab = pd.read_csv(DATA / "composition_counts_many.csv").set_index("sample")
+    types = [c for c in tab.columns if c.startswith("C")]
+    cells = _cells(tab[types], tab[["donor", "drug"]])
+    ref = pd.read_csv(DATA / "composition_limma_many.csv").query("robust == @robust").set_index("cell_type")
+    res = dp.tl.composition(cells, robust=robust, copy=True)
+    ours = dp.get.composition_table(res).set_index("cell_type").loc[ref.index]
+    np.testing.assert_allclose(ours["logit_diff"], ref["diff"], rtol=1e-8)
+    for ours_col, ref_col in (("logit_diff_lo", "lo"), ("logit_diff_hi", "hi"), ("stat", "stat"), ("pvalue", "pvalue")):
+        np.testing.assert_allclose(ours[ours_col], ref[ref_col], rtol=1e-6)
+    np.testing.assert_allclose(ours["padj"], ref["padj"], rtol=1e-6)
+    assert ours.loc["C01", "padj"] < 0.01 and ours.loc["C02", "padj"] < 0.05 and ours.loc["C03", "padj"] > 0.05
+    assert res.uns["composition"]["params"]["robust"] is robust

@@ -87,6 +87,7 @@ def composition(
     transform: Literal["logit", "asin"] = "logit",
     min_samples: int = 2,
     level: float = 0.95,
+    robust: bool = True,
     mod: str = "rna",
     key_added: str = "composition",
     copy: bool = False,
@@ -96,7 +97,7 @@ def composition(
     Cells are counted per sample × cell type; the proportions are transformed (logit with a pseudo-count of 0.5,
     or arcsine square root) and fitted per cell type by the linear model ``~ covariates + condition`` with
     limma's moderated t, the variance prior shared across cell types (propeller, Phipson et al. 2022,
-    Bioinformatics 38:4720; limma's ``eBayes`` without the robust option). Each condition is tested against the
+    Bioinformatics 38:4720; limma's robust ``eBayes`` by default, as propeller). Each condition is tested against the
     control; p-values are adjusted by Benjamini–Hochberg over the cell types of each test.
 
     The table (:func:`drugprint.get.composition_table`) has one row per cell type × condition: ``prop``
@@ -127,6 +128,10 @@ def composition(
         Fewest samples of a condition (and of the control) for its test.
     level
         Confidence level of the intervals of the fitted differences.
+    robust
+        limma's ``eBayes(robust=TRUE)``, propeller's default: cell types whose variance is an outlier get less
+        prior weight (Phipson et al. 2016). It changes nothing with fewer than 10 cell types, where limma does not
+        Winsorize.
     mod
         Modality of a MuData.
     {key_added}
@@ -201,7 +206,7 @@ def composition(
         skipped += [(t.label, "test", f"{n_samples.get(t.condition, 0)} sample(s) < {min_samples}") for t in lone]
     tests = {spec.label: spec.build(design) for spec in specs if spec not in lone}
     values = transform_proportions(counts, transform)
-    results, _ = fit_limma(values, design, tests)
+    results, _ = fit_limma(values, design, tests, robust=robust)
     props = counts.div(counts.sum(axis=1), axis=0)
     rows = []
     for spec in specs:
@@ -256,6 +261,7 @@ def composition(
         "transform": transform,
         "min_samples": min_samples,
         "level": level,
-        "test": "propeller: transformed proportions, limma moderated t (eBayes, not robust)",
+        "robust": robust,
+        "test": f"propeller: transformed proportions, limma moderated t (eBayes, robust={robust})",
     }
     return store(adata, key_added, entries, params, copy=copy, tool="composition", getter="composition_table")

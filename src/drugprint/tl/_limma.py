@@ -1,9 +1,9 @@
 """A small limma: linear models per gene and the empirical-Bayes moderated t.
 
-Follows R's limma 3.54 (``lmFit``, ``contrasts.fit``, ``squeezeVar``/``fitFDist``, ``eBayes`` without
-``trend``/``robust``) and is tested against its output. Method: Smyth, G. K. (2004). Linear models and
-empirical Bayes methods for assessing differential expression in microarray experiments. Statistical
-Applications in Genetics and Molecular Biology 3(1), Article 3.
+Follows R's limma 3.54 (``lmFit``, ``contrasts.fit``, ``squeezeVar``/``fitFDist``, ``eBayes`` without ``trend``;
+``robust`` in :mod:`drugprint.tl._fdist_robust`) and is tested against its output. Method: Smyth, G. K. (2004).
+Linear models and empirical Bayes methods for assessing differential expression in microarray experiments.
+Statistical Applications in Genetics and Molecular Biology 3(1), Article 3.
 """
 
 from __future__ import annotations
@@ -116,14 +116,17 @@ def fit_f_dist(x: np.ndarray, df1: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), np.inf
 
 
-def squeeze_var(var: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Posterior variances, prior variance and prior df (``squeezeVar``)."""
+def squeeze_var(var: np.ndarray, df: np.ndarray, robust: bool = False) -> tuple[np.ndarray, float, np.ndarray]:
+    """Posterior variances, prior variance and prior df (``squeezeVar``; per variance with ``robust``)."""
     var = np.where(df == 0, 0.0, var)
-    s0, d0 = fit_f_dist(var, df)
-    if np.isfinite(d0):
-        post = (df * var + d0 * s0) / (df + d0)
+    if robust:
+        from ._fdist_robust import fit_f_dist_robust
+
+        s0, _, d0 = fit_f_dist_robust(var, df)
     else:
-        post = np.full_like(var, s0)
+        s0, d0 = fit_f_dist(var, df)
+    with np.errstate(invalid="ignore"):
+        post = np.where(np.isfinite(d0), (df * var + d0 * s0) / (df + d0), s0)
     return post, s0, d0
 
 
@@ -136,7 +139,7 @@ def bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, pd.DataFrame]:
+def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index, robust: bool = False) -> dict[str, pd.DataFrame]:
     """Limma's ``eBayes`` for each test, sharing one variance prior; one table (indexed by ``genes``) per test.
 
     A contrast vector gives the moderated t (``contrasts.fit``); an :class:`~drugprint.tl._design.Omnibus`
@@ -144,8 +147,10 @@ def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index) -> dict[str, p
     ``rank`` and the moderated degrees of freedom). For F rows ``stat`` is F, ``lfcse`` is NaN and ``log2fc`` the
     dropped coefficient with the largest absolute estimate (NaN when the reduced design is not a subset of the
     full one's columns). ``df`` is the moderated degrees of freedom of each gene (limma's ``df.total``).
+    ``robust``: ``eBayes(robust=TRUE)``, a prior df per gene from
+    :func:`~drugprint.tl._fdist_robust.fit_f_dist_robust`.
     """
-    s2_post, _, d0 = squeeze_var(fit.sigma**2, fit.df_residual)
+    s2_post, _, d0 = squeeze_var(fit.sigma**2, fit.df_residual, robust=robust)
     df_total = np.minimum(fit.df_residual + d0, np.nansum(fit.df_residual))
     out = {}
     for key, test in tests.items():
@@ -184,16 +189,20 @@ def moderated_f(fit: LinearFit, basis: np.ndarray, s2_post: np.ndarray) -> tuple
     return ((t @ q) ** 2).sum(axis=1) / rank, rank, est
 
 
-def fit_limma(values: pd.DataFrame, design: Design, tests: dict, block=None) -> tuple[dict[str, pd.DataFrame], dict]:
+def fit_limma(
+    values: pd.DataFrame, design: Design, tests: dict, block=None, robust: bool = False
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Engine for log-scale data: profiles × genes in, one moderated t or F table per test out.
 
     With ``block`` (one label per profile), the intra-block correlation is estimated by
     :func:`~drugprint.tl._dupcor.duplicate_correlation` and the genes are fitted by generalised least squares.
+    ``robust``: limma's ``eBayes(robust=TRUE)``.
     """
     y, mat = values.to_numpy(dtype=float).T, design.matrix.to_numpy()
     if block is None:
-        return moderated_tests(lm_fit(y, mat), tests, values.columns), {}
+        return moderated_tests(lm_fit(y, mat), tests, values.columns, robust=robust), {}
     from ._dupcor import duplicate_correlation, gls_fit
 
     rho = duplicate_correlation(y, mat, block).consensus
-    return moderated_tests(gls_fit(y, mat, block, rho), tests, values.columns), {"block_correlation": rho}
+    fit = gls_fit(y, mat, block, rho)
+    return moderated_tests(fit, tests, values.columns, robust=robust), {"block_correlation": rho}
