@@ -57,3 +57,51 @@ def test_zero_df_values_take_the_common_df(variances):
     _, df2, shrunk = fit_f_dist_robust(x, df1)
     assert (shrunk[:3] == df2).all()
     np.testing.assert_allclose(shrunk[3:], fit_f_dist_robust(x[3:], 4.0)[2])
+
+
+def _topTable(name):
+    return pd.read_csv(DATA / f"{name}.csv.gz", index_col=0)
+
+
+def _layers(sig, name, genes):
+    i = sig.obs_names.get_loc(name)
+    cols = sig.var_names.get_indexer(genes)
+    return {k: sig.layers[k][i, cols] for k in ("log2fc", "stat", "pvalue", "padj")}
+
+
+def test_voom_robust_equals_r():
+    """dp.tl.de(method="voom", robust=True) against limma's voom → eBayes(robust = TRUE) on the myeloma profiles."""
+    import drugprint as dp
+
+    pdata = dp.io.read_counts(DATA / "screen_myeloma_counts.csv.gz", samples=DATA / "screen_myeloma_samples.csv")
+    sig = dp.tl.de(pdata, groupby=None, method="voom", robust=True, contrasts=[("mezigdomide", "DMSO")], verbose=False)
+    ref = _topTable("voom_robust_mezigdomide_vs_dmso")
+    ours = _layers(sig, "all|mezigdomide vs DMSO", ref.index)
+    np.testing.assert_allclose(ours["log2fc"], ref["logFC"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours["stat"], ref["t"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours["padj"], ref["adj.P.Val"], rtol=1e-5, atol=1e-12)
+    assert ref["df_prior"].nunique() > 1 and sig.uns["de"]["robust"] is True  # the prior df does vary by gene
+
+
+def test_limma_robust_equals_r():
+    import drugprint as dp
+
+    arrays = dp.io.read_microarray(DATA / "all_expr.csv.gz", samples=DATA / "all_samples.csv", collapse=None)
+    sig = dp.tl.de(
+        arrays,
+        "mol_biol",
+        "NEG",
+        None,
+        ["sex"],
+        method="limma",
+        robust=True,
+        contrasts=[("BCR/ABL", "NEG")],
+        verbose=False,
+    )
+    ref = _topTable("limma_robust_all_bcrabl_vs_neg")
+    ours = _layers(sig, "all|BCR/ABL vs NEG", ref.index)
+    np.testing.assert_allclose(ours["stat"], ref["t"], rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ours["pvalue"], ref["P.Value"], rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(ours["padj"], ref["adj.P.Val"], rtol=1e-6, atol=1e-14)
+    with pytest.raises(ValueError, match="robust=True is limma's robust empirical Bayes: use method='voom'"):
+        dp.tl.de(arrays, "mol_biol", "NEG", None, method="ttest", robust=True, verbose=False)

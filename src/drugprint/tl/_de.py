@@ -105,6 +105,7 @@ def de(
     min_replicates: int = 2,
     filter_genes: bool | None = None,
     alpha: float = 0.05,
+    robust: bool = False,
     n_cpus: int = 1,
     n_jobs: int = 1,
     client: distributed.Client | None = None,
@@ -188,6 +189,10 @@ def de(
         than coefficients.
     alpha
         Significance level used by DESeq2's independent filtering.
+    robust
+        ``method="voom"`` or ``"limma"``: limma's ``eBayes(robust=TRUE)``, whose variance prior gives genes with
+        outlying variances (hypervariable genes) less weight and a prior degree of freedom of their own (Phipson
+        et al. 2016). Other engines refuse it.
     n_cpus
         Processes used by pydeseq2 within each fit.
     n_jobs
@@ -246,6 +251,10 @@ def de(
     """
     pdata = as_anndata(pdata, mod, what="de's input")
     check_choice(method, METHODS, name="method")
+    if robust and method not in ("voom", "limma"):
+        raise ValueError(
+            f"robust=True is limma's robust empirical Bayes: use method='voom' or 'limma', not {method!r}."
+        )
     check_client(client)
     if client is not None and n_jobs != 1:
         warnings.warn(f"n_jobs={n_jobs} is ignored: the fits run on the client's cluster.", UserWarning, stacklevel=2)
@@ -313,7 +322,15 @@ def de(
         raise ValueError(f"No group could be tested ({reasons}).")
 
     fitted, executor = run_jobs(
-        jobs, method, is_counts=is_counts, alpha=alpha, n_cpus=n_cpus, n_jobs=n_jobs, verbose=verbose, client=client
+        jobs,
+        method,
+        is_counts=is_counts,
+        alpha=alpha,
+        robust=robust,
+        n_cpus=n_cpus,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        client=client,
     )
     rows, results, summary, replicates = [], [], [], {}
     shown = None if match is None else f"{condition_key} × {' × '.join(_as_list(match))}"
@@ -384,6 +401,7 @@ def de(
         "filter_genes": "filterByExpr (edgeR's rule)" if filter_genes else "none",
         "scale": "counts" if is_counts else "log values",
         "alpha": float(alpha),
+        "robust": bool(robust),
         "n_cpus": int(n_cpus),
         "n_jobs": int(n_jobs),
         "client": "" if client is None else str(client.scheduler.address),

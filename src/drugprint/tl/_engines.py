@@ -112,7 +112,7 @@ class FitJob:
     specs: dict = field(default_factory=dict)  # key → the TestSpec it answers
 
 
-def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpus: int):
+def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpus: int, robust: bool = False):
     """Fit one group with BLAS on one thread; returns ``(tables by test key, extra fit facts, seconds)``.
 
     Parallel workers must not oversubscribe the cores, and serial fits gain too: the fits are many small
@@ -129,11 +129,11 @@ def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpu
         elif method == "voom":
             from ._voom import fit_voom
 
-            tables, info = fit_voom(job.data, job.design, job.tests, block=job.block)
+            tables, info = fit_voom(job.data, job.design, job.tests, block=job.block, robust=robust)
         elif method == "limma":
             from ._limma import fit_limma
 
-            tables, info = fit_limma(job.data, job.design, job.tests, block=job.block)
+            tables, info = fit_limma(job.data, job.design, job.tests, block=job.block, robust=robust)
         else:
             from ._ttest import fit_ttest
             from ._voom import log_cpm
@@ -169,6 +169,7 @@ def run_jobs(
     n_jobs: int,
     verbose: bool,
     client=None,
+    robust: bool = False,
 ) -> tuple[list, str]:
     """Every group's fit, serially, in ``n_jobs`` processes or on a dask cluster (same results), with a progress bar.
 
@@ -178,7 +179,7 @@ def run_jobs(
     from .._utils import progress
 
     desc = f"DE ({method})"
-    kwargs = {"is_counts": is_counts, "alpha": alpha, "n_cpus": n_cpus}
+    kwargs = {"is_counts": is_counts, "alpha": alpha, "n_cpus": n_cpus, "robust": robust}
     if client is not None:
         check_client(client)
         return _run_on_cluster(client, jobs, method, kwargs, desc, verbose), f"dask ({client.scheduler.address})"

@@ -98,13 +98,16 @@ def voom_weights(counts: np.ndarray, fit, design: np.ndarray, lib_size: np.ndarr
     return 1 / np.interp(fitted_logcount, ux, uy) ** 4
 
 
-def fit_voom(counts: pd.DataFrame, design: Design, tests: dict, block=None) -> tuple[dict[str, pd.DataFrame], dict]:
+def fit_voom(
+    counts: pd.DataFrame, design: Design, tests: dict, block=None, robust: bool = False
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Engine for counts: TMM, voom weights, weighted limma fit and a moderated t or F per test.
 
     ``counts`` are profiles × genes, already filtered; library sizes are those of the filtered genes
     (edgeR's ``keep.lib.sizes=FALSE``). ``log2fc`` is on the log-CPM scale; ``base_mean`` is the mean log-CPM.
     With ``block``, limma's workflow for repeated measures: voom, duplicateCorrelation, voom again with the
-    correlation, duplicateCorrelation again, then a generalised least-squares fit.
+    correlation, duplicateCorrelation again, then a generalised least-squares fit. ``robust``: limma's
+    ``eBayes(robust=TRUE)``.
     """
     x = counts.to_numpy(dtype=float).T
     lib = x.sum(axis=0)
@@ -112,8 +115,9 @@ def fit_voom(counts: pd.DataFrame, design: Design, tests: dict, block=None) -> t
     mat = design.matrix.to_numpy()
     if block is None:
         e, w = voom(x, mat, lib)
-        return moderated_tests(lm_fit(e, mat, w), tests, counts.columns), {}
+        return moderated_tests(lm_fit(e, mat, w), tests, counts.columns, robust=robust), {}
     from ._dupcor import gls_fit, voom_blocked
 
     e, w, _, rho = voom_blocked(x, mat, lib, block)
-    return moderated_tests(gls_fit(e, mat, block, rho, w), tests, counts.columns), {"block_correlation": rho}
+    fit = gls_fit(e, mat, block, rho, w)
+    return moderated_tests(fit, tests, counts.columns, robust=robust), {"block_correlation": rho}
