@@ -16,6 +16,7 @@ FLAGS = {
     "control": "--control",
     "covariates": "--covariates",
     "method": "--method",
+    "robust": "--robust",
     "match": "--match",
     "donor_key": "--donor-key",
     "layer": "--layer",
@@ -107,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["deseq2", "voom", "limma", "ttest"],
         help="DE engine (voom is much faster)",
     )
+    g.add_argument(
+        "--robust",
+        action="store_true",
+        help="limma's robust empirical Bayes (hypervariable genes get less prior weight); voom and limma only",
+    )
     g = r.add_argument_group("pathways and stages")
     g.add_argument(
         "--nets",
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 control=args.control,
                 covariates=args.covariates,
                 method=args.method,
+                robust=args.robust,
                 match=args.match,
                 donor_key=args.donor_key,
                 n_jobs=args.n_jobs,

@@ -322,3 +322,16 @@ def test_cli_errors_name_the_flag(small_h5ad, tmp_path, capsys):
     assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--control", "vehicle"]) == 1
     err = capsys.readouterr().err
     assert "Pass --control ..." in err and "control=" not in err
+
+
+def test_cli_robust(small_h5ad, tmp_path, capsys):
+    """--robust: limma's robust empirical Bayes in the DE fits, said in the report; refused with DESeq2."""
+    out = tmp_path / "res"
+    args = ["run", str(small_h5ad), "--out", str(out), "--method", "voom", "--robust", "--skip", "rank", "compare"]
+    assert main(args) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["drugprint_run"]["robust"] is True and prov["de"]["robust"] is True
+    assert "limma's robust empirical Bayes" in (out / "report.html").read_text()
+    assert main(["run", str(small_h5ad), "--out", str(out), "--robust"]) == 1
+    err = capsys.readouterr().err
+    assert "--robust True is limma's robust empirical Bayes: use --method 'voom' or 'limma', not 'deseq2'" in err

@@ -270,7 +270,9 @@ def render(
         f"<p>{adata.n_obs:,} cells × {adata.n_vars:,} genes from {n_samples} samples were summed into "
         f"{pdata.n_obs} profiles (sample × {_e(groupby)}; counts from {_e(_counts_source(pdata.uns['pseudobulk']))}"
         f"; profiles of fewer than {run['min_cells']} cells dropped). Each {_e(groupby)} was fitted separately with "
-        f"{ENGINES.get(de_rec['method'], de_rec['method'])} using the design <code>{_e(design)}</code>; every "
+        f"{ENGINES.get(de_rec['method'], de_rec['method'])}"
+        + (" and limma's robust empirical Bayes" if de_rec.get("robust") else "")
+        + f" using the design <code>{_e(design)}</code>; every "
         f"condition ({', '.join(map(_e, conditions))}) was compared with <b>{_e(run['control'])}</b> from that "
         "single fit"
         + (f", each against the control of the same {_e(run['match'])}" if run.get("match") else "")

@@ -181,6 +181,7 @@ def run(
     control: str | None = None,
     covariates: Sequence[str] | None = None,
     method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
+    robust: bool = False,
     match: str | None = None,
     donor_key: str | None = "donor",
     layer: str | None = None,
@@ -217,10 +218,10 @@ def run(
         Output directory (created).
     sample_key, groupby, layer, use_raw, min_cells
         As in :func:`drugprint.pp.pseudobulk`.
-    condition_key, control, covariates, method, match
+    condition_key, control, covariates, method, robust, match
         As in :func:`drugprint.tl.de` (``control=None``: the level labelled like a vehicle; ``covariates=None``:
-        ``donor`` when present; ``method``: ``"deseq2"`` or the faster ``"voom"``; ``match="time"`` pairs drugs
-        and control by time point).
+        ``donor`` when present; ``method``: ``"deseq2"`` or the faster ``"voom"``; ``robust``: limma's robust
+        empirical Bayes with ``"voom"`` or ``"limma"``; ``match="time"`` pairs drugs and control by time point).
     donor_key
         ``obs`` column of donors, for the effect correlation of :func:`~drugprint.tl.compare` (used when present).
     nets
@@ -284,6 +285,7 @@ def run(
         groupby=groupby,
         covariates=covariates,
         method=method,
+        robust=robust,
         match=match,
         n_cpus=n_cpus,
         n_jobs=n_jobs,
@@ -439,6 +441,7 @@ def run(
             "control": control,
             "covariates": list(covariates),
             "method": method,
+            "robust": robust,
             "match": match,
             "donor_key": donor_key,
             "layer": layer,
