@@ -116,7 +116,7 @@ def fit_f_dist(x: np.ndarray, df1: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), np.inf
 
 
-def squeeze_var(var: np.ndarray, df: np.ndarray, robust: bool = False) -> tuple[np.ndarray, float, np.ndarray]:
+def squeeze_var(var: np.ndarray, df: np.ndarray, robust: bool = False) -> tuple[np.ndarray, float, float | np.ndarray]:
     """Posterior variances, prior variance and prior df (``squeezeVar``; per variance with ``robust``)."""
     var = np.where(df == 0, 0.0, var)
     if robust:
