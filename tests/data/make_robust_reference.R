@@ -9,6 +9,7 @@ cases <- list(
   mixed_df1 = list(x = v$mixed_df1, df1 = v$df1_mixed),
   sampling_only = list(x = v$sampling_only, df1 = 4),
   sampling_outliers = list(x = v$sampling_outliers, df1 = 4),
+  sampling_mixed_df1 = list(x = v$sampling_mixed_df1, df1 = v$df1_mixed),
   few = list(x = v$few[!is.na(v$few)], df1 = 4)
 )
 out <- list()

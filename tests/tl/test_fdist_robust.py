@@ -17,11 +17,13 @@ def variances():
     return pd.read_csv(DATA / "robust_variances.csv")
 
 
-@pytest.mark.parametrize("case", ["outliers", "mixed_df1", "sampling_only", "sampling_outliers", "few"])
+@pytest.mark.parametrize(
+    "case", ["outliers", "mixed_df1", "sampling_only", "sampling_outliers", "sampling_mixed_df1", "few"]
+)
 def test_equals_r_fitfdistrobustly(variances, case):
     ref = pd.read_csv(DATA / "robust_fdist.csv").query("case == @case")
     x = variances[case].dropna().to_numpy()
-    df1 = variances["df1_mixed"].to_numpy() if case == "mixed_df1" else 4.0
+    df1 = variances["df1_mixed"].to_numpy() if case.endswith("mixed_df1") else 4.0
     scale, df2, shrunk = fit_f_dist_robust(x, df1)
     np.testing.assert_allclose(scale, ref["scale"].iloc[0], rtol=1e-10)
     np.testing.assert_allclose(df2, ref["df2"].iloc[0], rtol=1e-7)

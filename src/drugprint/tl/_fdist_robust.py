@@ -21,16 +21,9 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(128)  # Gauss–Legendre on [
 _NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2
 
 
-def _qf(p: np.ndarray, df1: float, df2: float) -> np.ndarray:
-    return stats.chi2.ppf(p, df1) / df1 if np.isinf(df2) else stats.f.ppf(p, df1, df2)
-
-
-def _pdf(x: np.ndarray, df1: float, df2: float) -> np.ndarray:
-    return stats.chi2.pdf(x * df1, df1) * df1 if np.isinf(df2) else stats.f.pdf(x, df1, df2)
-
-
-def _logsf(x: np.ndarray, df1: float, df2: float) -> np.ndarray:
-    return stats.chi2.logsf(x * df1, df1) if np.isinf(df2) else stats.f.logsf(x, df1, df2)
+def _fdist(df1, df2: float):
+    """The F(df1, df2) distribution; with ``df2 = Inf`` the limit χ²(df1) / df1, as R's ``pf``/``qf`` give it."""
+    return stats.chi2(df1, scale=1 / np.asarray(df1, dtype=float)) if np.isinf(df2) else stats.f(df1, df2)
 
 
 def _link_inverse(u: float) -> float:
@@ -39,13 +32,14 @@ def _link_inverse(u: float) -> float:
 
 def _winsorized_moments(df1: float, df2: float, tail: np.ndarray) -> tuple[float, float]:
     """Mean and variance of the Winsorized log of an F(df1, df2) variable (by quadrature on the link scale)."""
-    fq = _qf(np.array([tail[0], 1 - tail[1]]), df1, df2)
+    dist = _fdist(df1, df2)
+    fq = dist.ppf(np.array([tail[0], 1 - tail[1]]))
     zq = np.log(fq)
     q = fq / (1 + fq)
     nodes = q[0] + (q[1] - q[0]) * _NODES
     fnodes = nodes / (1 - nodes)
     znodes = np.log(fnodes)
-    dens = _pdf(fnodes, df1, df2) / (1 - nodes) ** 2
+    dens = dist.pdf(fnodes) / (1 - nodes) ** 2
     width = q[1] - q[0]
     mean = width * np.sum(_WEIGHTS * dens * znodes) + np.sum(zq * tail)
     var = width * np.sum(_WEIGHTS * dens * (znodes - mean) ** 2) + np.sum((zq - mean) ** 2 * tail)
@@ -59,11 +53,10 @@ def _common_df1(x: np.ndarray, df1: np.ndarray, scale: float, df2: float) -> tup
     if not low.any():
         return x, top
     f = x[low] / scale
-    upper = stats.f.logsf(f, df1[low], df2)
-    lower = stats.f.logcdf(f, df1[low], df2)
+    upper, lower = _fdist(df1[low], df2).logsf(f), _fdist(df1[low], df2).logcdf(f)
     up = upper < lower
-    f[up] = stats.f.isf(np.exp(upper[up]), top, df2)
-    f[~up] = stats.f.ppf(np.exp(lower[~up]), top, df2)
+    f[up] = _fdist(top, df2).isf(np.exp(upper[up]))
+    f[~up] = _fdist(top, df2).ppf(np.exp(lower[~up]))
     x = x.copy()
     x[low] = f * scale
     return x, top
@@ -122,7 +115,7 @@ def _robust_fit(x: np.ndarray, df1: np.ndarray, tail: np.ndarray) -> tuple[float
     if gap(1.0) <= 0:  # the log variances vary no more than with df2 = Inf
         trend = ztrend + zwmean - _winsorized_moments(d1, np.inf, tail)[0]
         fstat = np.exp(z - trend)
-        tail_p = stats.chi2.sf(fstat * d1, d1)
+        tail_p = _fdist(d1, np.inf).sf(fstat)
         not_outlier = np.minimum(tail_p / ((n - stats.rankdata(fstat) + 0.5) / n), 1)
         shrunk = np.full(n, np.inf)
         out = not_outlier < 1
@@ -137,7 +130,7 @@ def _robust_fit(x: np.ndarray, df1: np.ndarray, tail: np.ndarray) -> tuple[float
     df2 = df2_nr if gap(start) >= 0 else _link_inverse(optimize.brentq(gap, start, 1.0, xtol=1e-8))
     trend = ztrend + zwmean - _winsorized_moments(d1, df2, tail)[0]
     fstat = np.exp(z - trend)
-    log_tail_p = _logsf(fstat, d1, df2)
+    log_tail_p = _fdist(d1, df2).logsf(fstat)
     log_not_outlier = np.minimum(log_tail_p - (np.log(n - stats.rankdata(fstat) + 0.5) - np.log(n)), 0)
     if not (log_not_outlier < 0).any():
         return float(np.exp(trend)), df2, np.full(n, df2)
@@ -146,7 +139,7 @@ def _robust_fit(x: np.ndarray, df1: np.ndarray, tail: np.ndarray) -> tuple[float
         shrunk = not_outlier * df2
     else:
         df2_outlier = np.log(0.5) / log_tail_p.min() * df2
-        df2_outlier = np.log(0.5) / _logsf(fstat.max(), d1, df2_outlier) * df2_outlier
+        df2_outlier = np.log(0.5) / _fdist(d1, df2_outlier).logsf(fstat.max()) * df2_outlier
         shrunk = not_outlier * df2 + outlier * df2_outlier
     order = np.argsort(log_tail_p, kind="stable")
     ordered = shrunk[order]
