@@ -335,3 +335,19 @@ def test_cli_robust(small_h5ad, tmp_path, capsys):
     assert main(["run", str(small_h5ad), "--out", str(out), "--robust"]) == 1
     err = capsys.readouterr().err
     assert "--robust True is limma's robust empirical Bayes: use --method 'voom' or 'limma', not 'deseq2'" in err
+
+
+def test_report_composition_with_time_points(tmp_path):
+    """match="time": the composition design takes the time point as a covariate, beside the donor."""
+    cells = dp.datasets.imid_screen("small", random_state=4, timepoints=[6, 24], n_donors=3, cells_per_sample=120)
+    cells = cells[cells.obs["cell_type"].isin(["NK", "Myeloma"])].copy()
+    res = dp.report.run(
+        cells, tmp_path / "res", method="voom", match="time", skip=("rank", "compare", "time"), verbose=False
+    )
+    prov = json.loads((tmp_path / "res" / "provenance.json").read_text())
+    assert prov["composition"]["design"] == "~ donor + time + drug" and prov["composition"]["covariates"] == [
+        "donor",
+        "time",
+    ]
+    comp = res["composition"].set_index(["cell_type", "condition"])
+    assert comp.loc[("Myeloma", "mezigdomide"), "log2fc"] < 0 and comp.loc[("NK", "mezigdomide"), "log2fc"] > 0

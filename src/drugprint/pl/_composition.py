@@ -18,7 +18,7 @@ from ._base import finish, grid_axes, new_axes, symmetric_norm
 
 
 def _proportions(adata: AnnData, key: str) -> tuple[pd.DataFrame, dict]:
-    """Per sample × cell type: its proportion, condition and donor (when a covariate), from ``uns[key]``."""
+    """Per sample × cell type: its proportion and condition, from ``uns[key]``; and the tool's params."""
     params = stored(adata, key, tool="composition", entry="params", what="adata")
     counts = stored(adata, key, tool="composition", entry="counts", what="adata")
     samples = stored(adata, key, tool="composition", entry="samples", what="adata").set_index("sample")

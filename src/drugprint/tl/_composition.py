@@ -208,6 +208,7 @@ def composition(
     values = transform_proportions(counts, transform)
     results, _ = fit_limma(values, design, tests, robust=robust)
     props = counts.div(counts.sum(axis=1), axis=0)
+    diff = f"{transform}_diff"
     rows = []
     for spec in specs:
         if spec.label not in results:
@@ -217,7 +218,6 @@ def composition(
         pa, pb = props[a].mean(), props[b].mean()
         with np.errstate(divide="ignore"):
             lfc = np.log2(pa / pb)
-        diff = f"{transform}_diff"
         half = stats.t.ppf(0.5 + level / 2, res["df"].to_numpy()) * res["lfcse"].to_numpy()
         rows.append(
             pd.DataFrame(
