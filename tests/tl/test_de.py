@@ -43,28 +43,28 @@ def test_signatures_contract(sig_all, pdata):
 
 
 def _assert_equals_pydeseq2(sig, name, sub, meta, design, drug):
-    """Row ``name`` of ``sig`` equals pydeseq2's own formula interface on the genes ``sig`` tested.
+    """Row ``name`` of ``sig`` is the engine's fit of pydeseq2's own formula interface on the genes ``sig`` tested.
 
-    Both use the batched inference (which tests/tl/test_nbinom.py compares with pydeseq2's per-gene one) and
-    R's dispersion trend (tests/tl/test_trend.py), so this checks the design matrix and contrast vectors alone.
+    pydeseq2 builds the design matrix from the formula and the contrast vector from the levels; both go through the
+    same DESeq2 fit (:func:`~drugprint.tl._deseq2.fit_deseq2`), so this checks our design matrix and contrast vectors.
     """
-    from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.ds import DeseqStats
+    import contextlib
+    import io
 
-    from drugprint.tl._deseq2 import fit_parametric_trend
-    from drugprint.tl._nbinom import BatchedInference
+    from pydeseq2.dds import DeseqDataSet
+
+    from drugprint.tl._deseq2 import fit_deseq2
+    from drugprint.tl._design import Design
 
     genes = sig.var_names[np.isfinite(sig[name].layers["log2fc"][0])]
     counts = pd.DataFrame(sub[:, genes].X.astype(int), index=sub.obs_names, columns=genes)
-    inference = BatchedInference(n_cpus=1)
-    dds = DeseqDataSet(counts=counts, metadata=meta, design=design, quiet=True, inference=inference)
-    dds._fit_parametric_dispersion_trend = lambda vst=False: fit_parametric_trend(dds)
-    dds.deseq2()
-    st = DeseqStats(dds, contrast=["drug", drug, "DMSO"], quiet=True, inference=inference)
-    st.summary()
+    with contextlib.redirect_stdout(io.StringIO()):
+        dds = DeseqDataSet(counts=counts, metadata=meta, design=design, quiet=True)
+    contrast = np.asarray(dds.contrast("drug", "DMSO", drug), dtype=float)  # (column, baseline, level)
+    tables, _ = fit_deseq2(counts, Design(dds.obsm["design_matrix"].astype(float), design), {"t": contrast})
     ours = sig[name, genes]
-    np.testing.assert_allclose(ours.layers["log2fc"].ravel(), st.results_df["log2FoldChange"], rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(ours.layers["pvalue"].ravel(), st.results_df["pvalue"], rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(ours.layers["log2fc"].ravel(), tables["t"]["log2fc"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.layers["pvalue"].ravel(), tables["t"]["pvalue"], rtol=1e-5, atol=1e-12)
 
 
 def test_one_fit_equals_pydeseq2_formula_api(pdata):
@@ -263,3 +263,47 @@ def test_global_fdr_across_cell_types(sig_all):
     assert len(hits) == (long["padj_global"] < 0.05).sum() > 0
     with pytest.raises(ValueError, match="padj"):
         dp.get.de_table(sig_all, alpha=0.05, padj="cluster")
+
+
+def test_integer_donor_codes_enter_as_a_factor(pdata):
+    """Donors coded 1–4 (integers, as a sample sheet keeps 101/107) enter the short form as a factor, noted: the
+    same fit as with their names. With design= the formula decides: a number, or a factor with C(donor)."""
+    sub = pdata[pdata.obs["cell_type"] == "CD8 T"].copy()
+    named = dp.tl.de(sub, verbose=False)
+    unfiltered = dp.tl.de(sub, filter_genes=False, verbose=False)  # a formula filters by its design's leverages
+    sub.obs["donor"] = sub.obs["donor"].astype(str).str[1:].astype(int)
+    coded = dp.tl.de(sub, verbose=False)
+    np.testing.assert_array_equal(coded.layers["stat"], named.layers["stat"])
+    assert any("obs['donor'] holds integers (4 values) and names a grouping" in n for n in coded.uns["de"]["notes"])
+    as_number = dp.tl.de(sub, design="~ donor + drug", verbose=False)
+    assert not np.allclose(np.nan_to_num(as_number.layers["stat"]), np.nan_to_num(named.layers["stat"]))
+    as_factor = dp.tl.de(sub, design="~ C(donor) + drug", filter_genes=False, verbose=False)
+    np.testing.assert_allclose(as_factor.layers["stat"], unfiltered.layers["stat"], rtol=1e-8)
+    sub.obs["day"] = np.resize([1, 2, 3, 4], sub.n_obs + 1)[1:]  # integers that name no grouping: a number, noted
+    day = dp.tl.de(sub, covariates=["donor", "day"], method="voom", verbose=False)
+    assert any("obs['day'] holds 4 integer values and enters the design as a number" in n for n in day.uns["de"]["notes"])
+
+
+def test_control_as_the_data_shows_it(pdata):
+    """An integer-coded condition: control=0 and control="0" name the same level."""
+    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    sub.obs["arm"] = sub.obs["drug"].map({d: i for i, d in enumerate(["DMSO", *DRUGS])}).astype(int)
+    as_int = dp.tl.de(sub, condition_key="arm", control=0, method="voom", verbose=False)
+    as_text = dp.tl.de(sub, condition_key="arm", control="0", method="voom", verbose=False)
+    assert as_int.obs_names[0] == "NK|1 vs 0"
+    np.testing.assert_array_equal(as_int.layers["stat"], as_text.layers["stat"])
+
+
+def test_groups_from_the_pseudobulk_and_bulk_as_one_group(screen):
+    """groupby defaults to the column pseudobulk grouped by; data without one (bulk) are one group, noted."""
+    cells = screen.copy()
+    cells.obs["cluster"] = cells.obs["cell_type"]
+    pdata = dp.pp.pseudobulk(cells, sample_key="sample", groupby="cluster")
+    sig = dp.tl.de(pdata[:, :800].copy(), method="voom", verbose=False)
+    assert sig.uns["de"]["groupby"] == "cluster" and set(sig.obs["cluster"]) == set(cells.obs["cluster"])
+    assert any("dp.pp.pseudobulk grouped" in n for n in sig.uns["de"]["notes"])
+    bulk = dp.pp.pseudobulk(cells, sample_key="sample", groupby=None)  # one profile per sample: a bulk study
+    bulk = AnnData(bulk.X[:, :800], obs=bulk.obs[["donor", "drug"]].copy(), var=bulk.var.iloc[:800].copy())
+    one = dp.tl.de(bulk, method="voom", verbose=False)
+    assert one.obs_names[0] == "all|thalidomide vs DMSO" and one.uns["de"]["groupby"] == ""
+    assert any("fitted as one group" in n for n in one.uns["de"]["notes"])

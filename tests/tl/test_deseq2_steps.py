@@ -1,10 +1,11 @@
-"""drugprint's array versions of pydeseq2 steps against pydeseq2's own, on real-shaped data.
+"""The DESeq2 engine's steps on real-shaped data: the trend's fallback, the batched Wald tests, counted rejections.
 
-``fit_parametric_trend`` replaces pydeseq2's trend with R's (tests/tl/test_trend.py), ``wald_results``
-replaces ``DeseqStats(...).summary()`` (without independent filtering, which is ``independent_filtering``'s)
-and ``bh_rejections`` counts what scipy's Benjamini–Hochberg rejects at each independent-filtering cutoff.
-Data: the small simulated screen (every cell type, as ``dp.tl.de`` fits it) and the bundled screen counts with
-planted outliers (Cook's replacement and refitting, genes made all zero; as in tests/tl/test_lrt.py).
+``fit_trend`` falls back to R's local fit where R's parametric fit fails (R's own local fit is checked in
+tests/tl/test_small_designs_vs_r.py), ``wald_results`` tests every contrast of a fit at once with R's covariance
+(checked here gene by gene against the formula of DESeq2's ``fitBeta``), and ``bh_rejections`` counts what scipy's
+Benjamini–Hochberg rejects at each independent-filtering cutoff. Data: the small simulated screen (every cell
+type, as ``dp.tl.de`` fits it) and the bundled screen counts with planted outliers (Cook's replacement and
+refitting, genes made all zero; as in tests/tl/test_lrt.py).
 """
 
 import contextlib
@@ -15,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydeseq2.dds import DeseqDataSet
-from pydeseq2.ds import DeseqStats
 from scipy.stats import false_discovery_control
 
-from drugprint.tl._deseq2 import fit_parametric_trend, wald_results
+from drugprint.tl._deseq2 import wald_results
 from drugprint.tl._design import build_design
+from drugprint.tl._dispersion import fit_genewise, fit_map, fit_prior, fit_trend, refit_outliers
 from drugprint.tl._filter import bh_rejections, filter_by_expr
 from drugprint.tl._nbinom import BatchedInference
 
@@ -41,7 +42,7 @@ def _dds(counts: pd.DataFrame, meta: pd.DataFrame, design: pd.DataFrame) -> Dese
     with _quiet():
         dds = _dataset(counts, meta, design)
         dds.fit_size_factors()
-        dds.fit_genewise_dispersions()
+    fit_genewise(dds)
     return dds
 
 
@@ -55,56 +56,75 @@ def _cell_types(pdata):
         yield cell_type, counts, sub.obs[["donor", "drug"]], design
 
 
-def test_parametric_trend_is_r_s_and_falls_back_to_the_mean(pdata, monkeypatch):
-    """The curve is DESeq2's (R's) fit of the gene-wise dispersions; where it fails, pydeseq2's mean trend."""
+def test_trend_is_r_s_parametric_curve_and_falls_back_to_a_local_fit(pdata, monkeypatch):
+    """The curve is DESeq2's (R's) fit of the gene-wise dispersions; where it fails, R's local fit."""
+    import drugprint.tl._dispersion as dispersion
     import drugprint.tl._trend as trend
 
     _, counts, meta, design = next(_cell_types(pdata))
     dds = _dds(counts, meta, design.matrix)
-    with _quiet():
-        fit_parametric_trend(dds)
-    expected = trend.parametric_trend(dds.var["_normed_means"].to_numpy(), dds.var["genewise_dispersions"].to_numpy())
+    fit_trend(dds)
+    means, genewise = dds.var["_normed_means"].to_numpy(), dds.var["genewise_dispersions"].to_numpy()
+    use = genewise > 1e-6
+    expected = trend.parametric_trend(means[use], genewise[use])
     assert dds.uns["disp_function_type"] == "parametric"
     np.testing.assert_array_equal(dds.uns["trend_coeffs"].to_numpy(), expected)
-    fitted = dds.var["fitted_dispersions"].to_numpy()
-    np.testing.assert_allclose(fitted, expected[0] + expected[1] / dds.var["_normed_means"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dds.var["fitted_dispersions"], expected[0] + expected[1] / means, rtol=1e-12)
 
-    monkeypatch.setattr(trend, "parametric_trend", lambda *args, **kwargs: None)
-    with _quiet():
-        fit_parametric_trend(dds)
-    assert dds.uns["disp_function_type"] == "mean"
-    np.testing.assert_array_equal(dds.var["fitted_dispersions"].to_numpy()[dds.var["non_zero"]], dds.uns["mean_disp"])
+    monkeypatch.setattr(dispersion, "parametric_trend", lambda *args, **kwargs: None)
+    local = fit_trend(dds)
+    assert dds.uns["disp_function_type"] == "local"
+    np.testing.assert_allclose(dds.var["fitted_dispersions"], trend.LocalTrend(means[use], genewise[use])(means))
+    np.testing.assert_allclose(local(means), dds.var["fitted_dispersions"])
 
 
 def _fitted(counts, meta, design) -> DeseqDataSet:
-    """The steps of ``DeseqDataSet.deseq2`` as the engine runs them (R's trend in place of pydeseq2's)."""
+    """The engine's steps up to the refit of Cook's outliers (as ``fit_deseq2`` runs them)."""
+    dds = _dds(counts, meta, design)
+    trend = fit_trend(dds)
+    fit_prior(dds)
+    fit_map(dds)
     with _quiet():
-        dds = _dataset(counts, meta, design)
-        dds.fit_size_factors()
-        dds.fit_genewise_dispersions()
-        fit_parametric_trend(dds)
-        for step in ("fit_dispersion_prior", "fit_MAP_dispersions", "fit_LFC", "calculate_cooks", "refit"):
-            getattr(dds, step)()
+        dds.fit_LFC()
+        dds.calculate_cooks()
+        refit_outliers(dds, trend)
     return dds
 
 
-def _assert_summary_equal(dds: DeseqDataSet, contrasts: list[np.ndarray]):
+def _assert_wald_is_r_s(dds: DeseqDataSet, contrasts: list[np.ndarray]):
+    """All contrasts at once equal DESeq2's per-gene Wald test (``fitBeta``'s covariance: weights from the fitted
+    means, at least minmu = 0.5; ridge 1e-6 on the log2 scale), Cook's outliers NaN, genes zeroed by replacement at
+    stat 0, p-value 1."""
+    from scipy.stats import norm
+
+    X = dds.obsm["design_matrix"].to_numpy(dtype=float)
+    lfc = dds.varm["LFC"].to_numpy(dtype=float)
+    sf = dds.obs["size_factors"].to_numpy()
+    ridge = np.eye(X.shape[1]) * 1e-6 / np.log(2) ** 2
+    outlier = dds.cooks_outlier().to_numpy(dtype=bool)
+    zero = dds.var_names.isin(dds.new_all_zeroes_genes)
     ours = wald_results(dds, contrasts)
     for c, res in zip(contrasts, ours, strict=True):
-        with _quiet():  # pydeseq2's own per-gene Wald test (DefaultInference)
-            stats = DeseqStats(dds, contrast=c, independent_filter=False, quiet=True)
-            stats.summary()
-        ref = stats.results_df
-        assert list(res.index) == list(ref.index)
-        assert np.array_equal(res["pvalue"].isna(), ref["pvalue"].isna())
-        np.testing.assert_array_equal(res["base_mean"], ref["baseMean"])
-        np.testing.assert_array_equal(res["log2fc"], ref["log2FoldChange"])
-        for col, theirs in (("lfcse", "lfcSE"), ("stat", "stat"), ("pvalue", "pvalue")):
-            np.testing.assert_allclose(res[col], ref[theirs], rtol=1e-10, atol=1e-300)
+        assert list(res.index) == list(dds.var_names)
+        np.testing.assert_array_equal(res["base_mean"], dds.var["_normed_means"])
+        np.testing.assert_allclose(res["log2fc"], lfc @ c / np.log(2), rtol=1e-12)
+        assert res["pvalue"].isna().to_numpy().tolist() == outlier.tolist()
+        for g in [*np.flatnonzero(~zero & ~outlier)[::25], *np.flatnonzero(zero & ~outlier)[:5]]:
+            mu = np.maximum(sf * np.exp(X @ lfc[g]), 0.5)
+            w = mu / (1 + dds.var["dispersions"].iloc[g] * mu)
+            xtwx = (X.T * w) @ X
+            inv = np.linalg.inv(xtwx + ridge)
+            se = np.sqrt(c @ inv @ xtwx @ inv @ c)
+            stat = (lfc[g] @ c) / se
+            if zero[g]:
+                se, stat = 0.0, 0.0
+            np.testing.assert_allclose(res["lfcse"].iloc[g], se / np.log(2), rtol=1e-9)
+            np.testing.assert_allclose(res["stat"].iloc[g], stat, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(res["pvalue"].iloc[g], 1.0 if zero[g] else 2 * norm.sf(abs(stat)), rtol=1e-8)
 
 
-def test_wald_results_equal_pydeseq2_summary(pdata):
-    """All contrasts of one fit at once, as DeseqStats.summary() gives each (Cook's outliers NaN)."""
+def test_wald_results_are_r_s_per_gene_tests(pdata):
+    """All contrasts of one fit at once, as DESeq2's Wald test gives each (Cook's outliers NaN)."""
     _, counts, meta, design = next(c for c in _cell_types(pdata) if c[0] == "Myeloma")
     dds = _fitted(counts, meta, design.matrix)
     contrasts = [
@@ -113,10 +133,10 @@ def test_wald_results_equal_pydeseq2_summary(pdata):
         design.weighted({"iberdomide": 0.5, "mezigdomide": 0.5, "lenalidomide": -0.5, "pomalidomide": -0.5}),
         design.coef("donor[T.D2]"),
     ]
-    _assert_summary_equal(dds, contrasts)
+    _assert_wald_is_r_s(dds, contrasts)
 
 
-def test_wald_results_with_replaced_outliers_equal_pydeseq2_summary():
+def test_wald_results_with_replaced_outliers_are_r_s():
     """Cook's replacement and refitting, genes made all zero by it (stat 0, p-value 1, lfcSE 0)."""
     counts = pd.read_csv(DATA / "screen_myeloma_counts.csv.gz", index_col=0)
     meta = pd.read_csv(DATA / "screen_myeloma_samples.csv", index_col="sample")
@@ -129,7 +149,7 @@ def test_wald_results_with_replaced_outliers_equal_pydeseq2_summary():
     design = build_design(meta, "~ imid", factor="imid", reference="no")
     dds = _fitted(planted.T, meta[["imid"]], design.matrix)
     assert dds.var["replaced"].sum() > 100 and len(dds.new_all_zeroes_genes) > 5 and dds.cooks_outlier().sum() > 5
-    _assert_summary_equal(dds, [design.contrast("yes", "no"), design.contrast("no", "yes")])
+    _assert_wald_is_r_s(dds, [design.contrast("yes", "no"), design.contrast("no", "yes")])
 
 
 def test_bh_rejections_count_scipy_rejections():
@@ -169,19 +189,16 @@ def test_de_deseq2_rows_are_the_steps(pdata):
     assert (padj < 0.1).sum() > (padj < 0.05).sum() > 0
 
 
-def test_mean_trend_fallback_is_recorded_and_warned(pdata, monkeypatch):
-    """A group whose parametric trend cannot be fitted is fitted with the mean trend, recorded and warned by name."""
-    import pytest
-
+def test_local_trend_fallback_is_recorded(pdata, monkeypatch):
+    """A group whose parametric trend cannot be fitted gets R's local fit, recorded per group (as R's note)."""
     import drugprint as dp
-    import drugprint.tl._trend as trend
+    import drugprint.tl._dispersion as dispersion
 
     sub = pdata[pdata.obs["cell_type"] == "NK", :1500].copy()
     sig = dp.tl.de(sub, verbose=False)
     assert (sig.uns["de"]["fits"]["dispersion_trend"] == "parametric").all()
-    monkeypatch.setattr(trend, "parametric_trend", lambda *args, **kwargs: None)
-    with pytest.warns(UserWarning, match="Group 'NK': DESeq2's parametric dispersion trend could not be fitted"):
-        fallback = dp.tl.de(sub, verbose=False)
-    assert (fallback.uns["de"]["fits"]["dispersion_trend"] == "mean").all()
+    monkeypatch.setattr(dispersion, "parametric_trend", lambda *args, **kwargs: None)
+    fallback = dp.tl.de(sub, verbose=False)
+    assert (fallback.uns["de"]["fits"]["dispersion_trend"] == "local").all()
     assert not np.allclose(np.nan_to_num(fallback.layers["stat"]), np.nan_to_num(sig.layers["stat"]))
     assert (dp.tl.de(sub, method="voom", verbose=False).uns["de"]["fits"]["dispersion_trend"] == "").all()

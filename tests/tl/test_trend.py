@@ -54,35 +54,42 @@ def _counts_and_meta(case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_final_dispersions_are_r_s(case):
-    """Through the engine's steps, DESeq2's trend, prior and MAP dispersions are R's (pydeseq2's trend fit falls
-    back to a constant on the 9-coefficient interaction design, leaving its dispersions a median 24 % from R's)."""
+    """Through the engine's steps (gene-wise, trend, prior, MAP as R takes them), the dispersions are R's.
+
+    pydeseq2 0.5's own steps left them a median 5.4 % (screen), 23.8 % (interaction) and 9.5 % (dose) from R's.
+    Gene-wise estimates differ only where the likelihood is flat towards the Poisson limit (both below 1e-4), where
+    the rounding of lgamma(y + 1/alpha) - lgamma(1/alpha) decides between grid points; one such gene (RHBDF2, the
+    interaction case: 1.1e-5 here, 1e-8 in R) sits above the trend's cut of 1e-6 and moves it by 0.3 %."""
+    dds = _dispersions(*_counts_and_meta(case), genes=pd.read_csv(DATA / f"trend_{case}.csv.gz", index_col=0).index)
+    r = pd.read_csv(DATA / f"trend_{case}.csv.gz", index_col=0)
+    params = pd.read_csv(DATA / f"trend_{case}_params.csv").iloc[0]
+    genewise, theirs = dds.var["genewise_dispersions"].to_numpy(), r["dispGeneEst"].to_numpy()
+    differ = np.abs(genewise / theirs - 1) > 1e-4
+    assert differ.mean() < 0.01 and (np.maximum(genewise, theirs)[differ] < 1e-4).all()
+    np.testing.assert_allclose(dds.uns["trend_coeffs"], [params["asymptDisp"], params["extraPois"]], rtol=5e-3)
+    assert float(dds.uns["prior_disp_var"]) == pytest.approx(params["dispPriorVar"], rel=5e-3)
+    rel = np.abs(dds.var["dispersions"].to_numpy() / r["dispersion"].to_numpy() - 1)
+    assert np.median(rel) < 1e-3 and rel.max() < 1e-2
+
+
+def _dispersions(counts, meta, formula, genes):
     import contextlib
     import io
-    import warnings
 
     from pydeseq2.dds import DeseqDataSet
 
-    from drugprint.tl._deseq2 import fit_parametric_trend
     from drugprint.tl._design import build_design
+    from drugprint.tl._dispersion import fit_genewise, fit_map, fit_prior, fit_trend
     from drugprint.tl._nbinom import BatchedInference
 
-    r = pd.read_csv(DATA / f"trend_{case}.csv.gz", index_col=0)
-    counts, meta, formula = _counts_and_meta(case)
-    counts = counts.loc[r.index].T.astype(np.int64)
+    counts = counts.loc[genes].T.astype(np.int64)
     meta = meta.loc[counts.index]
     design = build_design(meta, formula, factor="drug", reference="DMSO" if "drug" in formula else None)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
+    with contextlib.redirect_stdout(io.StringIO()):
         dds = DeseqDataSet(counts=counts, metadata=meta, design=design.matrix, inference=BatchedInference(), quiet=True)
-        dds.fit_size_factors()
-        dds.fit_genewise_dispersions()
-        fit_parametric_trend(dds)
-        dds.fit_dispersion_prior()
-        dds.fit_MAP_dispersions()
-    params = pd.read_csv(DATA / f"trend_{case}_params.csv").iloc[0]
-    # the gene-wise estimates of near-Poisson genes (flat objective) differ, so the genes fitted differ slightly
-    np.testing.assert_allclose(dds.uns["trend_coeffs"], [params["asymptDisp"], params["extraPois"]], rtol=0.05)
-    # and through the prior variance (a spread over genes those estimates enter), so the MAP moves by ~1 %
-    rel = np.abs(dds.var["dispersions"].to_numpy() / r["dispersion"].to_numpy() - 1)
-    assert np.median(rel) < 0.025  # pydeseq2's trend: 5.4 % (screen), 23.8 % (interaction), 9.5 % (dose)
-    assert np.mean(rel > 0.1) < 0.05
+    dds.fit_size_factors()
+    fit_genewise(dds)
+    fit_trend(dds)
+    fit_prior(dds)
+    fit_map(dds)
+    return dds

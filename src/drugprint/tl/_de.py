@@ -33,6 +33,28 @@ if TYPE_CHECKING:
     import distributed
 
 METHODS = ("deseq2", "voom", "limma", "ttest")
+FIT_COLUMNS = [
+    "group",
+    "n_profiles",
+    "profiles_per_condition",
+    "residual_df",
+    "n_genes_tested",
+    "design",
+    "dropped_covariates",
+    "block_correlation",
+    "dispersion_trend",
+    "prior_variance",
+    "omnibus_df",
+    "seconds",
+]
+
+
+def _per_condition(meta: pd.DataFrame, cond_col: str | None) -> str:
+    """``"DMSO: 2, lenalidomide: 2"``: the profiles of each condition in a fit (all of them when there is none)."""
+    if cond_col is None:
+        return f"all: {len(meta)}"
+    counts = meta[cond_col].astype(str).value_counts(sort=False)
+    return ", ".join(f"{level}: {n}" for level, n in counts.items())
 
 
 def _constant_within(meta: pd.DataFrame, exclude: set[str]) -> dict[str, object]:
@@ -90,7 +112,7 @@ def de(
     pdata: AnnData | MuData,
     condition_key: str = "drug",
     control: str | None = None,
-    groupby: str | None = "cell_type",
+    groupby: str | None = "auto",
     covariates: Sequence[str] | None = None,
     *,
     design: str | None = None,
@@ -127,15 +149,20 @@ def de(
     condition_key
         ``obs`` column with the treatment (drug, or drug at dose): the factor whose levels ``contrasts`` name.
     control
-        Level of ``condition_key`` used as the reference (the vehicle). ``None``: the one level labelled like a
-        vehicle or untreated control (``DMSO``, ``vehicle``, ``ctrl``, ``untreated``, ``mock``, ``PBS`` …; see
-        :func:`drugprint.resources.find_vehicle`); an error when no level or several levels are (when only
-        ``coef=``/``reduced=`` tests are asked for, the first level then).
+        Level of ``condition_key`` used as the reference (the vehicle), as ``obs`` shows it (``0`` or ``"0"``).
+        ``None``: the one level labelled like a vehicle or untreated control (``DMSO``, ``vehicle``, ``ctrl``,
+        ``untreated``, ``mock``, ``PBS`` …; see :func:`drugprint.resources.find_vehicle`); an error when no level or
+        several levels are (when only ``coef=``/``reduced=`` tests are asked for, the first level then).
     groupby
         ``obs`` column splitting the profiles into independently fitted groups; ``None`` fits all together.
+        ``"auto"``: the column :func:`drugprint.pp.pseudobulk` grouped the cells by (``uns["pseudobulk"]``), else
+        ``cell_type`` when present, else one group (a bulk study; noted in ``uns["de"]["notes"]``).
     covariates
         Short form of the design: ``obs`` columns entering ``~ covariates + condition`` (e.g. donor, batch, a
-        continuous covariate); those constant within a group leave that group's design (recorded).
+        continuous covariate); those constant within a group leave that group's design (recorded). A column of
+        integers whose name reads like a grouping (``donor``, ``patient``, ``batch``, ``plate``, ``line``,
+        ``replicate`` …; e.g. donors coded 101, 107) enters as a factor, not as a number (noted in
+        ``uns["de"]["notes"]``; with ``design=`` the formula decides, e.g. ``C(donor)``).
         ``None``: ``["donor"]`` when ``obs`` has a ``donor`` column, else none; ``[]`` for none.
     design
         The design as a formula in formulaic's syntax (R's), e.g. ``"~ donor + drug"``, ``"~ donor + drug *
@@ -227,8 +254,11 @@ def de(
     every group's p-values of the same test at once (muscat's ``p_adj.glb``; genes each group's own filtering
     kept), for claims across cell types; ``X`` is ``stat`` with untested genes at 0. ``uns["de"]`` records
     every parameter (``client`` as its scheduler's address, ``""`` for none), the executor that ran the fits
-    (``executor``: ``"serial"``, ``"loky (n_jobs=2)"`` or ``"dask (<scheduler address>)"``), the tests, the formula
-    fitted, design, block correlation and fit time of each group (``fits``), skipped groups and tests, library
+    (``executor``: ``"serial"``, ``"loky (n_jobs=2)"`` or ``"dask (<scheduler address>)"``), the tests, and per group
+    (``fits``) the profiles per condition, the residual degrees of freedom (profiles minus coefficients: the
+    replicates the variance rests on), the formula fitted, block correlation, DESeq2's dispersion trend
+    (``"parametric"``, or ``"local"`` where R's parametric fit fails) and prior variance, and the fit time; skipped
+    groups and tests, library
     versions, and in ``replicates`` what replicate-level pathway
     tests need from each group's fit (its profiles' log-expression of the tested genes — log-CPM with voom
     precision weights for counts —, the design matrix and each signature's contrast vector; omnibus rows
@@ -276,12 +306,17 @@ def de(
         match=_as_list(match),
     )
     formula, covariates, control, specs = call.formula, call.covariates, call.control, call.specs
-    uses_condition, display = call.uses_condition, call.display
-    obs, cond_col, ref_levels = pdata.obs, (condition_key if uses_condition else None), [control]
+    uses_condition, display, groupby = call.uses_condition, call.display, call.groupby
+    for note in call.notes:
+        logger.info("de: %s", note)
+    obs = pdata.obs
+    if call.factors:  # integer codes of a grouping (donors 101, 107) as factors, in numeric order
+        obs = obs.copy()
+        for c in call.factors:
+            obs[c] = pd.Categorical(obs[c], categories=np.sort(obs[c].unique()))
+    cond_col, ref_levels = (condition_key if uses_condition else None), [control]
     if match is not None:
-        obs, cond_col, ref_levels, specs = split_by(
-            pdata.obs, condition_key, control, _as_list(match), specs, covariates
-        )
+        obs, cond_col, ref_levels, specs = split_by(obs, condition_key, control, _as_list(match), specs, covariates)
 
     counts_in = engine.needs == "counts"
     layer = resolve_counts_layer(pdata, layer) if counts_in else layer
@@ -337,26 +372,27 @@ def de(
     for job, (tables, info, seconds) in zip(jobs, fitted, strict=True):
         sub, design_g, tested = job.meta, job.design, job.tested
         logger.info("de: %s fitted in %.1f s (%d profiles, %d genes)", job.group, seconds, len(sub), tested.sum())
-        if info.get("dispersion_trend") == "mean":
-            warnings.warn(
-                f"Group {job.group!r}: DESeq2's parametric dispersion trend could not be fitted (as R's fit fails), so "
-                "the mean dispersion was used as the trend; recorded in uns['de']['fits']['dispersion_trend'].",
-                UserWarning,
-                stacklevel=2,
+        if info.get("dispersion_trend") == "local":
+            logger.info(
+                "de: %s: DESeq2's parametric dispersion trend could not be fitted; R's local fit was used, as R does",
+                job.group,
             )
         omnibus_df = [t.df for t in job.tests.values() if isinstance(t, Omnibus)]
         summary.append(
-            (
-                job.group,
-                len(sub),
-                int(tested.sum()),
-                design_g.formula.replace(quote("_condition"), shown) if shown else design_g.formula,
-                ", ".join(design_g.dropped_terms),
-                float(info.get("block_correlation", np.nan)),
-                info.get("dispersion_trend", ""),
-                omnibus_df[0] if omnibus_df else 0,
-                round(seconds, 3),
-            )
+            {
+                "group": job.group,
+                "n_profiles": len(sub),
+                "profiles_per_condition": _per_condition(sub, cond_col),
+                "residual_df": int(design_g.matrix.shape[0] - np.linalg.matrix_rank(design_g.matrix.to_numpy(float))),
+                "n_genes_tested": int(tested.sum()),
+                "design": design_g.formula.replace(quote("_condition"), shown) if shown else design_g.formula,
+                "dropped_covariates": ", ".join(design_g.dropped_terms),
+                "block_correlation": float(info.get("block_correlation", np.nan)),
+                "dispersion_trend": info.get("dispersion_trend", ""),
+                "prior_variance": float(info.get("prior_variance", np.nan)),
+                "omnibus_df": omnibus_df[0] if omnibus_df else 0,
+                "seconds": round(seconds, 3),
+            }
         )
         signatures, contrasts = [], []
         for key, spec in job.specs.items():
@@ -385,6 +421,7 @@ def de(
         "condition_key": condition_key,
         "control": control if control is not None else "",
         "groupby": groupby if groupby is not None else "",
+        "notes": list(call.notes),
         "design": display,
         "covariates": covariates,
         "contrasts": [list(c) for c in dict.fromkeys((s.condition, s.reference) for s in specs if s.kind == "pair")],
@@ -409,20 +446,7 @@ def de(
         "groups": list(all_groups),
         "mod": mod,
         "allow_single_cells": bool(allow_single_cells),
-        "fits": pd.DataFrame(
-            summary,
-            columns=[
-                "group",
-                "n_profiles",
-                "n_genes_tested",
-                "design",
-                "dropped_covariates",
-                "block_correlation",
-                "dispersion_trend",
-                "omnibus_df",
-                "seconds",
-            ],
-        ),
+        "fits": pd.DataFrame(summary, columns=FIT_COLUMNS),
         "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
         "versions": versions(),
         "replicates": {

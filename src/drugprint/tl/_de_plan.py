@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -125,7 +126,11 @@ def parse_tests(
 
 @dataclass
 class Call:
-    """A ``de`` call resolved: the formula (``None`` for the short form), its variables and the tests."""
+    """A ``de`` call resolved: the formula (``None`` for the short form), its variables and the tests.
+
+    ``groupby`` is the column the groups come from (``None``: one group); ``factors`` the integer columns of the
+    short form that enter as factors; ``notes`` what was decided from the data, for the log and ``uns["de"]``.
+    """
 
     formula: str | None
     display: str
@@ -134,12 +139,80 @@ class Call:
     uses_condition: bool
     control: str | None
     specs: list[TestSpec]
+    groupby: str | None = None
+    factors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# Words that name a grouping of samples: an integer column so named is a code (donors 101, 107), not a quantity.
+GROUPING_WORDS = frozenset(
+    "donor patient subject individual participant person batch plate lane line cellline replicate rep mouse mice "
+    "animal rat well run lot pair block cohort site center centre experiment litter cage id sample".split()
+)
+
+
+def names_a_grouping(name: str) -> bool:
+    """Whether a column's name reads like a grouping of samples (``donor``, ``patient_id``, ``Batch``, ``cellLine``)."""
+    tokens = re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", str(name)).lower())
+    return any(t in GROUPING_WORDS for t in tokens) or str(name).lower().replace("_", "") in GROUPING_WORDS
+
+
+def _integer_coded(values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(values):
+        return False
+    if not pd.api.types.is_numeric_dtype(values):
+        return False
+    v = values.to_numpy(dtype=float)
+    return bool(np.all(np.isfinite(v)) and np.all(v == np.round(v)))
+
+
+def resolve_groupby(pdata, groupby: str | None, notes: list[str]) -> str | None:
+    """``groupby="auto"``: the column ``dp.pp.pseudobulk`` grouped by, else ``cell_type``, else one group."""
+    if groupby != "auto":
+        return groupby
+    record = pdata.uns.get("pseudobulk")
+    keys = record.get("groupby") if isinstance(record, Mapping) else None
+    keys = [k for k in ([keys] if isinstance(keys, str) else list(keys if keys is not None else [])) if k]
+    if len(keys) == 1 and keys[0] in pdata.obs.columns:
+        notes.append(f"groupby={keys[0]!r}: the column dp.pp.pseudobulk grouped the cells by.")
+        return keys[0]
+    if "cell_type" in pdata.obs.columns:
+        return "cell_type"
+    notes.append(
+        "No 'cell_type' column and no pseudobulk grouping: every profile is fitted as one group ('all'); pass "
+        "groupby= naming a column to fit groups separately."
+    )
+    return None
+
+
+def _short_form_factors(pdata, covariates: list[str], notes: list[str]) -> list[str]:
+    """Integer covariates of the short form that name a grouping (donor 1–4, patient 101/107) enter as factors."""
+    factors = []
+    for c in covariates:
+        values = pdata.obs[c]
+        if not _integer_coded(values):
+            continue
+        n_levels = int(values.nunique())
+        if names_a_grouping(c):
+            factors.append(c)
+            notes.append(
+                f"obs[{c!r}] holds integers ({n_levels} values) and names a grouping: it enters the design as a "
+                f"factor (one coefficient per level), not as a number. For a numeric covariate, use design= with it."
+            )
+        elif n_levels <= 4:
+            notes.append(
+                f"obs[{c!r}] holds {n_levels} integer values and enters the design as a number (one slope). If they "
+                f"are codes of groups, pass design='~ C({c}) + ...' or convert the column to text."
+            )
+    return factors
 
 
 def resolve_call(
     pdata, engine, *, condition_key, control, groupby, covariates, design, contrasts, coef, reduced, block, match
 ) -> Call:
     """Check a ``de`` call against the data and resolve its design and tests; errors name the argument to fix."""
+    notes: list[str] = []
+    groupby = resolve_groupby(pdata, groupby, notes)
     if covariates is not None:
         covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if design is not None:
@@ -160,7 +233,8 @@ def resolve_call(
     else:
         if covariates is None:
             covariates = ["donor"] if "donor" in pdata.obs.columns else []
-            logger.info("de: covariates %s (default: the 'donor' column when present)", covariates)
+            if covariates:
+                notes.append("covariates=['donor']: the data have a 'donor' column (pass covariates=[] for none).")
         if condition_key in covariates:
             raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
         formula, uses_condition, variables = None, True, [*covariates, condition_key]
@@ -194,9 +268,12 @@ def resolve_call(
     if not pdata.var_names.is_unique:
         dup = pdata.var_names[pdata.var_names.duplicated()].unique()[:5].tolist()
         raise ValueError(f"Gene names are duplicated (e.g. {dup}); run pdata.var_names_make_unique() first.")
+    factors = _short_form_factors(pdata, covariates, notes) if design is None else []
     levels = None
     if uses_condition or contrasts is not None:
         levels = [str(x) for x in categories(pdata.obs[condition_key])]
+        if control is not None and not isinstance(control, str):
+            control = str(control)  # the level as the user sees it: control=0 for a column of 0, 1, 2
         control = resolve_control(
             levels, control, condition_key, levels_needed=contrasts is not None or not (coef or reduced)
         )
@@ -216,7 +293,7 @@ def resolve_call(
             f"method={engine.name!r} offers {', '.join(engine.tests)} tests, not {', '.join(unsupported)}; use 'voom', "
             "'limma' or 'deseq2'."
         )
-    return Call(formula, display, covariates, variables, uses_condition, control, specs)
+    return Call(formula, display, covariates, variables, uses_condition, control, specs, groupby, factors, notes)
 
 
 def resolve_control(levels: list[str], control: str | None, condition_key: str, *, levels_needed: bool) -> str:
@@ -371,4 +448,5 @@ def plan_group(group: str, meta: pd.DataFrame, x: np.ndarray, var_names: pd.Inde
         _skip(skipped, group, "no gene passed the expression filter.")
         return None
     labels = {f"t{i}": spec for i, spec in enumerate(specs) if f"t{i}" in tests}
-    return FitJob(group, sub, counts.loc[:, tested], tested, design, tests, pairs, block, labels)
+    n_zero = int((~tested).sum()) if s.is_counts and not s.filter_genes else 0  # all-zero genes, as R would see them
+    return FitJob(group, sub, counts.loc[:, tested], tested, design, tests, pairs, block, labels, n_zero)

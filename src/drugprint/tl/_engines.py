@@ -110,6 +110,7 @@ class FitJob:
     pairs: dict  # key → (level, reference) for pair tests
     block: np.ndarray | None = None
     specs: dict = field(default_factory=dict)  # key → the TestSpec it answers
+    n_zero: int = 0  # genes with no count in the group, left out of data (DESeq2's independent filtering counts them)
 
 
 def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpus: int, robust: bool = False):
@@ -125,7 +126,9 @@ def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpu
         if method == "deseq2":
             from ._deseq2 import fit_deseq2
 
-            tables, info = fit_deseq2(job.data.astype(np.int64), job.design, job.tests, alpha=alpha, n_cpus=n_cpus)
+            tables, info = fit_deseq2(
+                job.data.astype(np.int64), job.design, job.tests, alpha=alpha, n_cpus=n_cpus, n_zero=job.n_zero
+            )
         elif method == "voom":
             from ._voom import fit_voom
 

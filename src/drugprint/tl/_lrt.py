@@ -48,7 +48,7 @@ def _loglik(counts: np.ndarray, mu: np.ndarray, disp: np.ndarray) -> np.ndarray:
     return -np.asarray(nb_nll(counts, mu, disp), dtype=np.float64)
 
 
-def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05) -> pd.DataFrame:
+def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05, n_zero: int = 0) -> pd.DataFrame:
     """DESeq2's likelihood-ratio test of the full design of ``dds`` against ``reduced``, for every gene.
 
     Follows DESeq2's ``nbinomLRT`` and ``results()`` (Love, Huber & Anders 2014, *Genome Biology* 15:550;
@@ -76,6 +76,8 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
         (default: ``dds.inference``).
     alpha
         Target FDR of the independent filtering (``results(alpha=)``; note that R's default is 0.1).
+    n_zero
+        Genes with no count at all left out of ``dds``; they enter independent filtering's quantiles, as in R.
 
     Returns
     -------
@@ -158,7 +160,7 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05)
             "lfcse": np.nan,
             "stat": stat,
             "pvalue": pvalue,
-            "padj": independent_filtering(base_mean.to_numpy(), pvalue.to_numpy(), alpha),
+            "padj": independent_filtering(base_mean.to_numpy(), pvalue.to_numpy(), alpha, n_zero),
             "base_mean": base_mean,
             "df": float(df),
         },

@@ -4,11 +4,12 @@ pydeseq2 (Muzellec et al. 2023, *Bioinformatics* 39:btad547) solves the GLM, fit
 each contrast one gene at a time in Python (``pydeseq2.utils.irls_solver``, ``fit_alpha_mle``, ``wald_test``).
 Its :class:`~pydeseq2.inference.Inference` interface exists so that these steps can be swapped;
 :class:`BatchedInference` runs the same iteratively reweighted least squares (Love, Huber & Anders 2014, *Genome
-Biology* 15:550, eqs. 1–2; same start values, ridge, thresholds and stopping rule per gene), the same
-Cox–Reid-adjusted dispersion objective and the same Wald statistics on all genes at once, and hands any gene
-whose IRLS diverges or whose dispersion search does not close back to pydeseq2's own per-gene solvers. The
-genes' small ``X' W X`` matrices are formed by one matrix product and inverted by a compiled Cholesky loop
-(:class:`_Gram`). Trend, prior and Cook's distances stay pydeseq2's.
+Biology* 15:550, eqs. 1–2; same start values, ridge, thresholds and stopping rule per gene), the same linear-model
+means and the same Wald statistics on all genes at once, and hands any gene whose IRLS diverges back to pydeseq2's
+per-gene solver. The dispersions are found as R's DESeq2 finds them, not as pydeseq2 does: R's line search on the
+Cox–Reid-adjusted log posterior (:func:`line_search`, DESeq2's ``fitDisp``) and its grid search where that does not
+converge (:func:`grid_search`, ``fitDispGrid``), the same arithmetic step by step, all genes in lockstep. The genes'
+small ``X' W X`` matrices are formed by one matrix product and inverted by a compiled Cholesky loop (:class:`_Gram`).
 """
 
 from __future__ import annotations
@@ -137,106 +138,125 @@ class _Gram:
         return np.einsum("ijg,jg->ig", P[self.full], V)
 
 
-PGTOL = 1e-5  # scipy's L-BFGS-B default projected-gradient tolerance, which pydeseq2's dispersion fit uses
+# DESeq2's dispersion fits (DESeq2.cpp 1.38: log_posterior, dlog_posterior, fitDisp, fitDispGrid), all genes at once
+KAPPA_0, DISP_TOL, DISP_MAXIT = 1.0, 1e-6, 100  # estimateDispersionsGeneEst / estimateDispersionsMAP defaults
+ARMIJO = 1e-4  # fitDisp's epsilon
 
 
-def _dispersion_gradient(t, y, mu, gram, log_alpha_hat, prior_var, cr_reg, prior_reg):
-    """d/d(log alpha) of pydeseq2's dispersion objective for every gene (columns of ``y``) at ``t = log alpha``.
+class _Posterior:
+    """The log posterior of ``log alpha`` of every gene (DESeq2's ``log_posterior``) and its derivative.
 
-    Negative-binomial negative log-likelihood, plus the Cox–Reid term ``0.5 log det(X' W X)`` with
-    ``W = mu / (1 + mu alpha)``, plus the log-normal prior ``(t - log_alpha_hat)^2 / (2 prior_var)``. The Cox–Reid
-    term's derivative is ``0.5 tr((X' W X)^-1 X' (dW/d alpha) X)`` with ``dW/d alpha = -W^2``, i.e. ``-0.5 sum_n
-    W_n^2 x_n' (X' W X)^-1 x_n``.
+    Negative-binomial log-likelihood of counts ``y`` at means ``mu``, plus the Cox–Reid term ``-0.5 log det(X' W
+    X)`` with ``W = (1 / mu + alpha)^-1``, plus, with a prior, ``-0.5 (log alpha - prior_mean)^2 / prior_var``.
+    The arithmetic is DESeq2's, term for term, so that the line search takes the same steps.
     """
-    alpha = np.exp(t)
-    inv = 1.0 / alpha
-    nll = -(inv**2) * (digamma(inv) - digamma(y + inv) + np.log1p(mu * alpha) + (y - mu) / (mu + inv)).sum(axis=0)
-    grad = alpha * nll
-    if cr_reg:
-        W = mu / (1.0 + mu * alpha)
-        lev = gram.quadratic_forms(gram.invert(gram(W)))  # x_n' (X'WX)^-1 x_n
-        grad = grad + 0.5 * alpha * (-(W**2) * lev).sum(axis=0)
-    if prior_reg:
-        grad = grad + (t - log_alpha_hat) / prior_var
-    return grad
+
+    def __init__(self, y, X, mu, prior_mean, prior_var, use_prior, cr=True):
+        self.y, self.mu, self.gram = y, mu, _Gram(np.asarray(X, dtype=np.float64))
+        self.prior_mean, self.prior_var, self.use_prior, self.cr = prior_mean, prior_var, use_prior, cr
+
+    def value(self, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        y, mu, alpha = self.y[:, idx], self.mu[:, idx], np.exp(a)
+        inv = 1.0 / alpha
+        ll = (gammaln(y + inv) - gammaln(inv) - y * np.log(mu + inv) - inv * np.log(1.0 + mu * alpha)).sum(axis=0)
+        if self.cr:
+            sign, logdet = np.linalg.slogdet(self.gram.unpack(self.gram(1.0 / (1.0 / mu + alpha))))
+            ll = ll - 0.5 * np.where(sign > 0, logdet, np.nan)
+        if self.use_prior:
+            ll = ll - 0.5 * (a - self.prior_mean[idx]) ** 2 / self.prior_var
+        return ll
+
+    def slope(self, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        y, mu, alpha = self.y[:, idx], self.mu[:, idx], np.exp(a)
+        inv = 1.0 / alpha
+        terms = digamma(inv) + np.log(1.0 + mu * alpha) - mu * alpha / (1.0 + mu * alpha) - digamma(y + inv)
+        d = inv**2 * (terms + y / (mu + inv)).sum(axis=0)
+        if self.cr:  # -0.5 tr(B^-1 dB), dB = X' diag(-W^2) X
+            w = 1.0 / (1.0 / mu + alpha)
+            d = d + 0.5 * (w**2 * self.gram.quadratic_forms(self.gram.invert(self.gram(w)))).sum(axis=0)
+        d = d * alpha
+        if self.use_prior:
+            d = d - (a - self.prior_mean[idx]) / self.prior_var
+        return d
 
 
-def batched_alpha_mle(
-    counts, X, mu, alpha_hat, min_disp, max_disp, prior_disp_var=None, cr_reg=True, prior_reg=False, tol=1e-10
-):
-    """The dispersion of every gene at once: the root of the objective's gradient in log alpha, bracketed.
+def line_search(y, X, mu, log_alpha, prior_mean, prior_var=1.0, *, use_prior, min_log_alpha, cr=True, maxit=DISP_MAXIT):
+    """DESeq2's ``fitDisp``: the Armijo line search on ``log alpha`` from ``log_alpha``, every gene at once.
 
-    pydeseq2 minimises the same objective gene by gene with L-BFGS-B (``pydeseq2.utils.fit_alpha_mle``). Here the
-    gradient is evaluated for all genes together, its sign change is bracketed from ``log(alpha_hat)`` outwards
-    within ``[log(min_disp), log(max_disp)]`` and closed to ``tol`` in log alpha or to L-BFGS-B's gradient
-    tolerance. Returns the dispersions and, per gene, whether the search ended within its iteration caps (the
-    others are NaN, for pydeseq2's own solver).
+    Each gene steps ``kappa * slope`` (``kappa`` from 1, halved when the Armijo condition fails, grown by 1.1 after
+    an accepted step and halved every fifth), within ``[-30, 10]``, until the log posterior rises by less than
+    1e-6, ``log alpha`` falls below ``min_log_alpha``, or ``maxit`` steps. The genes move in lockstep, each with
+    its own state, through the same arithmetic as R's loop.
+
+    Returns
+    -------
+    ``log_alpha``, the number of steps taken (``maxit``: not converged), the initial and the last log posterior.
     """
-    y = np.asarray(counts, dtype=np.float64)
-    mu = np.asarray(mu, dtype=np.float64)
-    gram = _Gram(np.asarray(X, dtype=np.float64))
-    log_hat = np.log(np.asarray(alpha_hat, dtype=np.float64))
-    n_genes = y.shape[1]
-    lo = np.full(n_genes, np.log(min_disp))
-    hi = np.full(n_genes, np.log(max_disp))
-
-    def grad(t, idx):
-        return _dispersion_gradient(t, y[:, idx], mu[:, idx], gram, log_hat[idx], prior_disp_var, cr_reg, prior_reg)
-
-    # Bracket the gradient's sign change by stepping out from log(alpha_hat) (1, 2, 4 … in log alpha), as a
-    # local optimiser started there would go; near min_disp the gradient is rounding noise (digamma differences
-    # times alpha^-2), so the search never starts from the bounds. A point as flat as L-BFGS-B's projected-
-    # gradient tolerance is where pydeseq2 stops, and so does this: on near-Poisson genes the objective is flat
-    # towards min_disp (R's dispersions are closer to stopping there than to a far minimum).
-    out = np.full(n_genes, np.nan)
-    converged = np.zeros(n_genes, dtype=bool)
-    near = np.clip(log_hat, lo, hi)
-    g_near = grad(near, np.arange(n_genes))
-    flat = np.abs(g_near) <= PGTOL
-    out[flat], converged[flat] = near[flat], True
-    direction = np.where(g_near > 0, -1.0, 1.0)
-    step = np.ones(n_genes)
-    a, b, ga, gb = (np.full(n_genes, np.nan) for _ in range(4))
-    searching = np.flatnonzero(~flat & np.isfinite(g_near))
-    bracketed = np.zeros(n_genes, dtype=bool)
-    for _ in range(40):
-        if searching.size == 0:
-            break
-        s_ = searching
-        t = np.clip(near[s_] + direction[s_] * step[s_], lo[s_], hi[s_])
-        gt = grad(t, s_)
-        crossed = np.where(direction[s_] < 0, gt < 0, gt > 0)
-        stop = ~crossed & ((np.abs(gt) <= PGTOL) | (t <= lo[s_]) | (t >= hi[s_]))  # flat, or the bound is the min
-        out[s_[stop]], converged[s_[stop]] = t[stop], True
-        left = direction[s_] < 0
-        a[s_] = np.where(left, t, near[s_])
-        ga[s_] = np.where(left, gt, g_near[s_])
-        b[s_] = np.where(left, near[s_], t)
-        gb[s_] = np.where(left, g_near[s_], gt)
-        bracketed[s_[crossed]] = True
-        near[s_], g_near[s_], step[s_] = t, gt, step[s_] * 2.0
-        searching = s_[~crossed & ~stop]
-    # Close each bracket by the Illinois variant of regula falsi (superlinear; never leaves the bracket).
-    active = np.flatnonzero(bracketed)
-    a, b, ga, gb = a[active], b[active], ga[active], gb[active]
-    side = np.zeros(active.size)
-    for _ in range(200):
+    y = np.asarray(y, dtype=np.float64)
+    post = _Posterior(
+        y, X, np.asarray(mu, dtype=np.float64), np.asarray(prior_mean, dtype=np.float64), prior_var, use_prior, cr
+    )
+    everyone = np.arange(y.shape[1])
+    a = np.array(log_alpha, dtype=np.float64)
+    lp = post.value(a, everyone)
+    dlp = post.slope(a, everyone)
+    initial_lp = lp.copy()
+    kappa = np.full(a.size, KAPPA_0)
+    steps, accepted = np.zeros(a.size, dtype=np.int64), np.zeros(a.size, dtype=np.int64)
+    active = everyone
+    for _ in range(maxit):
         if active.size == 0:
             break
-        t = (a * gb - b * ga) / (gb - ga)
-        t = np.where(np.isfinite(t) & (t > a) & (t < b), t, 0.5 * (a + b))
-        gt = grad(t, active)
-        left = gt < 0  # the root lies right of t
-        a, ga = np.where(left, t, a), np.where(left, gt, ga)
-        b, gb = np.where(left, b, t), np.where(left, gb, gt)
-        ga = np.where(~left & (side < 0), ga / 2, ga)  # Illinois: halve the stale end when one end moved twice
-        gb = np.where(left & (side > 0), gb / 2, gb)
-        side = np.where(left, 1.0, -1.0)
-        done = (b - a < tol) | (np.abs(gt) <= PGTOL)
-        out[active[done]], converged[active[done]] = t[done], True
-        keep = ~done
-        active, a, b, ga, gb, side = active[keep], a[keep], b[keep], ga[keep], gb[keep], side[keep]
-    return np.exp(out), converged
+        steps[active] += 1
+        a0, d, k = a[active], dlp[active], kappa[active]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            proposal = a0 + k * d
+            k = np.where(proposal < -30.0, (-30.0 - a0) / d, k)
+            k = np.where(proposal > 10.0, (10.0 - a0) / d, k)
+            lp_new = post.value(a0 + k * d, active)
+            ok = -lp_new <= -lp[active] - k * ARMIJO * d**2
+        kappa[active[~ok]] = k[~ok] / 2.0
+        moved, k, lp_new = active[ok], k[ok], lp_new[ok]
+        accepted[moved] += 1
+        a[moved] = a[moved] + k * dlp[moved]
+        converged = lp_new - lp[moved] < DISP_TOL
+        lp[moved[converged]] = lp_new[converged]
+        going = ~converged & (a[moved] >= min_log_alpha)  # below min_log_alpha: stop, lp not updated (as R)
+        on, k = moved[going], k[going]
+        lp[on] = lp_new[going]
+        dlp[on] = post.slope(a[on], on)
+        k = np.minimum(k * 1.1, KAPPA_0)
+        kappa[on] = np.where(accepted[on] % 5 == 0, k / 2.0, k)
+        active = np.concatenate([active[~ok], on])
+        active.sort()
+    return a, steps, initial_lp, lp
+
+
+def grid_search(y, X, mu, prior_mean, prior_var=1.0, *, use_prior, cr=True):
+    """DESeq2's ``fitDispGrid``: the best of 20 ``log alpha`` in [log(1e-8), log(max(10, samples))], then of 20 near it.
+
+    Used for the genes whose line search did not converge. Returns ``log alpha``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    post = _Posterior(
+        y, X, np.asarray(mu, dtype=np.float64), np.asarray(prior_mean, dtype=np.float64), prior_var, use_prior, cr
+    )
+    genes = np.arange(y.shape[1])
+    grid = np.linspace(np.log(1e-8), np.log(max(10.0, y.shape[0])), 20)
+    delta = grid[1] - grid[0]
+
+    def best(points):  # points: 20 × genes
+        lp = np.vstack([post.value(row, genes) for row in points])
+        return points[np.argmax(np.where(np.isnan(lp), -np.inf, lp), axis=0), genes]
+
+    coarse = best(np.repeat(grid[:, None], genes.size, axis=1))
+    return best(coarse[None, :] + np.linspace(-delta, delta, 20)[:, None])
+
+
+def linear_model_mu(y: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The least-squares fit of every column of ``y`` (samples × genes) on ``X``: ``X (X'X)^-1 X' y``."""
+    q, _ = np.linalg.qr(np.asarray(X, dtype=np.float64))
+    return q @ (q.T @ y)
 
 
 class BatchedInference(DefaultInference):
@@ -246,6 +266,14 @@ class BatchedInference(DefaultInference):
     IRLS and the Wald test, and to the dispersion search's tolerance for the dispersions
     (``tests/tl/test_nbinom.py`` compares both).
     """
+
+    def lin_reg_mu(self, counts, size_factors, design_matrix, min_mu):
+        """Means from a least-squares fit of the normalised counts, all genes at once (R's ``linearModelMu``).
+
+        See :meth:`pydeseq2.inference.Inference.lin_reg_mu`; the same projection as its per-gene regressions.
+        """
+        sf = np.asarray(size_factors, dtype=np.float64)[:, None]
+        return np.maximum(sf * linear_model_mu(np.asarray(counts, dtype=np.float64) / sf, design_matrix), min_mu)
 
     def irls(
         self,
@@ -341,29 +369,38 @@ class BatchedInference(DefaultInference):
         prior_reg: bool = False,
         optimizer="L-BFGS-B",
     ):
-        """Gene-wise or MAP dispersions of every gene at once; see :meth:`pydeseq2.inference.Inference.alpha_mle`.
+        """Gene-wise or MAP dispersions of every gene at once, by DESeq2's line search from ``alpha_hat``.
 
-        Genes whose bracket does not close go to pydeseq2's per-gene L-BFGS-B (and its grid search).
+        See :meth:`pydeseq2.inference.Inference.alpha_mle`: ``alpha_hat`` is the start and, with ``prior_reg``, the
+        prior mean. :func:`line_search` as R's ``fitDisp``; genes it does not converge for are grid-searched
+        (:func:`grid_search`, R's ``fitDispGrid``). ``optimizer`` is ignored.
         """
-        disp, ok = batched_alpha_mle(
-            counts, design_matrix, mu, alpha_hat, min_disp, max_disp, prior_disp_var, cr_reg, prior_reg
+        start = np.log(np.asarray(alpha_hat, dtype=np.float64))
+        var = 1.0 if prior_disp_var is None else float(prior_disp_var)
+        a, steps, _, _ = line_search(
+            counts,
+            design_matrix,
+            mu,
+            start,
+            start,
+            var,
+            use_prior=prior_reg,
+            min_log_alpha=np.log(min_disp / 10),
+            cr=cr_reg,
         )
+        ok = steps < DISP_MAXIT
         if not ok.all():
-            rest = np.flatnonzero(~ok)
-            d, c = super().alpha_mle(
-                counts[:, rest],
+            rest = ~ok
+            a[rest] = grid_search(
+                np.asarray(counts)[:, rest],
                 design_matrix,
-                mu[:, rest],
-                np.asarray(alpha_hat)[rest],
-                min_disp,
-                max_disp,
-                prior_disp_var,
-                cr_reg,
-                prior_reg,
-                optimizer,
+                np.asarray(mu)[:, rest],
+                start[rest],
+                var,
+                use_prior=prior_reg,
+                cr=cr_reg,
             )
-            disp[rest], ok[rest] = d, c
-        return disp, ok
+        return np.clip(np.exp(a), min_disp, max_disp), ok
 
     def wald_test(
         self,
