@@ -226,5 +226,30 @@ def test_roundtrip_property(tmp_path_factory, rows):
     genes = [f"G{i}" for i in range(len(rows))]
     df = pd.DataFrame(rows, index=pd.Index(genes, name="gene"), columns=["S1", "S2", "S3"])
     df.to_csv(path)
-    adata = dp.io.read_counts(path, orientation="genes_x_samples")
+    adata = dp.io.read_counts(path, orientation="genes_x_samples", allow_normalized=True)  # any integers, parsed
     np.testing.assert_array_equal(adata.X, df.T.to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["tpm_rounded", "tpm_fractional", "cpm_integers"])
+def test_normalised_tables_are_refused(tmp_path, kind):
+    """A TPM table read with round_counts=True, an integer-rounded TPM table and integer CPM all sum to 1e6 per sample:
+    refused with the totals named; allow_normalized=True reads them (the override for equal-depth raw counts)."""
+    rng = np.random.default_rng(1)
+    raw = rng.negative_binomial(2, 0.01, size=(2000, 4)).astype(float)
+    tpm = raw / raw.sum(axis=0) * 1e6
+    values = {"tpm_rounded": np.rint(tpm), "tpm_fractional": tpm, "cpm_integers": np.floor(tpm + 0.5)}[kind]
+    path = tmp_path / "table.csv"
+    pd.DataFrame(values, index=[f"G{i}" for i in range(2000)], columns=["S1", "S2", "S3", "S4"]).to_csv(path)
+    with pytest.raises(ValueError, match=r"The samples of table.csv look normalised.*sums to 1,000,000.*CPM or TPM"):
+        dp.io.read_counts(path, round_counts=True)
+    adata = dp.io.read_counts(path, round_counts=True, allow_normalized=True)
+    assert adata.shape == (4, 2000)
+    assert dp.io.read_counts(_raw_table(tmp_path, raw)).shape == (4, 2000)  # raw counts of the same genes pass
+
+
+def _raw_table(tmp_path, raw):
+    path = tmp_path / "raw.csv"
+    pd.DataFrame(raw.astype(int), index=[f"G{i}" for i in range(len(raw))], columns=["S1", "S2", "S3", "S4"]).to_csv(
+        path
+    )
+    return path

@@ -346,3 +346,33 @@ def test_kang2018_scanpy_processed_equals_counts():
     pd.testing.assert_frame_equal(pb.obs, ref.obs)
     pd.testing.assert_frame_equal(pb.var, ref.var)
     assert pb.uns["pseudobulk"]["use_raw"] and not ref.uns["pseudobulk"]["use_raw"]
+
+
+def test_cp10k_rounded_cells_are_refused():
+    """Cells normalised to 10,000 counts (scanpy's normalize_total) and rounded back to integers look like counts
+    cell by cell; their equal totals give them away: refused, naming the totals; allowed on request."""
+    adata = _cells(n=400, g=300)
+    raw = adata.X.toarray()
+    normalised = np.rint(raw / raw.sum(axis=1, keepdims=True) * 1e4)
+    adata.X = sparse.csr_matrix(normalised)
+    with pytest.raises(ValueError, match=r"The cells' counts in X look normalised.*10,000.*CP10k"):
+        dp.pp.pseudobulk(adata, min_cells=1)
+    pdata = dp.pp.pseudobulk(adata, min_cells=1, allow_normalized=True)
+    assert pdata.uns["pseudobulk"]["allow_normalized"]
+    with pytest.raises(ValueError, match=r"The cells summed into X look normalised"):  # and dp.tl.de refuses the sums
+        dp.tl.de(pdata, condition_key="drug", control="DMSO", covariates=[], verbose=False)
+
+
+@pytest.mark.parametrize("target_sum", [1e4, None])
+def test_kang2018_rounded_normalised_cells_are_refused(target_sum):
+    """Real cells (Kang et al. 2018) normalised (to 10,000, or scanpy's default, the median depth) and rounded back
+    to integers are refused; their raw counts pass."""
+    from tests.conftest import kang_cells
+
+    adata = kang_cells()
+    normalised = adata.copy()
+    sc.pp.normalize_total(normalised, target_sum=target_sum)
+    normalised.X.data = np.rint(normalised.X.data)
+    with pytest.raises(ValueError, match="look normalised"):
+        dp.pp.pseudobulk(normalised, sample_key="sample_id", groupby="cluster_id")
+    assert dp.pp.pseudobulk(adata, sample_key="sample_id", groupby="cluster_id").n_obs == 20

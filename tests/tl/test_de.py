@@ -265,6 +265,19 @@ def test_global_fdr_across_cell_types(sig_all):
         dp.get.de_table(sig_all, alpha=0.05, padj="cluster")
 
 
+def test_rounded_normalised_profiles_are_refused(pdata):
+    """Profiles scaled to 1e6 counts (CPM) and rounded: integers, but not counts; the count engines refuse them."""
+    sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
+    x = np.asarray(sub.X)
+    sub.X = np.rint(x / x.sum(axis=1, keepdims=True) * 1e6)
+    del sub.obs["n_cells"]
+    for method in ("deseq2", "voom"):
+        with pytest.raises(ValueError, match=r"The profiles in X look normalised.*1,000,000.*method='limma'"):
+            dp.tl.de(sub, method=method, verbose=False)
+    sig = dp.tl.de(sub, method="voom", allow_normalized=True, verbose=False)
+    assert sig.uns["de"]["allow_normalized"]
+
+
 def test_integer_donor_codes_enter_as_a_factor(pdata):
     """Donors coded 1–4 (integers, as a sample sheet keeps 101/107) enter the short form as a factor, noted: the
     same fit as with their names. With design= the formula decides: a number, or a factor with C(donor)."""
@@ -281,7 +294,9 @@ def test_integer_donor_codes_enter_as_a_factor(pdata):
     np.testing.assert_allclose(as_factor.layers["stat"], unfiltered.layers["stat"], rtol=1e-8)
     sub.obs["day"] = np.resize([1, 2, 3, 4], sub.n_obs + 1)[1:]  # integers that name no grouping: a number, noted
     day = dp.tl.de(sub, covariates=["donor", "day"], method="voom", verbose=False)
-    assert any("obs['day'] holds 4 integer values and enters the design as a number" in n for n in day.uns["de"]["notes"])
+    assert any(
+        "obs['day'] holds 4 integer values and enters the design as a number" in n for n in day.uns["de"]["notes"]
+    )
 
 
 def test_control_as_the_data_shows_it(pdata):

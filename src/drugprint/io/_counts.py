@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._libsize import check_library_sizes
 from .._utils import check_choice, read_table
 from ._ids import map_ids
 from ._samples import SheetLike, attach, open_text, sample_sheet
@@ -81,6 +82,7 @@ def read_counts(
     gene_map: str | PathLike | pd.DataFrame | Mapping | None = None,
     orientation: Literal["auto", "genes_x_samples", "samples_x_genes"] = "auto",
     round_counts: bool | None = None,
+    allow_normalized: bool = False,
 ) -> AnnData:
     """Read bulk RNA-seq counts into an AnnData (samples × genes) with a validated sample sheet.
 
@@ -114,6 +116,11 @@ def read_counts(
     round_counts
         Round non-integer counts (salmon/kallisto estimated counts are rounded by default, as tximport users
         do for DESeq2). Otherwise non-integer values are an error.
+    allow_normalized
+        Read tables whose samples all sum to the same total (TPM, CPM, scaled counts; rounded or not) as counts.
+        By default a table whose samples all sum to 10,000, 100,000 or 1,000,000, or (three samples or more) to
+        one common total, within 0.1 % (3 % from 20 samples), is an error: its values are not counts, and count
+        models would treat them as if they were.
 
     Returns
     -------
@@ -206,6 +213,13 @@ def read_counts(
                 "dp.io.read_microarray (limma)."
             )
         values = np.rint(values)
+    check_library_sizes(
+        values.sum(axis=0),
+        what=f"The samples of {Path(path).name if isinstance(path, str | PathLike) else 'these files'}",
+        fix="Read the raw (or estimated) counts instead — featureCounts, salmon's NumReads, kallisto's "
+        "est_counts —, or log-transform the normalised values and read them with dp.io.read_microarray (limma).",
+        allow=allow_normalized,
+    )
     counts = pd.DataFrame(values.astype(np.int64), index=counts.index, columns=counts.columns)
 
     gene_ids = None

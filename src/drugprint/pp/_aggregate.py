@@ -46,11 +46,15 @@ def _block_sum(block: Any, codes: np.ndarray, n_groups: int) -> np.ndarray:
     return out.toarray() if sparse.issparse(out) else np.asarray(out, dtype=np.float64)
 
 
-def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, bool]:
+def _row_totals(block: Any) -> np.ndarray:
+    return np.asarray(block.sum(axis=1), dtype=np.float64).ravel()
+
+
+def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, bool, np.ndarray]:
     """``out[g] = Σ x[i] over rows i with codes[i] == g`` (rows with code −1 are skipped), as float64.
 
-    Returns the sums and whether the values of ``x`` look like counts (:func:`~drugprint._utils.is_integer_valued`
-    on up to a million values of each block), checked in the same pass.
+    Returns the sums, whether the values of ``x`` look like counts (:func:`~drugprint._utils.is_integer_valued`
+    on up to a million values of each block), and each row's total (its library size), all in the same pass.
 
     CSR input: one numba pass over the non-zeros; other NumPy and SciPy input: a sparse indicator-matrix product.
     Dask input
@@ -59,7 +63,7 @@ def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray,
     Dask scheduler (threads by default, or a ``dask.distributed`` client).
     """
     if not is_dask(x):
-        return _block_sum(x, codes, n_groups), is_integer_valued(x, sample=1_000_000)
+        return _block_sum(x, codes, n_groups), is_integer_valued(x, sample=1_000_000), _row_totals(x)
     dask = optional_import("dask", "dask", "dp.pp.pseudobulk on a Dask array")
 
     blocks = x.to_delayed()
@@ -69,10 +73,13 @@ def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray,
     add = dask.delayed(np.add, pure=True)
     check = dask.delayed(is_integer_valued, pure=True)
     checks = [check(b, sample=1_000_000) for b in blocks.ravel()]  # reuse the chunks loaded for the sums
+    row_totals = dask.delayed(_row_totals, pure=True)
+    totals = [sum(row_totals(blocks[i, j]) for j in range(blocks.shape[1])) for i in range(blocks.shape[0])]
     for j in range(blocks.shape[1]):
         parts = [block_sum(blocks[i, j], codes[offsets[i] : offsets[i + 1]], n_groups) for i in range(blocks.shape[0])]
         while len(parts) > 1:
             parts = [add(parts[k], parts[k + 1]) if k + 1 < len(parts) else parts[k] for k in range(0, len(parts), 2)]
         columns.append(parts[0])
-    out = dask.compute(*columns, *checks)
-    return np.hstack(out[: len(columns)]), all(out[len(columns) :])
+    out = dask.compute(*columns, *checks, *totals)
+    n, k = len(columns), len(checks)
+    return np.hstack(out[:n]), all(out[n : n + k]), np.concatenate(out[n + k :])

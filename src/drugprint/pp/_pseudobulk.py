@@ -11,6 +11,7 @@ import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
+from .._libsize import check_library_sizes
 from .._utils import (
     as_anndata,
     check_choice,
@@ -79,6 +80,7 @@ def pseudobulk(
     func: Literal["sum", "mean"] = "sum",
     min_cells: int = 10,
     mod: str = "rna",
+    allow_normalized: bool = False,
 ) -> AnnData:
     """Aggregate cells into profiles: one per sample × group, with the sample's metadata.
 
@@ -112,6 +114,11 @@ def pseudobulk(
         Profiles made of fewer cells are dropped (listed in ``uns["pseudobulk"]["dropped"]`` and logged).
     mod
         Modality of a MuData input (its global ``obs`` columns are used too).
+    allow_normalized
+        Sum integer values whose cells all have about the same total — 10,000 (CP10k), 1,000,000 or one common
+        total (within 3 %; or 90 % of them within 20 % of their median) — as counts. By default that is an error:
+        they are normalised values rounded back to integers, and count models (``dp.tl.de``) would treat their
+        sums as counts.
 
     Returns
     -------
@@ -167,11 +174,19 @@ def pseudobulk(
             f"{n_missing} cells have no value in {keys} and are left out of every profile.", UserWarning, stacklevel=2
         )
     n_profiles = len(profiles)
-    summed, counts_like = aggregate_sum(x, codes, n_profiles)
+    summed, counts_like, totals = aggregate_sum(x, codes, n_profiles)
     n_cells = profiles["n_cells"].to_numpy()
     if func == "mean":
         summed /= n_cells[:, None]
-    elif not counts_like:
+    elif counts_like:
+        check_library_sizes(
+            totals[codes >= 0],
+            what=f"The cells' counts in {counts.where}",
+            fix="Pass layer=... naming the layer of raw counts, or use_raw=True if adata.raw holds them.",
+            allow=allow_normalized,
+            cells=True,
+        )
+    else:
         warnings.warn(
             f"{counts.where} holds {describe_values(x)}: not non-negative integers, so the sums are not counts. Count "
             "models (dp.tl.de method='deseq2') need raw counts: pass layer=... naming the layer that holds them, "
@@ -211,6 +226,7 @@ def pseudobulk(
         "func": func,
         "min_cells": int(min_cells),
         "mod": mod,
+        "allow_normalized": bool(allow_normalized),
         "n_profiles": int(keep.sum()),
         "dropped": dropped,
     }

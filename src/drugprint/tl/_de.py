@@ -12,6 +12,7 @@ import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
+from .._libsize import check_library_sizes
 from .._signatures import LAYERS
 from .._utils import (
     as_anndata,
@@ -133,6 +134,7 @@ def de(
     client: distributed.Client | None = None,
     mod: str = "rna",
     allow_single_cells: bool = False,
+    allow_normalized: bool = False,
     verbose: bool = True,
 ) -> AnnData:
     """Differential expression per group (cell type): every test read from one fit of the group's profiles.
@@ -238,6 +240,11 @@ def de(
         than 100 rows for one group and condition): cells of one sample are not replicates, and testing them
         as such (pseudoreplication) gives p-values that count cells instead of samples. Sum them per sample with
         :func:`drugprint.pp.pseudobulk` first; pass ``True`` only when the rows really are independent samples.
+    allow_normalized
+        The count engines (``deseq2``, ``voom``) refuse integer values whose library sizes are all equal, per
+        profile or per cell of pseudobulk profiles (``obs["n_cells"]``) — 10,000, 100,000 or 1,000,000 (CP10k,
+        CPM, TPM), or one common total, within 0.1 % (3 % from 20 profiles): normalised values rounded back to
+        integers, which they would treat as counts. Pass ``True`` for raw counts of equal depth (downsampled).
     verbose
         Show a progress bar (only on a terminal).
 
@@ -323,7 +330,8 @@ def de(
     if not allow_single_cells:  # before densifying: a million cells would not fit
         _refuse_single_cells(pdata, layer, condition_key if uses_condition else None, groupby)
     x = to_dense(get_matrix(pdata, layer)).astype(np.float64, copy=False)
-    is_counts = _check_scale(x, method, counts_in, layer)
+    n_cells = pdata.obs["n_cells"].to_numpy(dtype=float) if "n_cells" in pdata.obs.columns else None
+    is_counts = _check_scale(x, method, counts_in, layer, n_cells, allow_normalized)
     if filter_genes is None:
         filter_genes = is_counts
 
@@ -446,6 +454,7 @@ def de(
         "groups": list(all_groups),
         "mod": mod,
         "allow_single_cells": bool(allow_single_cells),
+        "allow_normalized": bool(allow_normalized),
         "fits": pd.DataFrame(summary, columns=FIT_COLUMNS),
         "skipped": pd.DataFrame(skipped, columns=["group", "what", "reason"]),
         "versions": versions(),
@@ -457,10 +466,32 @@ def de(
     return sig
 
 
-def _check_scale(x: np.ndarray, method: str, counts_in: bool, layer: str | None) -> bool:
-    """Whether ``x`` holds counts; an error when the engine needs counts and ``x`` does not hold them."""
+def _check_scale(
+    x: np.ndarray, method: str, counts_in: bool, layer: str | None, n_cells: np.ndarray | None, allow: bool
+) -> bool:
+    """Whether ``x`` holds counts; an error when the engine needs counts and ``x`` does not hold them.
+
+    Integer values whose library sizes are all equal (or, for pseudobulk profiles, equal per cell) are normalised
+    values rounded, not counts: an error for the count engines, unless ``allow``.
+    """
     where = f"layers[{layer!r}]" if layer else "X"
     is_counts = is_integer_valued(x)
+    if counts_in and is_counts:
+        fix = (
+            "Pass the layer that holds the raw counts (layer=...), or pseudobulk the cells' raw counts "
+            "(dp.pp.pseudobulk(adata, layer='counts') or use_raw=True); for normalised values on a log scale use "
+            "method='limma'."
+        )
+        totals = x.sum(axis=1)
+        check_library_sizes(totals, what=f"The profiles in {where}", fix=fix, allow=allow)
+        if n_cells is not None:
+            check_library_sizes(
+                totals / np.maximum(n_cells, 1),
+                what=f"The cells summed into {where}",
+                fix=fix,
+                allow=allow,
+                cell_means=True,
+            )
     if counts_in and not is_counts:
         found = [
             f"{n} {kind} value(s)"
