@@ -265,7 +265,7 @@ def neo(rna_prot):
     return dp.tl.neosubstrates(rna_prot, genes=["IKZF1", "IKZF3"], copy=True)
 
 
-@pytest.mark.filterwarnings("ignore:Group 'NK' skipped:UserWarning")
+@pytest.mark.filterwarnings("ignore:Not tested:UserWarning")
 def test_neosubstrates_plot_fills_the_second_place(neo):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     place = right.get_position()

@@ -84,18 +84,19 @@ def test_count_models_refuse_non_counts(nk, bad, what):
 
 def test_one_replicate_per_condition_is_not_testable(nk):
     one = nk[nk.obs["donor"] == "D1"].copy()
-    with (
-        pytest.warns(UserWarning, match="fewer than 2 profiles"),
-        pytest.raises(ValueError, match="No group could be tested"),
+    with pytest.raises(
+        ValueError,
+        match=r"No group could be tested\. No condition has 2 profiles in any group: each "
+        r"was measured 1 time\(s\) per group \(1 donor: D1\)\. Differential expression compares",
     ):
         dp.tl.de(one, verbose=False)
 
 
 def test_no_residual_degrees_of_freedom(nk):
     two = nk[nk.obs["drug"].isin(["DMSO", "pomalidomide"]) & nk.obs["donor"].isin(["D1", "D2"])].copy()
-    # 4 profiles, design ~ donor + drug + batch(per profile) leaves none
+    # 4 profiles, a batch per profile: confounded with the drug
     two.obs["batch"] = [f"b{i}" for i in range(two.n_obs)]
-    with pytest.warns(UserWarning, match="skipped"), pytest.raises(ValueError, match="No group could be tested"):
+    with pytest.raises(ValueError, match=r"No group could be tested.*confounded with covariate 'batch'"):
         dp.tl.de(two, covariates=["batch"], method="voom", verbose=False)
 
 
@@ -103,7 +104,9 @@ def test_untestable_group_is_skipped_and_recorded(pdata):
     sub = pdata.copy()
     drop = (sub.obs["cell_type"] == "B") & (sub.obs["drug"] == "DMSO") & (sub.obs["donor"] != "D1")
     sub = sub[~drop.to_numpy()].copy()
-    with pytest.warns(UserWarning, match="Group 'B' skipped"):
+    with pytest.warns(
+        UserWarning, match=r"Not tested: control 'DMSO' has fewer than 2 profiles — the whole group left out in B\."
+    ):
         sig = dp.tl.de(sub, method="voom", verbose=False)
     assert "B" not in set(sig.obs["cell_type"]) and "NK" in set(sig.obs["cell_type"])
     skipped = sig.uns["de"]["skipped"]
@@ -113,10 +116,7 @@ def test_untestable_group_is_skipped_and_recorded(pdata):
 def test_confounded_condition(nk):
     nk = nk.copy()
     nk.obs["site"] = np.where(nk.obs["drug"] == "DMSO", "A", "B")
-    with (
-        pytest.warns(UserWarning, match="confounded with covariate 'site'"),
-        pytest.raises(ValueError, match="No group could be tested"),
-    ):
+    with pytest.raises(ValueError, match=r"No group could be tested.*confounded with covariate 'site'"):
         dp.tl.de(nk, covariates=["site"], method="voom", verbose=False)
 
 

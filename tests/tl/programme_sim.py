@@ -25,7 +25,8 @@ def simulate(
 
     Every Hallmark set's genes shift together by N(0, programme_sd) log2 units in each profile (genes in
     several sets add up), on top of donor effects (N(0, 0.3) per gene and donor) and independent profile
-    noise (N(0, 0.3)); counts are negative binomial (dispersion 0.05) around ~2 million reads per profile.
+    noise (N(0, 0.3)); counts are negative binomial (dispersion 0.05) around 1.2–3.2 million reads per profile
+    (sequencing depth varies between libraries, as it does in real data).
     ``planted`` gives a drug → mean log2 fold change on 70 % of ``planted_set``'s genes (gamma-distributed
     per gene); every other effect is exactly zero.
     """
@@ -49,7 +50,8 @@ def simulate(
     for k in range(n_donors):
         for d in ("DMSO", *drugs):
             shift = member.T @ rng.normal(0.0, programme_sd, len(sources))
-            mu = np.exp2(base + donor[k] + effect[d] + shift + rng.normal(0, 0.3, g))
+            depth = rng.uniform(0.6, 1.6)
+            mu = depth * np.exp2(base + donor[k] + effect[d] + shift + rng.normal(0, 0.3, g))
             counts.append(rng.negative_binomial(1 / 0.05, 1 / (1 + 0.05 * mu)))
             rows.append((f"D{k}", d, "cells"))
     obs = pd.DataFrame(rows, columns=["donor", "drug", "cell_type"])

@@ -188,10 +188,7 @@ def test_condition_with_one_replicate_is_skipped(pdata):
 def test_confounded_covariate_is_reported(pdata):
     sub = pdata[pdata.obs["cell_type"] == "NK"].copy()
     sub.obs["batch"] = np.where(sub.obs["drug"] == "DMSO", "b1", "b2")
-    with (
-        pytest.warns(UserWarning, match="confounded with covariate 'batch'"),
-        pytest.raises(ValueError, match="No group could be tested"),
-    ):
+    with pytest.raises(ValueError, match=r"No group could be tested.*confounded with covariate 'batch'"):
         dp.tl.de(sub, covariates=["donor", "batch"], verbose=False)
 
 

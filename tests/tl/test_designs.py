@@ -170,10 +170,7 @@ def test_errors_name_what_to_fix(nk):
 def test_confounded_formula_names_the_terms(nk):
     nk = nk.copy()
     nk.obs["site"] = np.where(nk.obs["donor"].isin(["D1", "D2"]), "A", "B")
-    with (
-        pytest.warns(UserWarning, match=r"the terms 'donor', 'site' are confounded"),
-        pytest.raises(ValueError, match="No group could be tested"),
-    ):
+    with pytest.raises(ValueError, match=r"No group could be tested.*the terms 'donor', 'site' are confounded"):
         dp.tl.de(nk, method="voom", design="~ donor + site + drug", verbose=False)
 
 
@@ -216,9 +213,9 @@ def test_design_records_round_trip(nk, tmp_path):
 def test_block_without_repeated_profiles_is_skipped(nk):
     nk = nk.copy()
     nk.obs["patient"] = [f"p{i}" for i in range(nk.n_obs)]  # every profile its own block: nothing to correlate
-    with (
-        pytest.warns(UserWarning, match=r"block 'patient' needs at least two blocks, one with several profiles"),
-        pytest.raises(ValueError, match="No group could be tested"),
+    with pytest.raises(
+        ValueError,
+        match=r"No group could be tested.*block 'patient' needs at least two blocks, one with several profiles",
     ):
         dp.tl.de(nk, method="voom", block="patient", covariates=[], verbose=False)
 

@@ -63,6 +63,27 @@ def test_dose_response_errors_and_free_bottom(dose_sig):
         dp.tl.dose_response(sig, sources=["NOPE"])
 
 
+def test_time_point_without_its_control_is_a_recorded_skip():
+    """DMSO only at 24 h: the 6 h profiles cannot be compared with a control at 6 h. Each such test is recorded in
+    uns['de']['skipped'] with that reason, and warned once for all of them (not silently left out)."""
+    adata = dp.datasets.imid_screen(
+        "small", random_state=3, timepoints=[6, 24], n_donors=3, cells_per_sample=60, composition_scale=0.0
+    )
+    pdata = dp.pp.pseudobulk(adata[adata.obs["cell_type"] == "Myeloma"].copy(), min_cells=3)
+    late_dmso = ~((pdata.obs["drug"] == "DMSO") & (pdata.obs["time"].astype(float) == 6)).to_numpy()
+    with pytest.warns(
+        UserWarning,
+        match=r"Not tested: no 'DMSO' profile at time=6.0 to compare with \('DMSO' is at "
+        r"time=24.0 only\) — thalidomide vs DMSO @ time=6.0, .* \(5 tests\) left out\.",
+    ) as caught:
+        sig = dp.tl.de(pdata[late_dmso].copy(), match="time", method="voom", verbose=False)
+    assert len([w for w in caught if "Not tested" in str(w.message)]) == 1
+    assert sig.n_obs == 5 and sig.obs_names[0] == "Myeloma|thalidomide vs DMSO @ time=24.0"
+    skipped = sig.uns["de"]["skipped"]
+    assert list(skipped["what"]) == [f"{d} vs DMSO @ time=6.0" for d in DRUGS]
+    assert (skipped["group"] == "(every group)").all()
+
+
 def test_time_course_from_one_fit():
     adata = dp.datasets.imid_screen(  # no planted cell death: every myeloma profile keeps its 10 cells
         "small", random_state=3, timepoints=[6, 24, 48], n_donors=3, cells_per_sample=110, composition_scale=0.0

@@ -25,7 +25,7 @@ from .._utils import (
     to_dense,
     versions,
 )
-from ._de_plan import GroupSetup, plan_group, resolve_call, split_by
+from ._de_plan import GroupSetup, plan_group, replication_problem, resolve_call, split_by, summarise_skips
 from ._design import Omnibus, quote, tidy_formula
 from ._engines import ENGINES, check_client, run_jobs
 from ._replicates import profile_data
@@ -322,8 +322,11 @@ def de(
         for c in call.factors:
             obs[c] = pd.Categorical(obs[c], categories=np.sort(obs[c].unique()))
     cond_col, ref_levels = (condition_key if uses_condition else None), [control]
+    skipped: list[tuple[str, str, str]] = []
     if match is not None:
-        obs, cond_col, ref_levels, specs = split_by(obs, condition_key, control, _as_list(match), specs, covariates)
+        obs, cond_col, ref_levels, specs, skipped = split_by(
+            obs, condition_key, control, _as_list(match), specs, covariates
+        )
 
     counts_in = engine.needs == "counts"
     layer = resolve_counts_layer(pdata, layer) if counts_in else layer
@@ -350,19 +353,18 @@ def de(
     setup = GroupSetup(
         specs, cond_col, ref_levels, formula, covariates, condition_key, min_replicates, block, filter_genes, is_counts
     )
-    skipped, jobs = [], []
+    jobs = []
     for group in all_groups:
         mask = (group_of == group).to_numpy()
         job = plan_group(group, obs.loc[mask], x[mask], pdata.var_names, setup, skipped)
         if job is not None:
             jobs.append(job)
     _check_coefs_found(specs, jobs, skipped)
-    for group, what, reason in skipped:
-        if what == "*":
-            warnings.warn(f"Group {group!r} skipped: {reason}", UserWarning, stacklevel=2)
     if not jobs:
-        reasons = "; ".join(f"{g}: {r}" for g, _, r in skipped[:6])
-        raise ValueError(f"No group could be tested ({reasons}).")
+        why = replication_problem(obs, cond_col, group_of, min_replicates, covariates)
+        raise ValueError("No group could be tested. " + (why or " ".join(summarise_skips(skipped))))
+    for line in summarise_skips(skipped):
+        warnings.warn(f"Not tested: {line} Recorded in uns['de']['skipped'].", UserWarning, stacklevel=2)
 
     fitted, executor = run_jobs(
         jobs,

@@ -319,8 +319,9 @@ def resolve_control(levels: list[str], control: str | None, condition_key: str, 
 def split_by(obs: pd.DataFrame, condition_key: str, control: str, keys: list[str], specs: list[TestSpec], covariates):
     """Relabel conditions as ``"condition @ key=value"`` by the ``match`` columns; tests within each value.
 
-    Returns the relabelled obs, the internal condition column, the reference level of each value, and the
-    tests expanded over the values (their labels end in ``" @ key=value"``).
+    Returns the relabelled obs, the internal condition column, the reference level of each value, the tests
+    expanded over the values (their labels end in ``" @ key=value"``), and the skips: a test whose conditions are
+    present at a value but whose reference is not (drug at 6 h, DMSO at 24 h only) cannot be made, and says why.
     """
     clash = [k for k in keys if k in covariates or k == condition_key]
     if clash:
@@ -340,13 +341,78 @@ def split_by(obs: pd.DataFrame, condition_key: str, control: str, keys: list[str
     work = obs.copy()
     work["_condition"] = [c + where[t] for c, t in zip(cond, tags, strict=True)]
     present = set(work["_condition"])
-    out = []
+    values_of: dict[str, list[str]] = {}  # condition → the match values it was measured at
+    for c, t in zip(cond, tags, strict=True):
+        values_of.setdefault(c, [])
+        if where[t] not in values_of[c]:
+            values_of[c].append(where[t])
+    out, skipped = [], []
     for w in dict.fromkeys(where.values()):
         for s in specs:
             weights = {lv + w: x for lv, x in s.weights.items()}
-            if all(lv in present for lv in weights):
+            missing = [lv for lv, x in s.weights.items() if lv + w not in present]
+            if not missing:
                 out.append(TestSpec(s.kind, s.label + w, s.condition, s.reference, weights))
-    return work, "_condition", [control + w for w in dict.fromkeys(where.values())], out
+            elif len(missing) < len(weights) and any(s.weights[lv] < 0 for lv in missing):  # the reference is absent
+                at = "; ".join(v.removeprefix(" @ ") for lv in missing for v in values_of.get(lv, []))
+                names = ", ".join(map(repr, missing))
+                skipped.append(
+                    (
+                        EVERY_GROUP,
+                        s.label + w,
+                        f"no {names} profile at {w.removeprefix(' @ ')} to compare with "
+                        f"({names} is at {at or 'no value'} only)",
+                    )
+                )
+    return work, "_condition", [control + w for w in dict.fromkeys(where.values())], out, skipped
+
+
+EVERY_GROUP = "(every group)"  # a skip recorded once for the whole call
+
+
+def summarise_skips(skipped: list[tuple[str, str, str]]) -> list[str]:
+    """One line per cause: the reason, then what it left out (tests, conditions) and in which groups."""
+    by_reason: dict[str, tuple[dict, dict]] = {}
+    for group, what, reason in skipped:
+        whats, groups = by_reason.setdefault(reason, ({}, {}))
+        whats.setdefault("the whole group" if what == "*" else what, None)
+        groups.setdefault(group, None)
+    lines = []
+    for reason, (whats, groups) in by_reason.items():
+        things = list(whats)
+        where = "" if list(groups) == [EVERY_GROUP] else f" in {_few(list(groups), 'group')}"
+        lines.append(f"{reason.rstrip('.')} — {_few(things, 'test')} left out{where}.")
+    return lines
+
+
+def _few(items: list[str], noun: str, shown: int = 4) -> str:
+    text = ", ".join(map(str, items[:shown]))
+    if len(items) > shown:
+        text += f" … ({len(items)} {noun}s)"
+    return text
+
+
+def replication_problem(
+    obs: pd.DataFrame, cond_col: str | None, group_of: pd.Series, min_replicates: int, covariates: list[str]
+) -> str | None:
+    """Why no group can be tested when no condition anywhere has ``min_replicates`` profiles, or ``None``."""
+    if cond_col is None:
+        return None
+    most = int(obs.groupby([group_of.to_numpy(), obs[cond_col].astype(str).to_numpy()]).size().max())
+    if most >= min_replicates:
+        return None
+    replicates = next((c for c in covariates if names_a_grouping(c)), None)
+    who = (
+        f" ({obs[replicates].nunique()} {replicates}: {', '.join(map(str, obs[replicates].unique()[:4]))})"
+        if (replicates)
+        else ""
+    )
+    return (
+        f"No condition has {min_replicates} profiles in any group: each was measured {most} time(s) per group{who}. "
+        f"Differential expression compares conditions across replicates (donors, wells, animals): it needs at "
+        f"least {min_replicates} profiles per condition (min_replicates), and the variance between them. Add "
+        "replicates, or, for a description without a test, compare the profiles' log-expression directly."
+    )
 
 
 @dataclass
