@@ -376,3 +376,22 @@ def test_kang2018_rounded_normalised_cells_are_refused(target_sum):
     with pytest.raises(ValueError, match="look normalised"):
         dp.pp.pseudobulk(normalised, sample_key="sample_id", groupby="cluster_id")
     assert dp.pp.pseudobulk(adata, sample_key="sample_id", groupby="cluster_id").n_obs == 20
+
+
+def test_columns_that_vary_within_samples_are_recorded_and_named_by_de():
+    """A sample key that mixes conditions (donor, with ctrl and stim cells): the condition column cannot be kept;
+    pseudobulk records it, and dp.tl.de says why it is missing instead of only that it is."""
+    from tests.conftest import kang_cells
+
+    cells = kang_cells()
+    cells.obs["donor"] = cells.obs["sample_id"].str[-3:]
+    mixed = dp.pp.pseudobulk(cells, sample_key="donor", groupby="cluster_id")
+    varying = mixed.uns["pseudobulk"]["varying"].set_index("column")["n_profiles"]
+    assert varying.to_dict() == {"sample_id": 10, "group_id": 10}
+    with pytest.raises(
+        KeyError,
+        match=r"obs\['group_id'\] is not in the profiles: dp.pp.pseudobulk left it out because "
+        r"it varies within 10 of 10 profiles, i.e. sample_key='donor' mixes its values",
+    ):
+        dp.tl.de(mixed, condition_key="group_id", control="ctrl", verbose=False)
+    assert dp.pp.pseudobulk(cells, sample_key="sample_id", groupby="cluster_id").uns["pseudobulk"]["varying"].empty

@@ -294,3 +294,24 @@ def test_gene_subset_keeps_replicates_valid(sig_all):
     dp.tl.pathways(fewer, "imid", key_added="fewer")
     assert fewer.uns["fewer"]["overlap"].set_index("source").loc["IMID_CORE_ISG", "n_matched"] == len(set(isg)) - 5
     assert not np.allclose(fewer.obsm["fewer"]["IMID_CORE_ISG"], my.obsm["full"]["IMID_CORE_ISG"])
+
+
+def test_score_cells_names_missing_genes_and_reads_backed_data(screen, tmp_path):
+    """Mouse symbols: an error naming the data's genes, not four NaN columns; a panel without genes is warned; a
+    backed AnnData is read from disk (it used to fail with '_CSRDataset' has no attribute 'copy')."""
+    import anndata as ad
+    from scipy import sparse
+
+    mouse = screen.copy()
+    mouse.var_names = [g.capitalize() for g in mouse.var_names]
+    with pytest.raises(ValueError, match=r"No gene of the 4 sets .* is among the data's \d+ genes \(e.g. "):
+        dp.tl.score_cells(mouse)
+    with pytest.warns(UserWarning, match=r"Panel\(s\) made_up have no gene among adata.var_names"):
+        dp.tl.score_cells(screen, {"cyto": ["NKG7", "GZMB"], "made_up": ["NOTAGENE1"]}, copy=True)
+    cells = screen.copy()
+    cells.X = sparse.csr_matrix(cells.X)
+    cells.write_h5ad(tmp_path / "cells.h5ad")
+    backed = ad.read_h5ad(tmp_path / "cells.h5ad", backed="r")
+    in_memory = dp.tl.score_cells(cells, {"cyto": ["NKG7", "GZMB", "PRF1"]}, copy=True)
+    dp.tl.score_cells(backed, {"cyto": ["NKG7", "GZMB", "PRF1"]})
+    np.testing.assert_allclose(backed.obs["panel_cyto"], in_memory.obs["panel_cyto"])

@@ -51,10 +51,10 @@ def _profile_codes(obs: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.D
     return codes, profiles, first
 
 
-def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -> pd.DataFrame:
-    """The obs columns whose value is the same for every cell of each profile, one row per profile."""
+def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -> tuple[pd.DataFrame, dict]:
+    """The obs columns constant within every profile (one row per profile), and how many profiles the others vary in."""
     keep = codes >= 0
-    out = {}
+    out, varying = {}, {}
     for col in obs.columns:
         values = obs[col]
         fcodes = (
@@ -62,12 +62,15 @@ def _constant_columns(obs: pd.DataFrame, codes: np.ndarray, first: np.ndarray) -
             if isinstance(values.dtype, pd.CategoricalDtype)
             else pd.factorize(values, use_na_sentinel=True)[0]
         )
-        if np.array_equal(fcodes[keep], fcodes[first][codes[keep]]):
+        same = fcodes[keep] == fcodes[first][codes[keep]]
+        if same.all():
             kept = values.iloc[first].reset_index(drop=True)
             if isinstance(kept.dtype, pd.CategoricalDtype):
                 kept = kept.cat.remove_unused_categories()
             out[col] = kept
-    return pd.DataFrame(out)
+        else:
+            varying[str(col)] = int(np.unique(codes[keep][~same]).size)
+    return pd.DataFrame(out), varying
 
 
 def pseudobulk(
@@ -126,7 +129,8 @@ def pseudobulk(
     the sample and group keys, ``n_cells``, and every ``obs`` column that is constant within each profile
     (donor, drug, dose, time …); ``var`` is copied (``adata.raw.var`` when the counts come from ``.raw``);
     ``uns["pseudobulk"]`` records the parameters, where the counts came from (``"layer"``: ``"X"``, a layer
-    name or ``"raw"``; ``"use_raw"``: whether ``adata.raw`` was read) and the dropped profiles.
+    name or ``"raw"``; ``"use_raw"``: whether ``adata.raw`` was read), the dropped profiles, and the ``obs``
+    columns not kept because they vary within profiles (``"varying"``: column, number of profiles).
 
     Examples
     --------
@@ -195,7 +199,12 @@ def pseudobulk(
             stacklevel=2,
         )
 
-    meta = _constant_columns(obs, codes, first)
+    meta, varying = _constant_columns(obs, codes, first)
+    if varying:
+        logger.info(
+            "pseudobulk: obs columns that vary within a profile are not kept: %s",
+            ", ".join(f"{c} (within {n} of {n_profiles} profiles)" for c, n in varying.items()),
+        )
     meta["n_cells"] = n_cells
     names = profiles[keys].astype(str).agg("|".join, axis=1).to_numpy()
     meta.index = pd.Index(names, name=None)
@@ -229,5 +238,9 @@ def pseudobulk(
         "allow_normalized": bool(allow_normalized),
         "n_profiles": int(keep.sum()),
         "dropped": dropped,
+        # a table, not a dict keyed by column names (which may hold "/", refused in h5ad and zarr keys)
+        "varying": pd.DataFrame({"column": list(varying), "n_profiles": list(varying.values())}, dtype=object).astype(
+            {"n_profiles": int}
+        ),
     }
     return pdata

@@ -238,6 +238,9 @@ def resolve_call(
         if condition_key in covariates:
             raise ValueError(f"{condition_key!r} is the condition; remove it from covariates.")
         formula, uses_condition, variables = None, True, [*covariates, condition_key]
+    _dropped_by_pseudobulk(
+        pdata, [condition_key if uses_condition or contrasts is not None else None, *variables, block, *match]
+    )
     check_obs_keys(
         pdata,
         {
@@ -294,6 +297,24 @@ def resolve_call(
             "'limma' or 'deseq2'."
         )
     return Call(formula, display, covariates, variables, uses_condition, control, specs, groupby, factors, notes)
+
+
+def _dropped_by_pseudobulk(pdata, keys: list) -> None:
+    """A column the call needs that ``dp.pp.pseudobulk`` left out because it varied within samples: say so."""
+    record = pdata.uns.get("pseudobulk")
+    varying = record.get("varying") if isinstance(record, Mapping) else None
+    if not isinstance(varying, pd.DataFrame) or varying.empty:
+        return
+    for key in keys:
+        if key is not None and key not in pdata.obs.columns and key in set(varying["column"]):
+            n = int(varying.set_index("column").loc[key, "n_profiles"])
+            sample = record.get("sample_key", "sample")
+            raise KeyError(
+                f"obs[{key!r}] is not in the profiles: dp.pp.pseudobulk left it out because it varies within {n} of "
+                f"{pdata.n_obs + len(record.get('dropped', []))} profiles, i.e. sample_key={sample!r} mixes its "
+                f"values. A sample must be one donor (well, animal) under one condition: pseudobulk by a sample key "
+                f"that separates {key!r} too (e.g. a column combining donor and {key!r})."
+            )
 
 
 def resolve_control(levels: list[str], control: str | None, condition_key: str, *, levels_needed: bool) -> str:

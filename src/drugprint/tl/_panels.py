@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -123,9 +124,10 @@ def score_cells(
     Parameters
     ----------
     adata
-        Cells × genes.
+        Cells × genes, in memory or backed (read from disk once).
     panels
-        Panel name → genes; default :func:`drugprint.resources.panels`.
+        Panel name → genes; default :func:`drugprint.resources.panels`. No panel gene among the data's genes
+        (another identifier, another organism) is an error; a panel without any is warned and left NaN.
     groupby
         ``obs`` column of cell types.
     layer
@@ -151,13 +153,25 @@ def score_cells(
     """
     import scanpy as sc
 
-    from .._utils import get_matrix, is_integer_valued
+    from .._utils import get_matrix, is_dask, is_integer_valued
+    from ..resources import match_net
 
     check_obs_keys(adata, [groupby])
     panels = shipped_panels() if panels is None else panels
     net = _panel_net(panels)
+    found = match_net(net, adata.var_names, min_fraction=0.0)  # no panel gene at all: the error names the data's genes
+    absent = list(found.index[found["n_matched"] == 0])
+    if absent:
+        warnings.warn(
+            f"Panel(s) {', '.join(absent)} have no gene among adata.var_names: their columns stay NaN.",
+            UserWarning,
+            stacklevel=2,
+        )
     x = get_matrix(adata, layer)
-    work = AnnData(X=x.copy(), obs=adata.obs[[groupby]].copy(), var=pd.DataFrame(index=adata.var_names))
+    if is_dask(x):
+        x = x.compute()
+    x = x.to_memory() if hasattr(x, "to_memory") else x.copy()  # a backed (on-disk) matrix is read once
+    work = AnnData(X=x, obs=adata.obs[[groupby]].copy(), var=pd.DataFrame(index=adata.var_names))
     if is_integer_valued(x, sample=100_000):
         sc.pp.normalize_total(work, target_sum=1e4)
         sc.pp.log1p(work)
@@ -175,7 +189,7 @@ def score_cells(
             )
             out.loc[sub.obs_names, f"{key_added}_{name}"] = sub.obs["_s"].to_numpy()
             used.append((str(ct), name, len(present)))
-    target = adata.copy() if copy else adata
+    target = (adata.to_memory() if adata.isbacked else adata.copy()) if copy else adata
     for col in out.columns:
         target.obs[col] = out[col].to_numpy()
     target.uns[key_added] = {
