@@ -211,6 +211,18 @@ def test_kang_one_arm_report(kang_report):
     assert np.all(isg15 > 4)
     back = anndata.read_h5ad(out / "signatures.h5ad")
     assert back.n_obs == len(ifn) and back.uns["de"]["control"] == "ctrl"
+    # 2 samples per arm: camera calls no pathway, and the report says the study could not tell, with the replicates,
+    # instead of "nothing moved"; the calibrated activity test calls interferon-alpha up in every cell type
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "no pathway reached" not in text
+    assert text.count(
+        "could not tell which pathways moved — with 2 residual degree(s) of freedom (ctrl: 2, stim: 2 "
+        "profiles), camera has almost no power"
+    ) == len(ifn)
+    assert "ctrl: 2, stim: 2 profiles, 2 residual degree(s) of freedom. With so few" in text
+    low = back.uns["pathways"]["low_df"]
+    assert len(low) == len(ifn) and (low["residual_df"] == 2).all() and (low["called"] == 0).all()
+    assert low["activity_calls"].str.contains("HALLMARK_INTERFERON_ALPHA_RESPONSE up").all()
 
 
 def test_kang_report_renders(kang_report):

@@ -20,13 +20,14 @@ def simulate(
     planted: dict[str, float] | None = None,
     planted_set: str = IFN,
     n_filler: int = 1000,
+    profile_sd: float = 0.3,
 ) -> AnnData:
     """Pseudobulk counts, donors × (DMSO + drugs), one cell type.
 
     Every Hallmark set's genes shift together by N(0, programme_sd) log2 units in each profile (genes in
     several sets add up), on top of donor effects (N(0, 0.3) per gene and donor) and independent profile
-    noise (N(0, 0.3)); counts are negative binomial (dispersion 0.05) around 1.2–3.2 million reads per profile
-    (sequencing depth varies between libraries, as it does in real data).
+    noise (N(0, ``profile_sd``), log-normal); counts are negative binomial (dispersion 0.05) around 1.2–3.2
+    million reads per profile (sequencing depth varies between libraries, as it does in real data).
     ``planted`` gives a drug → mean log2 fold change on 70 % of ``planted_set``'s genes (gamma-distributed
     per gene); every other effect is exactly zero.
     """
@@ -51,7 +52,7 @@ def simulate(
         for d in ("DMSO", *drugs):
             shift = member.T @ rng.normal(0.0, programme_sd, len(sources))
             depth = rng.uniform(0.6, 1.6)
-            mu = depth * np.exp2(base + donor[k] + effect[d] + shift + rng.normal(0, 0.3, g))
+            mu = depth * np.exp2(base + donor[k] + effect[d] + shift + rng.normal(0, profile_sd, g))
             counts.append(rng.negative_binomial(1 / 0.05, 1 / (1 + 0.05 * mu)))
             rows.append((f"D{k}", d, "cells"))
     obs = pd.DataFrame(rows, columns=["donor", "drug", "cell_type"])

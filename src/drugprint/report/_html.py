@@ -81,6 +81,58 @@ def _top_pathways(table: pd.DataFrame, gk: str, group: str, n: int = 3, alpha: f
     )
 
 
+def _profiles_sentence(adata, pdata, run: dict, groupby: str, n_samples: int) -> str:
+    """Where the profiles came from: cells summed per sample × group, or samples taken as they are."""
+    if "n_cells" in pdata.obs and (pdata.obs["n_cells"] == 1).all():
+        return f"{pdata.n_obs} samples × {adata.n_vars:,} genes entered the fits as profiles, one per sample."
+    return (
+        f"{adata.n_obs:,} cells × {adata.n_vars:,} genes from {n_samples} samples were summed into "
+        f"{pdata.n_obs} profiles (sample × {_e(groupby)}; counts from {_e(_counts_source(pdata.uns['pseudobulk']))}"
+        f"; profiles of fewer than {run['min_cells']} cells dropped)."
+    )
+
+
+def _replicates_sentence(fits: pd.DataFrame, few: bool, method: str) -> str:
+    """The replicates each fit rests on (profiles per condition, residual df), and what few of them mean for calls.
+
+    ``few``: some fit has so few that the pathway tests recorded it (``uns["pathways"]["low_df"]``).
+    """
+    if not len(fits) or "residual_df" not in fits:
+        return ""
+    by = fits.groupby(["profiles_per_condition", "residual_df"], sort=False)["group"].apply(list)
+    text = "; ".join(
+        f"{_e(', '.join(map(str, groups)))}: {_e(per)} profiles, {df} residual degree(s) of freedom"
+        for (per, df), groups in by.items()
+    )
+    caution = ""
+    if few:
+        caution = (
+            " With so few, a test can only call large, consistent effects: no call means the study could not tell"
+            + (
+                "; and gene-level calls include a false one more often than the nominal 5 % (on simulated null "
+                "studies with 1–3 residual df, 12–32 % had at least one gene called, R's DESeq2 and voom alike; "
+                "see the statistics page)."
+                if method in ("deseq2", "voom")
+                else "."
+            )
+        )
+    elif method == "deseq2":
+        caution = (
+            " DESeq2's Wald tests run somewhat liberal in studies of a few donors (as R's do): read single calls "
+            "near padj 0.05 with care."
+        )
+    return f"Replicates — {text}.{caution}"
+
+
+def _filter_sentence(de_rec: dict) -> str:
+    """Which genes were tested, as the fit did it."""
+    if str(de_rec.get("filter_genes", "")).startswith("filterByExpr"):
+        return "Genes with too few counts were removed per group with edgeR's filterByExpr rule."
+    if de_rec.get("scale") == "log values":
+        return "Every gene with more values than coefficients was tested (log-scale values: no count filter)."
+    return "Every gene with a count was tested (no expression filter)."
+
+
 def _counts_source(rec: dict) -> str:
     layer = rec.get("layer", "X")
     return "adata.raw" if rec.get("use_raw") else "X" if layer == "X" else f"layers['{layer}']"
@@ -142,13 +194,44 @@ def _removed_note(removed: pd.DataFrame, gk: str) -> str:
     )
 
 
-def _summary(gk, groups, pathway_table, rank, compare, summary, metric, method, composition, dropped) -> str:
+def _could_not_tell(g: str, low_df: pd.DataFrame, method: str, n_deg: int, fits: pd.DataFrame) -> str:
+    """A group whose fit had too few residual df for ``method`` to call anything: say so, and what activity calls."""
+    mine = low_df[low_df["group"] == g]
+    df = int(mine["residual_df"].iloc[0])
+    arms = fits.loc[fits["group"] == g, "profiles_per_condition"]
+    arms = f" ({_e(arms.iloc[0])} profiles)" if len(arms) else ""
+    called = mine[mine["called_by_activity"] > 0]
+
+    def listed(r) -> str:
+        calls = [c.rsplit(" ", 1) for c in r["activity_calls"].split("; ")]
+        shown = ", ".join(f"{_e(pretty(name))} {'↑' if way == 'up' else '↓'}" for name, way in calls[:3])
+        more = int(r["called_by_activity"]) - min(3, len(calls))
+        return f"{shown}{f' and {more} more' if more > 0 else ''} in {_e(r['signature'].split('|', 1)[-1])}"
+
+    activity = "; ".join(listed(r) for _, r in called.iterrows()) if len(called) else "nothing either"
+    return (
+        f"<b>{_e(g)}</b>: <b>could not tell</b> which pathways moved — with {df} residual degree(s) of freedom"
+        f"{arms}, {_e(method)} has almost no power (up to {n_deg} DE genes per condition). The self-contained "
+        f"activity test, which keeps its error rate at so few replicates, calls {activity}."
+    )
+
+
+def _summary(
+    gk, groups, pathway_table, rank, compare, summary, metric, method, composition, dropped, low_df=None, fits=None
+) -> str:
     parts = []
     for g in groups:
         mine = pathway_table[pathway_table[gk] == g]
         moved = mine.loc[mine["padj"] < 0.05, "source"].nunique()
         n_deg = summary.loc[summary["group"] == g, "n_deg"]
-        if moved == 0:
+        weak = low_df is not None and method in ("camera", "fry") and (low_df["group"] == g).any()
+        if moved == 0 and weak:
+            text = _could_not_tell(g, low_df, method, int(n_deg.max()), fits) + (
+                f" Largest effects (interval: how far the set's genes moved on average; padj: {_e(method)}, whether "
+                f"they moved more than other genes — a different question): "
+                f"{_top_pathways(pathway_table, gk, g, alpha=1.0)}."
+            )
+        elif moved == 0:
             text = (
                 f"<b>{_e(g)}</b>: no pathway reached padj &lt; 0.05 (up to {int(n_deg.max())} DE genes per "
                 f"condition). Largest effects (intervals: the set's own mean log2FC; padj: {_e(method)}, not "
@@ -261,24 +344,31 @@ def render(
             sig.uns["pathways"]["params"]["method"],
             composition,
             dropped,
+            sig.uns["pathways"].get("low_df"),
+            de_rec["fits"],
         )
     )
 
     _section(p, toc, "design", "1. Inputs and design")
     n_samples = pdata.obs[run["sample_key"]].nunique()
+    method = sig.uns["pathways"]["params"]["method"]
+    low_df = sig.uns["pathways"].get("low_df")
+    few = low_df is not None and len(low_df) > 0
     p.append(
-        f"<p>{adata.n_obs:,} cells × {adata.n_vars:,} genes from {n_samples} samples were summed into "
-        f"{pdata.n_obs} profiles (sample × {_e(groupby)}; counts from {_e(_counts_source(pdata.uns['pseudobulk']))}"
-        f"; profiles of fewer than {run['min_cells']} cells dropped). Each {_e(groupby)} was fitted separately with "
-        f"{ENGINES.get(de_rec['method'], de_rec['method'])}"
+        f"<p>{_profiles_sentence(adata, pdata, run, groupby, n_samples)} Each {_e(groupby)} was fitted separately "
+        f"with {ENGINES.get(de_rec['method'], de_rec['method'])}"
         + (" and limma's robust empirical Bayes" if de_rec.get("robust") else "")
         + f" using the design <code>{_e(design)}</code>; every "
         f"condition ({', '.join(map(_e, conditions))}) was compared with <b>{_e(run['control'])}</b> from that "
         "single fit"
         + (f", each against the control of the same {_e(run['match'])}" if run.get("match") else "")
-        + ". Genes with too few counts were removed per group with edgeR's filterByExpr rule. Pathways "
-        f"({_e(gs.get('source', run['nets'][0]))}, {_e(gs.get('version', ''))}) were tested with "
-        f"{_e(sig.uns['pathways']['params']['method'])} on each fit's profiles, the samples as replicates.</p>"
+        + f". {_replicates_sentence(de_rec['fits'], few, de_rec['method'])} {_filter_sentence(de_rec)} Pathways "
+        f"({_e(gs.get('source', run['nets'][0]))}, {_e(gs.get('version', ''))}) were tested with {_e(method)}"
+        + (
+            " on each fit's profiles, the samples as replicates.</p>"
+            if method in ("camera", "fry", "activity")
+            else " on each signature's gene statistics (descriptive: its p-values treat genes as independent).</p>"
+        )
     )
     if not run["covariates"]:
         p.append(

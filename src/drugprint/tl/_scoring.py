@@ -159,7 +159,50 @@ def _replicate_scores(
         "residuals": _settests.residuals(act, fit.design),
         "k": fit.contrasts @ xtx_inv @ fit.contrasts.T,
         "df_residual": int(fit.df_residual),
+        "activity_padj": np.vstack([bh(at.pvalue) for at in tests]),  # signatures × sources, for few replicates
     }
+
+
+#: Residual degrees of freedom at or below which camera and fry have almost no power (see LOW_DF_NOTE)
+LOW_DF = 3
+#: What the null and power simulations of ``bench/bench_small_designs.py`` measured (bench/RESULTS.md)
+LOW_DF_NOTE = (
+    "With 3 residual degrees of freedom or fewer (2–4 samples per arm of a two-arm study), camera and fry can "
+    "hardly call a pathway: on simulated paired studies of 2, 3 and 4 donors per arm they called a 1 log2 shift of "
+    "interferon-α in 0–7 % of 40 studies each. The self-contained activity test keeps its error rate there "
+    "(null studies with a false call: 3–8 %, 5 % expected) and called that shift in 45 % of the studies at 1 "
+    "residual df and 97–100 % at 2–3: its calls are listed in 'activity_calls' (dp.tl.pathways(..., "
+    "method='activity') to use it). No call here means the study could not tell, not that nothing moved."
+)
+
+
+def _low_df(sig: AnnData, method: str, tables: dict, sources: pd.Index, resampling: dict, kept_fits) -> pd.DataFrame:
+    """One row per signature of a fit with at most ``LOW_DF`` residual df: the calls made, and activity's."""
+    rows = []
+    for fit in kept_fits:
+        rec = resampling.get(fit.key)
+        if rec is None or fit.df_residual > LOW_DF:
+            continue
+        names = pd.Index(rec["sources"])
+        for i, signature in enumerate(rec["signatures"]):
+            row = sig.obs_names.get_loc(signature)
+            cols = sources.get_indexer(names)
+            lfc = tables["log2fc"][row, cols] if "log2fc" in tables else np.full(len(names), np.nan)
+            hits = np.flatnonzero(rec["activity_padj"][i] < 0.05)
+            hits = hits[np.argsort(rec["activity_padj"][i][hits])]
+            rows.append(
+                {
+                    "group": fit.group,
+                    "signature": str(signature),
+                    "residual_df": int(fit.df_residual),
+                    "method": method,
+                    "called": int(np.sum(tables["padj"][row, cols] < 0.05)),
+                    "called_by_activity": int(hits.size),
+                    "activity_calls": "; ".join(f"{names[j]} {'up' if lfc[j] > 0 else 'down'}" for j in hits[:10]),
+                }
+            )
+    columns = ["group", "signature", "residual_df", "method", "called", "called_by_activity", "activity_calls"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 #: Stands in for "/" in set names (U+2215, reads the same; "/" cannot be part of an HDF5 or zarr key)
@@ -289,6 +332,8 @@ def score_sets(
         "matched_by": matched_by,
         "overlap": report.reset_index(),
         "basis": basis.reset_index().set_axis(["signature", "basis"], axis=1),
+        "low_df": _low_df(sig, method, tables, sources, resampling, kept_fits),
+        "low_df_note": LOW_DF_NOTE,
         "replicates": resampling,
         **(extra or {}),
     }
