@@ -13,6 +13,11 @@ engines. A family is one signature's tests (its genes, or its 50 Hallmark sets);
 - power: interferon-α shifted by 0.5 or 1 log2 under the drug (70 % of the set's genes respond): the share of
   studies in which the set is called.
 
+Agreement with R: ``dp.tl.de(method="deseq2", filter_genes=False)`` on the small designs of the test references
+(``tests/data/make_small_designs_reference.R``: simulated paired and unpaired studies with 1–6 residual df, and
+Kang et al. 2018 with 2 donors when ../shared/data is present) against R DESeq2 1.38 with seed 2, and R's own
+spread over seeds 1–20 where its prior variance is simulated (≤ 3 residual df).
+
 Prints one JSON line per case. ``--quick``: fewer seeds.
 """
 
@@ -88,6 +93,62 @@ def null_cases(seeds: range) -> list[dict]:
     return rows
 
 
+def agreement_cases() -> list[dict]:
+    from tests.tl.test_small_designs_vs_r import KANG, SIMULATED, _kang_case, _r, _reference, _row, _simulated
+
+    _, params, seeds = _reference()
+    rows = []
+
+    def add(case, ours, fit, seconds):
+        r = _r(case)
+        calls = set(ours.index[ours["padj"] < 0.05])
+        theirs = set(r.index[r["padj"] < 0.05])
+        spread = seeds[seeds["case"] == case]
+        others = spread.loc[spread["seed"] != 2, "jaccard_seed2"]
+        rows.append(
+            {
+                "case": "small_agreement",
+                "design": case,
+                "residual_df": int(fit["residual_df"]),
+                "calls": len(calls),
+                "r_calls": len(theirs),
+                "jaccard": len(calls & theirs) / max(1, len(calls | theirs)),
+                "median_abs_dlfc": float((ours["log2fc"].reindex(r.index) - r["log2FoldChange"]).abs().median()),
+                "prior_variance": float(fit["prior_variance"]),
+                "r_prior_variance": float(params.loc[case, "dispPriorVar"]),
+                "r_prior_range": [float(spread["dispPriorVar"].min()), float(spread["dispPriorVar"].max())]
+                if len(spread)
+                else None,
+                "r_seeds_jaccard_median": float(others.median()) if len(others) else None,
+                "seconds": seconds,
+            }
+        )
+
+    for case in SIMULATED:
+        adata, covariates = _simulated(case)
+        t0 = time.perf_counter()
+        sig = dp.tl.de(
+            adata, condition_key="condition", control="ctrl", covariates=covariates, filter_genes=False, verbose=False
+        )
+        add(case, _row(sig, "all|drug vs ctrl"), sig.uns["de"]["fits"].iloc[0], time.perf_counter() - t0)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "kang2018_ifnb_pbmc"
+    if shared.exists():
+        from tests.conftest import kang_cells
+
+        cells = kang_cells()
+        cells.obs["donor"] = cells.obs["sample_id"].str[-3:]
+        pdata = dp.pp.pseudobulk(cells, sample_key="sample_id", groupby="cluster_id")
+        t0 = time.perf_counter()
+        sig = dp.tl.de(
+            pdata, condition_key="group_id", control="ctrl", groupby="cluster_id", filter_genes=False, verbose=False
+        )
+        seconds = (time.perf_counter() - t0) / len(KANG)
+        fits = sig.uns["de"]["fits"].set_index("group")
+        for cell_type in KANG:
+            add(_kang_case(cell_type), _row(sig, f"{cell_type}|stim vs ctrl"), fits.loc[cell_type], seconds)
+    return rows
+
+
 def power_cases(seeds: range) -> list[dict]:
     rows = []
     for size in (0.5, 1.0):
@@ -115,5 +176,6 @@ def power_cases(seeds: range) -> list[dict]:
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    for row in null_cases(range(20 if quick else 100)) + power_cases(range(10 if quick else 40)):
+    rows = agreement_cases() + null_cases(range(20 if quick else 100)) + power_cases(range(10 if quick else 40))
+    for row in rows:
         print(json.dumps(row))

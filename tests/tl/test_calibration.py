@@ -114,3 +114,18 @@ def test_few_donors_camera_has_no_power_and_activity_is_calibrated(n_donors):
         hits["activity"] += int(f"{IFN} up" in low["activity_calls"])
     assert hits["camera"] <= 1, hits
     assert hits["activity"] >= (2 if n_donors == 2 else 5), hits
+
+
+def test_few_donors_voom_p_values_near_their_level():
+    """Gene-level p-values of voom at 2–4 donors per arm (1–3 residual df) on null studies: as frequent below 0.05
+    and 0.01 as they should be (bench/bench_small_designs.py: 0.98–1.01 of the level; DESeq2's Wald tests, R's
+    alike, run liberal there, which the statistics page states)."""
+    for n_donors in (2, 3, 4):
+        p = []
+        for seed in range(6):
+            study = simulate(0.2, 500 + seed, n_donors=n_donors, drugs=("drugA",), n_filler=200)
+            sig = dp.tl.de(study, method="voom", verbose=False)
+            p.append(sig.layers["pvalue"][np.isfinite(sig.layers["pvalue"])])
+        p = np.concatenate(p)
+        assert 0.85 < (p < 0.05).mean() / 0.05 < 1.15, n_donors
+        assert 0.7 < (p < 0.01).mean() / 0.01 < 1.3, n_donors

@@ -110,8 +110,8 @@ def _replicates_sentence(fits: pd.DataFrame, few: bool, method: str) -> str:
             " With so few, a test can only call large, consistent effects: no call means the study could not tell"
             + (
                 "; and gene-level calls include a false one more often than the nominal 5 % (on simulated null "
-                "studies with 1–3 residual df, 12–32 % had at least one gene called, R's DESeq2 and voom alike; "
-                "see the statistics page)."
+                "studies with 1–3 residual df, up to a third had a gene called by DESeq2, as by R's, and up to a "
+                "quarter by voom; see the statistics page)."
                 if method in ("deseq2", "voom")
                 else "."
             )

@@ -65,8 +65,8 @@ def panels(
         Panels with fewer tested genes are not scored.
     key_added
         Writes ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]``, ``[key_added + "_log2fc"]`` and
-        ``sig.uns[key_added]`` (its ``panels``: one row per ``panel`` × ``gene``); with replicates also
-        ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
+        ``sig.uns[key_added]`` (its ``panels``: one row per ``panel`` × ``gene``; ``low_df`` as for
+        :func:`drugprint.tl.pathways`); with replicates also ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
     level
         Confidence level of the effect intervals.
     {copy}

@@ -74,8 +74,10 @@ def pathways(
         (its ``level`` interval: ± the t quantile times the standard error of the set's mean log-expression
         contrast, estimated from the replicates; present when :func:`~drugprint.tl.de` kept them) and
         ``sig.uns[key_added]`` (the ``params``, the ``null`` hypothesis, the ``basis`` per signature, the
-        ``net``'s provenance, the ``overlap``, and the set activities' residuals per fit, ``replicates``, that
-        :func:`~drugprint.tl.potency_rank` resamples).
+        ``net``'s provenance, the ``overlap``, the set activities' residuals per fit, ``replicates``, that
+        :func:`~drugprint.tl.potency_rank` resamples, and ``low_df``: the signatures of fits with 3 residual
+        degrees of freedom or fewer, where camera and fry have almost no power, with what the activity test —
+        which keeps its level there — calls, and ``low_df_note`` on what simulations measured).
     min_fraction
         Warn about sets keeping fewer than this fraction of their genes in the data.
     id_column
