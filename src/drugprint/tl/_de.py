@@ -413,7 +413,7 @@ def de(
                 signatures.append(name)
                 contrasts.append(job.tests[key])
         if signatures:  # voom weights per profile only where a replicate-level set test can use them
-            store = profile_data(job.data, design_g, is_counts)
+            store = profile_data(job.data, design_g, is_counts, info.get("voom"))
             store.update(
                 group=job.group,
                 genes=np.asarray(pdata.var_names[tested], dtype=str),

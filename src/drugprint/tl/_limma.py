@@ -53,7 +53,10 @@ def lm_fit(y: np.ndarray, design: np.ndarray, weights: np.ndarray | None = None)
     xtwx = np.einsum("gs,sp,sq->gpq", w, x, x)
     xtwy = np.einsum("gs,sp,gs->gp", w, x, yy)
     df = (w > 0).sum(axis=1).astype(float) - p
-    ok = np.linalg.matrix_rank(xtwx) == p
+    ok = np.ones(y.shape[0], dtype=bool)  # every weight positive: X'WX has the rank of X (full)
+    partial = np.flatnonzero((w <= 0).any(axis=1))
+    if partial.size:
+        ok[partial] = np.linalg.matrix_rank(xtwx[partial]) == p
     coef = np.full((y.shape[0], p), np.nan)
     stdev = np.full((y.shape[0], p), np.nan)
     inv = np.linalg.inv(xtwx[ok])

@@ -20,14 +20,20 @@ from ._design import Design
 from ._voom import tmm_factors, voom
 
 
-def profile_data(data: pd.DataFrame, design: Design, is_counts: bool) -> dict:
-    """Per-profile log-expression (and voom weights for counts) of one group's fit (profiles × genes in)."""
+def profile_data(data: pd.DataFrame, design: Design, is_counts: bool, voomed: tuple | None = None) -> dict:
+    """Per-profile log-expression (and voom weights for counts) of one group's fit (profiles × genes in).
+
+    ``voomed``: the log-CPM and weights (genes × profiles) the voom engine already computed for this fit.
+    """
     x = data.to_numpy(dtype=float).T
     mat = design.matrix.to_numpy(dtype=float)
     out = {"profiles": np.asarray(data.index, dtype=str), "design": mat}
     if is_counts:
-        lib = x.sum(axis=0) * tmm_factors(x)
-        expr, weights = voom(x, mat, lib)
+        if voomed is None:
+            lib = x.sum(axis=0) * tmm_factors(x)
+            expr, weights = voom(x, mat, lib)
+        else:
+            expr, weights = voomed
         out["weights"] = weights.T.astype(np.float32)
         out["scale"] = "log2 CPM (TMM), voom precision weights"
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._design import Design
 from ._limma import lm_fit, moderated_tests
@@ -34,6 +33,18 @@ def log_cpm(counts, lib_size=None):
     return np.log2((counts + 0.5) / (lib + 1) * 1e6)
 
 
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties averaged (R's ``rank``; ``scipy.stats.rankdata`` without its per-call overhead)."""
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    new = np.r_[True, s[1:] != s[:-1]]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], s.size]
+    ranks = np.empty(a.size)
+    ranks[order] = ((starts + ends + 1) / 2)[np.cumsum(new) - 1]
+    return ranks
+
+
 def _tmm_factor(obs, ref, n_obs, n_ref, logratio_trim=0.3, sum_trim=0.05) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         log_r = np.log2((obs / n_obs) / (ref / n_ref))
@@ -48,7 +59,7 @@ def _tmm_factor(obs, ref, n_obs, n_ref, logratio_trim=0.3, sum_trim=0.05) -> flo
     hi_l = n + 1 - lo_l
     lo_s = np.floor(n * sum_trim) + 1
     hi_s = n + 1 - lo_s
-    rl, ra = stats.rankdata(log_r), stats.rankdata(abs_e)
+    rl, ra = _average_ranks(log_r), _average_ranks(abs_e)
     keep = (rl >= lo_l) & (rl <= hi_l) & (ra >= lo_s) & (ra <= hi_s)
     f = np.nansum(log_r[keep] / v[keep]) / np.nansum(1 / v[keep])
     return float(2 ** (0.0 if np.isnan(f) else f))
@@ -114,8 +125,8 @@ def fit_voom(
     lib = lib * tmm_factors(x, lib)
     mat = design.matrix.to_numpy()
     if block is None:
-        e, w = voom(x, mat, lib)
-        return moderated_tests(lm_fit(e, mat, w), tests, counts.columns, robust=robust), {}
+        e, w = voom(x, mat, lib)  # also what the replicate-level set tests keep (profile_data): handed back
+        return moderated_tests(lm_fit(e, mat, w), tests, counts.columns, robust=robust), {"voom": (e, w)}
     from ._dupcor import gls_fit, voom_blocked
 
     e, w, _, rho = voom_blocked(x, mat, lib, block)
