@@ -423,11 +423,9 @@ def replication_problem(
     if most >= min_replicates:
         return None
     replicates = next((c for c in covariates if names_a_grouping(c)), None)
-    who = (
-        f" ({obs[replicates].nunique()} {replicates}: {', '.join(map(str, obs[replicates].unique()[:4]))})"
-        if (replicates)
-        else ""
-    )
+    who = ""
+    if replicates:
+        who = f" ({obs[replicates].nunique()} {replicates}: {', '.join(map(str, obs[replicates].unique()[:4]))})"
     return (
         f"No condition has {min_replicates} profiles in any group: each was measured {most} time(s) per group{who}. "
         f"Differential expression compares conditions across replicates (donors, wells, animals): it needs at "

@@ -119,9 +119,17 @@ def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpu
     Parallel workers must not oversubscribe the cores, and serial fits gain too: the fits are many small
     per-gene solves, where BLAS threads only add overhead (deseq2 on one group: 15 s instead of 52 s).
     """
+    t0 = time.perf_counter()
+    try:
+        tables, info = _fit(method, job, is_counts=is_counts, alpha=alpha, n_cpus=n_cpus, robust=robust)
+    except ValueError as err:  # a group the engine cannot fit (e.g. no extra-Poisson variation): say which
+        raise ValueError(f"Group {job.group!r}: {err}") from err
+    return tables, info, time.perf_counter() - t0
+
+
+def _fit(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpus: int, robust: bool):
     from threadpoolctl import threadpool_limits
 
-    t0 = time.perf_counter()
     with threadpool_limits(limits=1):
         if method == "deseq2":
             from ._deseq2 import fit_deseq2
@@ -144,7 +152,7 @@ def run_engine(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpu
             values = log_cpm(job.data.T).T if is_counts else job.data
             res = fit_ttest(values, job.meta[job.design.factor], list(job.pairs.values()))
             tables, info = {key: res[pair] for key, pair in job.pairs.items()}, {}
-    return tables, info, time.perf_counter() - t0
+    return tables, info
 
 
 def check_client(client) -> None:

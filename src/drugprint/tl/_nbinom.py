@@ -260,11 +260,11 @@ def linear_model_mu(y: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 class BatchedInference(DefaultInference):
-    """pydeseq2 inference with the IRLS fit, the dispersion search and the Wald test batched over genes.
+    """pydeseq2 inference with IRLS, linear-model means, dispersion search and Wald test batched over genes.
 
-    Same estimates as :class:`pydeseq2.default_inference.DefaultInference` to floating-point precision for the
-    IRLS and the Wald test, and to the dispersion search's tolerance for the dispersions
-    (``tests/tl/test_nbinom.py`` compares both).
+    The IRLS, the means and the Wald test give :class:`pydeseq2.default_inference.DefaultInference`'s estimates to
+    floating-point precision (``tests/tl/test_nbinom.py``); the dispersion search is R's DESeq2's
+    (:func:`line_search`, :func:`grid_search`), checked against R's output.
     """
 
     def lin_reg_mu(self, counts, size_factors, design_matrix, min_mu):
