@@ -53,7 +53,7 @@ def screen():
 
 def export(pdata, tmp: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Each cell type's filterByExpr-filtered counts (profiles × genes) and samples, also written for R."""
-    from drugprint.tl._filter import filter_by_expr
+    from drugprint.tl._stats.filter import filter_by_expr
 
     layer = "counts" if "counts" in pdata.layers else None
     inputs = {}

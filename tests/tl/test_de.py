@@ -46,15 +46,16 @@ def _assert_equals_pydeseq2(sig, name, sub, meta, design, drug):
     """Row ``name`` of ``sig`` is the engine's fit of pydeseq2's own formula interface on the genes ``sig`` tested.
 
     pydeseq2 builds the design matrix from the formula and the contrast vector from the levels; both go through the
-    same DESeq2 fit (:func:`~drugprint.tl._deseq2.fit_deseq2`), so this checks our design matrix and contrast vectors.
+    same DESeq2 fit (:func:`~drugprint.tl._stats.deseq2.fit_deseq2`), so this checks our design matrix and contrast
+    vectors.
     """
     import contextlib
     import io
 
     from pydeseq2.dds import DeseqDataSet
 
-    from drugprint.tl._deseq2 import fit_deseq2
-    from drugprint.tl._design import Design
+    from drugprint.tl._stats.deseq2 import fit_deseq2
+    from drugprint.tl._stats.design import Design
 
     genes = sig.var_names[np.isfinite(sig[name].layers["log2fc"][0])]
     counts = pd.DataFrame(sub[:, genes].X.astype(int), index=sub.obs_names, columns=genes)
@@ -166,7 +167,7 @@ def test_match_values_with_slash(pdata):
 
 def test_confounding_names_the_exact_covariate():
     """Only the confounded covariate is named, not those whose column names share its prefix (cov1 / cov10)."""
-    from drugprint.tl._design import DesignError, build_design
+    from drugprint.tl._stats.design import DesignError, build_design
 
     meta = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 11)), columns=[f"c{i}" for i in range(11)])
     meta["drug"] = np.repeat(["DMSO", "x"], 15)

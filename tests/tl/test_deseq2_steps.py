@@ -18,11 +18,11 @@ import pandas as pd
 from pydeseq2.dds import DeseqDataSet
 from scipy.stats import false_discovery_control
 
-from drugprint.tl._deseq2 import wald_results
-from drugprint.tl._design import build_design
-from drugprint.tl._dispersion import fit_genewise, fit_map, fit_prior, fit_trend, refit_outliers
-from drugprint.tl._filter import bh_rejections, filter_by_expr
-from drugprint.tl._nbinom import BatchedInference
+from drugprint.tl._stats.deseq2 import wald_results
+from drugprint.tl._stats.design import build_design
+from drugprint.tl._stats.dispersion import fit_genewise, fit_map, fit_prior, fit_trend, refit_outliers
+from drugprint.tl._stats.filter import bh_rejections, filter_by_expr
+from drugprint.tl._stats.nbinom import BatchedInference
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -58,8 +58,8 @@ def _cell_types(pdata):
 
 def test_trend_is_r_s_parametric_curve_and_falls_back_to_a_local_fit(pdata, monkeypatch):
     """The curve is DESeq2's (R's) fit of the gene-wise dispersions; where it fails, R's local fit."""
-    import drugprint.tl._dispersion as dispersion
-    import drugprint.tl._trend as trend
+    import drugprint.tl._stats.dispersion as dispersion
+    import drugprint.tl._stats.trend as trend
 
     _, counts, meta, design = next(_cell_types(pdata))
     dds = _dds(counts, meta, design.matrix)
@@ -173,7 +173,7 @@ def test_bh_rejections_count_scipy_rejections():
 def test_de_deseq2_rows_are_the_steps(pdata):
     """dp.tl.de's deseq2 rows are wald_results plus independent filtering (at its alpha) on the same fit."""
     import drugprint as dp
-    from drugprint.tl._filter import independent_filtering
+    from drugprint.tl._stats.filter import independent_filtering
 
     sig = dp.tl.de(pdata, groups=["Myeloma"], alpha=0.1, verbose=False)
     _, counts, meta, design = next(c for c in _cell_types(pdata) if c[0] == "Myeloma")
@@ -192,7 +192,7 @@ def test_de_deseq2_rows_are_the_steps(pdata):
 def test_local_trend_fallback_is_recorded(pdata, monkeypatch):
     """A group whose parametric trend cannot be fitted gets R's local fit, recorded per group (as R's note)."""
     import drugprint as dp
-    import drugprint.tl._dispersion as dispersion
+    import drugprint.tl._stats.dispersion as dispersion
 
     sub = pdata[pdata.obs["cell_type"] == "NK", :1500].copy()
     sig = dp.tl.de(sub, verbose=False)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import drugprint as dp
-from drugprint.tl._filter import filter_by_expr
+from drugprint.tl._stats.filter import filter_by_expr
 
 CELMOD = {"CELMoD vs IMiD": {"iberdomide": 0.5, "mezigdomide": 0.5, "lenalidomide": -0.5, "pomalidomide": -0.5}}
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugprint.tl._dupcor import duplicate_correlation, gls_fit, voom_blocked
-from drugprint.tl._limma import lm_fit, moderated_tests
-from drugprint.tl._voom import tmm_factors, voom
+from drugprint.tl._stats.dupcor import duplicate_correlation, gls_fit
+from drugprint.tl._stats.linear import lm_fit, moderated_tests
+from drugprint.tl._stats.voom import tmm_factors, voom, voom_blocked
 
 DATA = Path(__file__).parents[1] / "data"
 TOPTABLE = {"log2fc": "logFC", "stat": "t", "pvalue": "P.Value", "padj": "adj.P.Val", "base_mean": "AveExpr"}

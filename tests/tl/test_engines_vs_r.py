@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import drugprint as dp
-from drugprint.tl._filter import filter_by_expr as _filter_genes
-from drugprint.tl._voom import tmm_factors
+from drugprint.tl._stats.filter import filter_by_expr as _filter_genes
+from drugprint.tl._stats.voom import tmm_factors
 
 DATA = Path(__file__).parents[1] / "data"
 

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugprint.tl._fdist_robust import fit_f_dist_robust
-from drugprint.tl._limma import fit_f_dist, squeeze_var
+from drugprint.tl._stats.fdist import fit_f_dist, fit_f_dist_robust, squeeze_var
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from pydeseq2.dds import DeseqDataSet
 
-from drugprint.tl._lrt import nbinom_lrt
-from drugprint.tl._nbinom import BatchedInference
+from drugprint.tl._stats.lrt import nbinom_lrt
+from drugprint.tl._stats.nbinom import BatchedInference
 
 DATA = Path(__file__).parents[1] / "data"
 ALPHA = 0.1  # R's results() default

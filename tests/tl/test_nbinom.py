@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from pydeseq2.default_inference import DefaultInference
 
-from drugprint.tl._nbinom import BatchedInference
+from drugprint.tl._stats.nbinom import BatchedInference
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_irls_equals_pydeseq2_per_gene(nb_data):
 @pytest.mark.parametrize(("limits", "share"), [({"maxiter": 2}, 1.0), ({"max_beta": 4.0}, (0.05, 0.95))])
 def test_irls_hands_diverging_genes_to_pydeseq2(nb_data, monkeypatch, limits, share):
     """Genes whose IRLS leaves [min_beta, max_beta] or reaches maxiter get pydeseq2's per-gene solver (L-BFGS-B)."""
-    from drugprint.tl import _nbinom
+    from drugprint.tl._stats import nbinom as _nbinom
 
     X, sf, counts, disp, _ = nb_data
     calls = []
@@ -102,7 +102,7 @@ def test_line_search_climbs_and_the_grid_finds_the_best_point(nb_data, prior):
     """DESeq2's line search (fitDisp) ends higher than it starts, at a stationary point or a bound, in few steps;
     the grid search (fitDispGrid) returns the best of its fine grid. Equality with R's estimates is checked on R's
     own output (tests/tl/test_small_designs_vs_r.py, tests/tl/test_trend.py)."""
-    from drugprint.tl._nbinom import _Posterior, grid_search, line_search
+    from drugprint.tl._stats.nbinom import _Posterior, grid_search, line_search
 
     X, sf, counts, disp, _ = nb_data
     _, mu, _, _ = DefaultInference(n_cpus=1).irls(counts, sf, X, disp, min_mu=0.5, beta_tol=1e-8)
@@ -134,7 +134,7 @@ def test_line_search_climbs_and_the_grid_finds_the_best_point(nb_data, prior):
 
 def test_packed_weighted_crossproducts():
     """X' diag(w) X of many genes, packed; their inverses (Cholesky, np.linalg.inv where it fails) and products."""
-    from drugprint.tl._nbinom import _Gram
+    from drugprint.tl._stats.nbinom import _Gram
 
     rng = np.random.default_rng(0)
     X, W = rng.normal(size=(30, 5)), rng.random((30, 1000))

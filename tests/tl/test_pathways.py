@@ -158,7 +158,7 @@ def test_mlm_padj_is_bh_of_its_pvalues(sig):
     """decoupler adjusts every method's p-values but mlm's; score_sets adjusts mlm's itself (BH per signature)."""
     import decoupler as dc
 
-    from drugprint.tl._limma import bh
+    from drugprint.tl._stats.multitest import bh
 
     my = sig[sig.obs["cell_type"] == "Myeloma"].copy()  # one fit: one block of tested genes
     net = dp.resources.genesets("imid")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from drugprint.resources import genesets
-from drugprint.tl._settests import SetIndex, activity_test, camera, fry, set_activities
-from drugprint.tl._voom import tmm_factors, voom
+from drugprint.tl._stats.settests import SetIndex, activity_test, camera, fry, set_activities
+from drugprint.tl._stats.voom import tmm_factors, voom
 
 DATA = Path(__file__).parents[1] / "data"
 CONTRASTS = {

@@ -132,7 +132,7 @@ def test_kang_two_donors_equal_r(kang_profiles):
 )
 def test_given_r_s_prior_variance_the_calls_are_r_s(case, monkeypatch, request):
     """With R's seed-2 prior variance in place of the simulation, every other step gives R's answer."""
-    import drugprint.tl._dispersion as dispersion
+    import drugprint.tl._stats.dispersion as dispersion
 
     _, params, _ = _reference()
     prior = iter(())
@@ -170,9 +170,9 @@ def test_genewise_dispersions_and_trend_are_r_s(case):
 
     from pydeseq2.dds import DeseqDataSet
 
-    from drugprint.tl._design import build_design
-    from drugprint.tl._dispersion import fit_genewise, fit_trend
-    from drugprint.tl._nbinom import BatchedInference
+    from drugprint.tl._stats.design import build_design
+    from drugprint.tl._stats.dispersion import fit_genewise, fit_trend
+    from drugprint.tl._stats.nbinom import BatchedInference
 
     adata, covariates = _simulated(case)
     r = _r(case)
@@ -202,7 +202,7 @@ def test_genewise_dispersions_and_trend_are_r_s(case):
 def test_local_trend_is_r_s_locfit():
     """R's local dispersion fit (locfit's adaptive tree and Hermite interpolation), on R's own gene-wise estimates
     for Kang's B cells, where R's parametric fit fails; from the reference alone (no Kang data needed)."""
-    from drugprint.tl._trend import LocalTrend, parametric_trend
+    from drugprint.tl._stats.trend import LocalTrend, parametric_trend
 
     _, params, _ = _reference()
     assert params.loc["kang_B_cells", "fit_type"] == "local"
@@ -217,7 +217,7 @@ def test_local_trend_is_r_s_locfit():
 @pytest.mark.parametrize("case", [*SIMULATED, "kang_CD4_T_cells", "kang_B_cells"])
 def test_independent_filtering_is_r_s(case):
     """DESeq2's independent filtering on R's own p-values and means gives R's adjusted p-values (R's lowess)."""
-    from drugprint.tl._filter import independent_filtering
+    from drugprint.tl._stats.filter import independent_filtering
 
     r = _r(case)
     ours = independent_filtering(r["baseMean"].to_numpy(), r["pvalue"].to_numpy(), 0.05)

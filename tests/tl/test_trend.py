@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drugprint.tl._trend import parametric_trend
+from drugprint.tl._stats.trend import parametric_trend
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CASES = ["screen", "interaction", "dose"]
@@ -78,9 +78,9 @@ def _dispersions(counts, meta, formula, genes):
 
     from pydeseq2.dds import DeseqDataSet
 
-    from drugprint.tl._design import build_design
-    from drugprint.tl._dispersion import fit_genewise, fit_map, fit_prior, fit_trend
-    from drugprint.tl._nbinom import BatchedInference
+    from drugprint.tl._stats.design import build_design
+    from drugprint.tl._stats.dispersion import fit_genewise, fit_map, fit_prior, fit_trend
+    from drugprint.tl._stats.nbinom import BatchedInference
 
     counts = counts.loc[genes].T.astype(np.int64)
     meta = meta.loc[counts.index]

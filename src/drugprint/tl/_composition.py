@@ -15,8 +15,8 @@ from .._docs import doc_params, key_added
 from .._results import store
 from .._utils import as_anndata, categories, check_choice, check_obs_keys
 from ._de_plan import parse_tests, resolve_control
-from ._design import build_design, short_formula
-from ._limma import fit_limma
+from ._stats.design import build_design, short_formula
+from ._stats.limma import fit_limma
 
 #: Added to every count before the logit (propeller's pseudo-count), so a cell type absent from a sample is finite.
 PSEUDO_COUNT = 0.5

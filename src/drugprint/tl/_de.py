@@ -26,9 +26,9 @@ from .._utils import (
     versions,
 )
 from ._de_plan import GroupSetup, plan_group, replication_problem, resolve_call, split_by, summarise_skips
-from ._design import Omnibus, quote, tidy_formula
 from ._engines import ENGINES, check_client, run_jobs
-from ._replicates import profile_data
+from ._stats.design import Omnibus, quote, tidy_formula
+from ._stats.replicates import profile_data
 
 if TYPE_CHECKING:
     import distributed

@@ -11,9 +11,9 @@ import pandas as pd
 
 from .._utils import categories, check_obs_keys, logger
 from ..resources import find_vehicle
-from ._design import Design, DesignError, Omnibus, build_design, formula_variables, short_formula, tidy_formula
 from ._engines import FitJob
-from ._filter import filter_by_expr
+from ._stats.design import Design, DesignError, Omnibus, build_design, formula_variables, short_formula, tidy_formula
+from ._stats.filter import filter_by_expr
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def parse_tests(
     for name in [coef] if isinstance(coef, str) else list(coef or []):
         specs.append(TestSpec("coef", str(name), str(name), coef=str(name)))
     if reduced is not None:
-        from ._design import tidy_formula
+        from ._stats.design import tidy_formula
 
         label = f"{formula} vs {tidy_formula(reduced)}"
         specs.append(TestSpec("omnibus", label, label, reduced=tidy_formula(reduced)))

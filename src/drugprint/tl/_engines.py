@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._design import Design
+from ._stats.design import Design
 
 TEST_KINDS = ("pair", "weights", "coef", "omnibus")
 
@@ -132,22 +132,22 @@ def _fit(method: str, job: FitJob, *, is_counts: bool, alpha: float, n_cpus: int
 
     with threadpool_limits(limits=1):
         if method == "deseq2":
-            from ._deseq2 import fit_deseq2
+            from ._stats.deseq2 import fit_deseq2
 
             tables, info = fit_deseq2(
                 job.data.astype(np.int64), job.design, job.tests, alpha=alpha, n_cpus=n_cpus, n_zero=job.n_zero
             )
         elif method == "voom":
-            from ._voom import fit_voom
+            from ._stats.voom import fit_voom
 
             tables, info = fit_voom(job.data, job.design, job.tests, block=job.block, robust=robust)
         elif method == "limma":
-            from ._limma import fit_limma
+            from ._stats.limma import fit_limma
 
             tables, info = fit_limma(job.data, job.design, job.tests, block=job.block, robust=robust)
         else:
-            from ._ttest import fit_ttest
-            from ._voom import log_cpm
+            from ._stats.ttest import fit_ttest
+            from ._stats.voom import log_cpm
 
             values = log_cpm(job.data.T).T if is_counts else job.data
             res = fit_ttest(values, job.meta[job.design.factor], list(job.pairs.values()))

@@ -13,7 +13,7 @@ from scipy import sparse, stats
 from .._docs import doc_params, key_added
 from .._results import renamed, store
 from .._utils import categories, check_obs_keys, optional_import
-from ._limma import bh
+from ._stats.multitest import bh
 
 
 def _clr(prot: AnnData) -> np.ndarray:

@@ -12,9 +12,9 @@ from threadpoolctl import threadpool_limits
 
 from .._utils import check_choice
 from ..resources import harmonise_net, match_net, provenance
-from . import _settests
-from ._limma import bh
-from ._replicates import Fit, fits
+from ._stats import settests as _settests
+from ._stats.multitest import bh
+from ._stats.replicates import Fit, fits
 
 #: tests with the samples as replicates (need the per-profile data kept by dp.tl.de)
 REPLICATE_METHODS = ("camera", "fry", "activity")

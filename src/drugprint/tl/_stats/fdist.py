@@ -1,24 +1,72 @@
-"""limma's ``fitFDistRobustly``: the variance prior of ``eBayes(robust=TRUE)``, robust to outlier variances.
+"""limma's variance prior: ``fitFDist``, ``squeezeVar`` and the robust ``fitFDistRobustly`` (``eBayes(robust=TRUE)``).
 
-The scale and degrees of freedom of the scaled F distribution are fitted to Winsorized log variances, and each
-variance then gets its own prior degrees of freedom, shrunk towards 0 the more likely it is an outlier, so that a
-few genes (or cell types) with extreme variances neither inflate the prior nor are squeezed towards it. Follows
-R's limma 3.54 without the ``covariate`` (trend) option and is tested against its output. Method: Phipson, B.,
-Lee, S., Majewski, I. J., Alexander, W. S. and Smyth, G. K. (2016). Robust hyperparameter estimation protects
-against hypervariable genes and improves power to detect differential expression. Annals of Applied Statistics
-10(2), 946–963.
+The gene variances follow a scaled F distribution (Smyth, G. K. (2004). Statistical Applications in Genetics and
+Molecular Biology 3(1), Article 3). In the robust form its scale and degrees of freedom are fitted to Winsorized log
+variances, and each variance then gets its own prior degrees of freedom, shrunk towards 0 the more likely it is an
+outlier, so that a few genes (or cell types) with extreme variances neither inflate the prior nor are squeezed
+towards it. Follows R's limma 3.54 without the ``covariate`` (trend) option and is tested against its output.
+Robust method: Phipson, B., Lee, S., Majewski, I. J., Alexander, W. S. and Smyth, G. K. (2016). Robust
+hyperparameter estimation protects against hypervariable genes and improves power to detect differential
+expression. Annals of Applied Statistics 10(2), 946–963.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 #: Fractions of the smallest and largest log variances Winsorized (limma's ``winsor.tail.p``).
 WINSOR_TAIL_P = (0.05, 0.1)
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(128)  # Gauss–Legendre on [0, 1] (statmod's "uniform")
 _NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2
+
+
+def trigamma_inverse(x: float) -> float:
+    """Solve ``trigamma(y) = x`` by Newton's method (limma's ``trigammaInverse``)."""
+    if x > 1e7:
+        return 1 / np.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1.0 / x
+    for _ in range(50):
+        tri = special.polygamma(1, y)
+        dif = tri * (1 - tri / x) / special.polygamma(2, y)
+        y += dif
+        if -dif / y < 1e-8:
+            break
+    return float(y)
+
+
+def fit_f_dist(x: np.ndarray, df1: np.ndarray) -> tuple[float, float]:
+    """Scale and degrees of freedom of a scaled F distribution fitted to variances ``x`` (``fitFDist``)."""
+    ok = np.isfinite(x) & np.isfinite(df1) & (df1 > 1e-15) & (x > -1e-15)
+    x, df1 = np.maximum(x[ok], 0.0), df1[ok]
+    if x.size < 2:
+        return (float(x[0]) if x.size else np.nan), 0.0
+    m = np.median(x)
+    if m == 0:
+        m = 1.0
+    x = np.maximum(x, 1e-5 * m)
+    e = np.log(x) - special.digamma(df1 / 2) + np.log(df1 / 2)
+    emean = e.mean()
+    evar = ((e - emean) ** 2).sum() / (x.size - 1) - special.polygamma(1, df1 / 2).mean()
+    if evar > 0:
+        df2 = 2 * trigamma_inverse(evar)
+        return float(np.exp(emean + special.digamma(df2 / 2) - np.log(df2 / 2))), df2
+    return float(x.mean()), np.inf
+
+
+def squeeze_var(var: np.ndarray, df: np.ndarray, robust: bool = False) -> tuple[np.ndarray, float, float | np.ndarray]:
+    """Posterior variances, prior variance and prior df (``squeezeVar``; per variance with ``robust``)."""
+    var = np.where(df == 0, 0.0, var)
+    if robust:
+        s0, _, d0 = fit_f_dist_robust(var, df)
+    else:
+        s0, d0 = fit_f_dist(var, df)
+    with np.errstate(invalid="ignore"):
+        post = np.where(np.isfinite(d0), (df * var + d0 * s0) / (df + d0), s0)
+    return post, s0, d0
 
 
 def _fdist(df1, df2: float):
@@ -68,10 +116,8 @@ def fit_f_dist_robust(
     """Scale, common ``df2`` and per-variance prior degrees of freedom (``df2.shrunk``) of ``fitFDistRobustly``.
 
     Variances with ``df1`` of 0 (or NaN) take the common ``df2``. With fewer than ``1 / winsor_tail_p`` variances
-    nothing is Winsorized and the result is :func:`~drugprint.tl._limma.fit_f_dist`'s, as in limma.
+    nothing is Winsorized and the result is :func:`fit_f_dist`'s, as in limma.
     """
-    from ._limma import fit_f_dist
-
     x = np.asarray(x, dtype=float)
     df1 = np.broadcast_to(np.asarray(df1, dtype=float), x.shape)
     n = x.size
@@ -90,8 +136,6 @@ def fit_f_dist_robust(
 
 
 def _robust_fit(x: np.ndarray, df1: np.ndarray, tail: np.ndarray) -> tuple[float, float, np.ndarray]:
-    from ._limma import fit_f_dist
-
     n = x.size
     m = np.median(x)
     if m <= 0:

@@ -1,7 +1,7 @@
-"""A small limma: linear models per gene and the empirical-Bayes moderated t.
+"""limma's core: linear models per gene (``lmFit``, ``contrasts.fit``) and the empirical-Bayes moderated t and F.
 
-Follows R's limma 3.54 (``lmFit``, ``contrasts.fit``, ``squeezeVar``/``fitFDist``, ``eBayes`` without ``trend``;
-``robust`` in :mod:`drugprint.tl._fdist_robust`) and is tested against its output. Method: Smyth, G. K. (2004).
+Follows R's limma 3.54 (``eBayes`` without ``trend``; the variance prior, robust or not, in
+:mod:`drugprint.tl._stats.fdist`) and is tested against its output. Method: Smyth, G. K. (2004).
 Linear models and empirical Bayes methods for assessing differential expression in microarray experiments.
 Statistical Applications in Genetics and Molecular Biology 3(1), Article 3.
 """
@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
-from ._design import Design, largest_effect
+from .design import largest_effect
+from .fdist import squeeze_var
+from .multitest import bh
 
 
 @dataclass
@@ -84,74 +86,16 @@ def contrast_fit(fit: LinearFit, contrast: np.ndarray) -> tuple[np.ndarray, np.n
     return est, np.sqrt(np.einsum("gp,pq,gq->g", m, cor, m))
 
 
-def trigamma_inverse(x: float) -> float:
-    """Solve ``trigamma(y) = x`` by Newton's method (limma's ``trigammaInverse``)."""
-    if x > 1e7:
-        return 1 / np.sqrt(x)
-    if x < 1e-6:
-        return 1 / x
-    y = 0.5 + 1.0 / x
-    for _ in range(50):
-        tri = special.polygamma(1, y)
-        dif = tri * (1 - tri / x) / special.polygamma(2, y)
-        y += dif
-        if -dif / y < 1e-8:
-            break
-    return float(y)
-
-
-def fit_f_dist(x: np.ndarray, df1: np.ndarray) -> tuple[float, float]:
-    """Scale and degrees of freedom of a scaled F distribution fitted to variances ``x`` (``fitFDist``)."""
-    ok = np.isfinite(x) & np.isfinite(df1) & (df1 > 1e-15) & (x > -1e-15)
-    x, df1 = np.maximum(x[ok], 0.0), df1[ok]
-    if x.size < 2:
-        return (float(x[0]) if x.size else np.nan), 0.0
-    m = np.median(x)
-    if m == 0:
-        m = 1.0
-    x = np.maximum(x, 1e-5 * m)
-    e = np.log(x) - special.digamma(df1 / 2) + np.log(df1 / 2)
-    emean = e.mean()
-    evar = ((e - emean) ** 2).sum() / (x.size - 1) - special.polygamma(1, df1 / 2).mean()
-    if evar > 0:
-        df2 = 2 * trigamma_inverse(evar)
-        return float(np.exp(emean + special.digamma(df2 / 2) - np.log(df2 / 2))), df2
-    return float(x.mean()), np.inf
-
-
-def squeeze_var(var: np.ndarray, df: np.ndarray, robust: bool = False) -> tuple[np.ndarray, float, float | np.ndarray]:
-    """Posterior variances, prior variance and prior df (``squeezeVar``; per variance with ``robust``)."""
-    var = np.where(df == 0, 0.0, var)
-    if robust:
-        from ._fdist_robust import fit_f_dist_robust
-
-        s0, _, d0 = fit_f_dist_robust(var, df)
-    else:
-        s0, d0 = fit_f_dist(var, df)
-    with np.errstate(invalid="ignore"):
-        post = np.where(np.isfinite(d0), (df * var + d0 * s0) / (df + d0), s0)
-    return post, s0, d0
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values; NaN stays NaN."""
-    out = np.full_like(p, np.nan, dtype=float)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = stats.false_discovery_control(p[ok], method="bh")
-    return out
-
-
 def moderated_tests(fit: LinearFit, tests: dict, genes: pd.Index, robust: bool = False) -> dict[str, pd.DataFrame]:
     """Limma's ``eBayes`` for each test, sharing one variance prior; one table (indexed by ``genes``) per test.
 
-    A contrast vector gives the moderated t (``contrasts.fit``); an :class:`~drugprint.tl._design.Omnibus`
+    A contrast vector gives the moderated t (``contrasts.fit``); an :class:`~drugprint.tl._stats.design.Omnibus`
     gives the moderated F of its hypothesis (``topTable`` with several coefficients: ``classifyTestsF``, F on
     ``rank`` and the moderated degrees of freedom). For F rows ``stat`` is F, ``lfcse`` is NaN and ``log2fc`` the
     dropped coefficient with the largest absolute estimate (NaN when the reduced design is not a subset of the
     full one's columns). ``df`` is the moderated degrees of freedom of each gene (limma's ``df.total``).
     ``robust``: ``eBayes(robust=TRUE)``, a prior df per gene from
-    :func:`~drugprint.tl._fdist_robust.fit_f_dist_robust`.
+    :func:`~drugprint.tl._stats.fdist.fit_f_dist_robust`.
     """
     s2_post, _, d0 = squeeze_var(fit.sigma**2, fit.df_residual, robust=robust)
     df_total = np.minimum(fit.df_residual + d0, np.nansum(fit.df_residual))
@@ -190,22 +134,3 @@ def moderated_f(fit: LinearFit, basis: np.ndarray, s2_post: np.ndarray) -> tuple
     rank = int((values / values[0] > 1e-8).sum())
     q = vectors[:, :rank] / np.sqrt(values[:rank])
     return ((t @ q) ** 2).sum(axis=1) / rank, rank, est
-
-
-def fit_limma(
-    values: pd.DataFrame, design: Design, tests: dict, block=None, robust: bool = False
-) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Engine for log-scale data: profiles × genes in, one moderated t or F table per test out.
-
-    With ``block`` (one label per profile), the intra-block correlation is estimated by
-    :func:`~drugprint.tl._dupcor.duplicate_correlation` and the genes are fitted by generalised least squares.
-    ``robust``: limma's ``eBayes(robust=TRUE)``.
-    """
-    y, mat = values.to_numpy(dtype=float).T, design.matrix.to_numpy()
-    if block is None:
-        return moderated_tests(lm_fit(y, mat), tests, values.columns, robust=robust), {}
-    from ._dupcor import duplicate_correlation, gls_fit
-
-    rho = duplicate_correlation(y, mat, block).consensus
-    fit = gls_fit(y, mat, block, rho)
-    return moderated_tests(fit, tests, values.columns, robust=robust), {"block_correlation": rho}

@@ -16,7 +16,7 @@ import pandas as pd
 from pydeseq2.utils import nb_nll
 from scipy.stats import chi2
 
-from ._design import is_nested, largest_effect
+from .design import is_nested, largest_effect
 
 __all__ = ["nbinom_lrt"]
 
@@ -89,7 +89,7 @@ def nbinom_lrt(dds, reduced: np.ndarray, *, inference=None, alpha: float = 0.05,
     of those of ``dds.obsm["design_matrix"]``; otherwise ``log2fc`` is NaN (R reports the full model's last
     coefficient instead, whatever the test).
     """
-    from ._filter import independent_filtering
+    from .filter import independent_filtering
 
     if "LFC" not in dds.varm or "dispersions" not in dds.var:
         raise ValueError("Run dds.deseq2() first: the LRT needs the dispersions and the full model's fit.")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._design import Design
-from ._limma import lm_fit, moderated_tests
+from .design import Design
+from .dupcor import duplicate_correlation, gls_fit
+from .linear import lm_fit, moderated_tests
 
 
 def log_cpm(counts, lib_size=None):
@@ -109,6 +110,40 @@ def voom_weights(counts: np.ndarray, fit, design: np.ndarray, lib_size: np.ndarr
     return 1 / np.interp(fitted_logcount, ux, uy) ** 4
 
 
+def voom_blocked(counts, design, lib_size, block, span: float = 0.5):
+    """Voom with a blocking factor as limma's user's guide recommends: correlation, voom and correlation again.
+
+    ``voom``; ``duplicateCorrelation`` with its weights; ``voom(block=, correlation=)`` (the mean–variance
+    trend from the blocked GLS fit); ``duplicateCorrelation`` again. Fit the result with
+    ``gls_fit(E, design, block, final_correlation, weights)``.
+
+    Parameters
+    ----------
+    counts
+        Counts, genes × samples.
+    design
+        Design matrix, samples × coefficients.
+    lib_size
+        Library size of each sample, already scaled by the normalisation factors (TMM).
+    block
+        Block label of each sample.
+    span
+        lowess span of the mean–variance trend.
+
+    Returns
+    -------
+    log-CPM ``E`` and weights (both genes × samples), the first-round and the final consensus correlation.
+    """
+    counts = np.asarray(counts, dtype=float)
+    design = np.asarray(design, dtype=float)
+    lib_size = np.asarray(lib_size, dtype=float)
+    e, w = voom(counts, design, lib_size, span=span)
+    first = duplicate_correlation(e, design, block, weights=w).consensus
+    w = voom_weights(counts, gls_fit(e, design, block, first), design, lib_size, span)
+    final = duplicate_correlation(e, design, block, weights=w).consensus
+    return e, w, first, final
+
+
 def fit_voom(
     counts: pd.DataFrame, design: Design, tests: dict, block=None, robust: bool = False
 ) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -127,8 +162,6 @@ def fit_voom(
     if block is None:
         e, w = voom(x, mat, lib)  # also what the replicate-level set tests keep (profile_data): handed back
         return moderated_tests(lm_fit(e, mat, w), tests, counts.columns, robust=robust), {"voom": (e, w)}
-    from ._dupcor import gls_fit, voom_blocked
-
     e, w, _, rho = voom_blocked(x, mat, lib, block)
     fit = gls_fit(e, mat, block, rho, w)
     return moderated_tests(fit, tests, counts.columns, robust=robust), {"block_correlation": rho}

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._limma import contrast_fit, fit_f_dist, lm_fit, squeeze_var
+from .fdist import fit_f_dist, squeeze_var
+from .linear import contrast_fit, lm_fit
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._limma import bh
+from .multitest import bh
 
 
 def fit_ttest(

@@ -2,10 +2,10 @@
 
 The fit is DESeq2's (Love, Huber & Anders 2014, *Genome Biology* 15:550; R's DESeq2 1.38) on pydeseq2's data
 set (Muzellec et al. 2023, *Bioinformatics* 39:btad547) with gene-batched inference
-(:class:`~drugprint.tl._nbinom.BatchedInference`). Where pydeseq2 (0.5) departs from R, the steps are R's:
+(:class:`~drugprint.tl._stats.nbinom.BatchedInference`). Where pydeseq2 (0.5) departs from R, the steps are R's:
 the dispersions (:mod:`._dispersion`: gene-wise, trend, prior variance, MAP, outlier refit), the Wald tests of
 all contrasts of the fit at once with R's standard errors (:func:`wald_results`), independent filtering over
-every gene given to the fit (:func:`~drugprint.tl._filter.independent_filtering`).
+every gene given to the fit (:func:`~drugprint.tl._stats.filter.independent_filtering`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._design import Design
+from .design import Design
 
 if TYPE_CHECKING:
     from pydeseq2.dds import DeseqDataSet
@@ -30,7 +30,7 @@ def wald_results(dds: DeseqDataSet, contrasts: list[np.ndarray]) -> list[pd.Data
     """``DeseqStats(dds, contrast=c).summary()`` for each contrast vector ``c`` of ``contrasts``, all at once.
 
     As R's DESeq2 (``nbinomWaldTest``, ``betaPrior = FALSE``): Wald tests on the fitted coefficients
-    (:func:`drugprint.tl._nbinom.wald_tests`) with R's covariance, whose weights take the fitted means at least
+    (:func:`drugprint.tl._stats.nbinom.wald_tests`) with R's covariance, whose weights take the fitted means at least
     ``minmu = 0.5`` and whose ridge is ``1e-6`` on the log2 scale (pydeseq2 0.5 uses the means as they are, which
     gives genes absent from a condition standard errors many times R's); genes that became all zero by Cook's
     replacement at ``stat = 0``,
@@ -48,7 +48,7 @@ def wald_results(dds: DeseqDataSet, contrasts: list[np.ndarray]) -> list[pd.Data
     -------
     One table per contrast, indexed by gene, with ``log2fc``, ``lfcse``, ``stat``, ``pvalue`` and ``base_mean``.
     """
-    from ._nbinom import wald_tests
+    from .nbinom import wald_tests
 
     X = dds.obsm["design_matrix"].to_numpy(dtype=np.float64)
     lfc = dds.varm["LFC"].to_numpy(dtype=np.float64)
@@ -83,8 +83,8 @@ def fit_deseq2(
     The steps of ``DESeq()``: size factors (pydeseq2), gene-wise dispersions, trend, prior variance and MAP
     dispersions as R estimates them (:mod:`._dispersion`), the coefficients by IRLS (pydeseq2, batched), Cook's
     distances, outlier replacement and refit (as R's ``refitWithoutOutliers``). A contrast vector gets DESeq2's
-    Wald test; an :class:`~drugprint.tl._design.Omnibus` its likelihood-ratio test against the reduced design
-    (:func:`~drugprint.tl._lrt.nbinom_lrt`). ``n_zero`` genes with no count at all were left out of ``counts``
+    Wald test; an :class:`~drugprint.tl._stats.design.Omnibus` its likelihood-ratio test against the reduced design
+    (:func:`~drugprint.tl._stats.lrt.nbinom_lrt`). ``n_zero`` genes with no count at all were left out of ``counts``
     before the fit; they still count in independent filtering's quantiles of the mean, as R's ``results()`` counts
     every gene it was given. Returns one DataFrame per test, indexed by gene, with columns ``log2fc``, ``lfcse``,
     ``stat``, ``pvalue``, ``padj`` (DESeq2's independent filtering and Cook's outlier handling included) and
@@ -92,10 +92,10 @@ def fit_deseq2(
     """
     from pydeseq2.dds import DeseqDataSet
 
-    from ._dispersion import fit_genewise, fit_map, fit_prior, fit_trend, refit_outliers
-    from ._filter import independent_filtering
-    from ._lrt import nbinom_lrt
-    from ._nbinom import BatchedInference
+    from .dispersion import fit_genewise, fit_map, fit_prior, fit_trend, refit_outliers
+    from .filter import independent_filtering
+    from .lrt import nbinom_lrt
+    from .nbinom import BatchedInference
 
     inference = BatchedInference(n_cpus=n_cpus)
     meta = pd.DataFrame({"profile": counts.index}, index=counts.index)

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from ._limma import LinearFit
-from ._voom import voom, voom_weights
+from .linear import LinearFit
 
 
 @dataclass
@@ -295,7 +294,7 @@ def gls_fit(y, design, block, correlation: float, weights=None) -> LinearFit:
     Samples of one block correlate by ``correlation``; precision ``weights`` scale the variances
     (``V = W^{-1/2} C W^{-1/2}``) as in limma. Missing values, and observations of zero weight, are left out
     gene by gene. ``cov_coefficients`` is ``(X' C^{-1} X)^{-1}`` of the unweighted design, as limma keeps it,
-    so :func:`~drugprint.tl._limma.contrast_fit` and the moderated tests give ``contrasts.fit``/``eBayes``.
+    so :func:`~drugprint.tl._stats.linear.contrast_fit` and the moderated tests give ``contrasts.fit``/``eBayes``.
 
     Parameters
     ----------
@@ -312,7 +311,7 @@ def gls_fit(y, design, block, correlation: float, weights=None) -> LinearFit:
 
     Returns
     -------
-    :class:`~drugprint.tl._limma.LinearFit`. Where a gene's observed samples do not estimate every
+    :class:`~drugprint.tl._stats.linear.LinearFit`. Where a gene's observed samples do not estimate every
     coefficient, those R's pivoted QR drops are NaN and the others are fitted (as ``gls.series``).
     """
     y, x, codes, w = _inputs(y, design, block, weights)
@@ -357,37 +356,3 @@ def _nanmean(y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(y, axis=1)
-
-
-def voom_blocked(counts, design, lib_size, block, span: float = 0.5):
-    """Voom with a blocking factor as limma's user's guide recommends: correlation, voom and correlation again.
-
-    ``voom``; ``duplicateCorrelation`` with its weights; ``voom(block=, correlation=)`` (the mean–variance
-    trend from the blocked GLS fit); ``duplicateCorrelation`` again. Fit the result with
-    ``gls_fit(E, design, block, final_correlation, weights)``.
-
-    Parameters
-    ----------
-    counts
-        Counts, genes × samples.
-    design
-        Design matrix, samples × coefficients.
-    lib_size
-        Library size of each sample, already scaled by the normalisation factors (TMM).
-    block
-        Block label of each sample.
-    span
-        lowess span of the mean–variance trend.
-
-    Returns
-    -------
-    log-CPM ``E`` and weights (both genes × samples), the first-round and the final consensus correlation.
-    """
-    counts = np.asarray(counts, dtype=float)
-    design = np.asarray(design, dtype=float)
-    lib_size = np.asarray(lib_size, dtype=float)
-    e, w = voom(counts, design, lib_size, span=span)
-    first = duplicate_correlation(e, design, block, weights=w).consensus
-    w = voom_weights(counts, gls_fit(e, design, block, first), design, lib_size, span)
-    final = duplicate_correlation(e, design, block, weights=w).consensus
-    return e, w, first, final

@@ -8,10 +8,10 @@ freedom or fewer these departed from R (on Kang et al.'s IFN-β PBMCs, 2 donors,
 2014, *Genome Biology* 15:550), and write the fields pydeseq2's own steps write, so that its LFC fit, Cook's
 distances and outlier replacement run on them unchanged:
 
-- gene-wise: R's line search (:func:`~drugprint.tl._nbinom.line_search`) from ``min(rough, moments)`` on means from
-  the linear model (one row per design cell) or a GLM fit, at least ``minmu = 0.5``; a start the search could not
+- gene-wise: R's line search (:func:`~drugprint.tl._stats.nbinom.line_search`) from ``min(rough, moments)`` on means
+  from the linear model (one row per design cell) or a GLM fit, at least ``minmu = 0.5``; a start the search could not
   improve is kept, and genes whose search stopped at once or did not converge are grid-searched;
-- the trend: R's parametric fit, else R's local fit (:mod:`._trend`);
+- the trend: R's parametric fit, else R's local fit (:mod:`.trend`);
 - the prior variance: ``mad^2`` of the log residuals minus ``trigamma((m - p) / 2)``, at least 0.25; with ``m - p
   <= 3``, where that expectation is poor, R matches the residuals' histogram to that of ``log(chi^2_{m-p} / (m - p))``
   plus a normal of the prior variance, drawing 10,000 values per candidate under ``set.seed(2)``. Here the model
@@ -31,8 +31,8 @@ import pandas as pd
 from scipy.signal import fftconvolve
 from scipy.special import gammainc, ndtr, polygamma
 
-from ._nbinom import DISP_MAXIT, grid_search, line_search, linear_model_mu
-from ._trend import LocalTrend, parametric_trend
+from .nbinom import DISP_MAXIT, grid_search, line_search, linear_model_mu
+from .trend import LocalTrend, parametric_trend
 
 MIN_MU = 0.5  # estimateDispersionsGeneEst's minmu
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._design import Design
-from ._voom import tmm_factors, voom
+from .design import Design
+from .voom import tmm_factors, voom
 
 
 def profile_data(data: pd.DataFrame, design: Design, is_counts: bool, voomed: tuple | None = None) -> dict:
