@@ -3,7 +3,7 @@
 The fit is DESeq2's (Love, Huber & Anders 2014, *Genome Biology* 15:550; R's DESeq2 1.38) on pydeseq2's data
 set (Muzellec et al. 2023, *Bioinformatics* 39:btad547) with gene-batched inference
 (:class:`~drugprint.tl._stats.nbinom.BatchedInference`). Where pydeseq2 (0.5) departs from R, the steps are R's:
-the dispersions (:mod:`._dispersion`: gene-wise, trend, prior variance, MAP, outlier refit), the Wald tests of
+the dispersions (:mod:`.dispersion`: gene-wise, trend, prior variance, MAP, outlier refit), the Wald tests of
 all contrasts of the fit at once with R's standard errors (:func:`wald_results`), independent filtering over
 every gene given to the fit (:func:`~drugprint.tl._stats.filter.independent_filtering`).
 """
@@ -81,7 +81,7 @@ def fit_deseq2(
     """Fit ``counts`` (profiles × genes, integers) as R's DESeq2 does and run each test on that fit.
 
     The steps of ``DESeq()``: size factors (pydeseq2), gene-wise dispersions, trend, prior variance and MAP
-    dispersions as R estimates them (:mod:`._dispersion`), the coefficients by IRLS (pydeseq2, batched), Cook's
+    dispersions as R estimates them (:mod:`.dispersion`), the coefficients by IRLS (pydeseq2, batched), Cook's
     distances, outlier replacement and refit (as R's ``refitWithoutOutliers``). A contrast vector gets DESeq2's
     Wald test; an :class:`~drugprint.tl._stats.design.Omnibus` its likelihood-ratio test against the reduced design
     (:func:`~drugprint.tl._stats.lrt.nbinom_lrt`). ``n_zero`` genes with no count at all were left out of ``counts``
