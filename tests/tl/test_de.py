@@ -241,7 +241,7 @@ def _bh(p: np.ndarray) -> np.ndarray:
 def test_global_fdr_across_cell_types(sig_all):
     """padj_global: BH over every cell type's p-values of one contrast (muscat's p_adj.glb), on the genes each
     cell type's own filtering kept; with one cell type it is that cell type's padj."""
-    from drugprint.tl._de import global_padj
+    from drugprint.tl._de.assemble import global_padj
 
     glob, p, padj = (np.asarray(sig_all.layers[k], dtype=float) for k in ("padj_global", "pvalue", "padj"))
     assert (np.isfinite(glob) == np.isfinite(padj)).all()

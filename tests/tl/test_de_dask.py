@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import drugprint as dp
-from drugprint.tl import _de
+from drugprint.tl._de import tool as _de
 
 distributed = pytest.importorskip("distributed")
 
@@ -87,16 +87,16 @@ def test_jobs_round_trip_through_cloudpickle(two, monkeypatch):
 
     monkeypatch.setattr(_de, "run_jobs", spy)
     dp.tl.de(two, method="voom", design="~ donor + drug", reduced="~ donor", verbose=False)
-    from drugprint.tl._engines import run_engine
+    from drugprint.tl._de.engines import FitOptions, run_engine
 
     for job in seen["jobs"]:
         copy = cloudpickle.loads(cloudpickle.dumps(job))
         copy.design._rows.clear()  # rebuild the level rows through the unpickled formulaic-contrasts object
         want = job.design.contrast("lenalidomide", "DMSO")
         np.testing.assert_array_equal(copy.design.contrast("lenalidomide", "DMSO"), want)
-        kwargs = {"is_counts": True, "alpha": 0.05, "n_cpus": 1}
-        a, _, _ = run_engine("voom", job, **kwargs)
-        b, _, _ = run_engine("voom", copy, **kwargs)
+        options = FitOptions(is_counts=True, alpha=0.05, n_cpus=1)
+        a, _, _ = run_engine("voom", job, options)
+        b, _, _ = run_engine("voom", copy, options)
         assert a.keys() == b.keys()
         for key in a:
             pd.testing.assert_frame_equal(a[key], b[key], check_exact=True)

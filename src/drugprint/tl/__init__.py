@@ -4,9 +4,8 @@ from ._annotate import annotate
 from ._compare import compare
 from ._composition import composition
 from ._concat import concat_signatures
-from ._de import de
+from ._de import de, de_methods
 from ._dose import dose_response, hill, time_course
-from ._engines import de_methods
 from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
 from ._panels import panels, score_cells

@@ -14,7 +14,7 @@ from scipy import stats
 from .._docs import doc_params, key_added
 from .._results import store
 from .._utils import as_anndata, categories, check_choice, check_obs_keys
-from ._de_plan import parse_tests, resolve_control
+from ._de.specs import parse_tests, resolve_control
 from ._stats.design import build_design, short_formula
 from ._stats.limma import fit_limma
 
