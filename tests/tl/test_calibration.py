@@ -11,7 +11,7 @@ import pytest
 
 import drugprint as dp
 from drugprint.resources import genesets
-from drugprint.tl._scoring import _fit_sets
+from drugprint.tl._sets.replicate import fit_sets as _fit_sets
 from drugprint.tl._stats import settests as _settests
 from drugprint.tl._stats.replicates import fits
 from tests.tl.programme_sim import IFN, simulate

@@ -12,6 +12,7 @@ from ._panels import panels, score_cells
 from ._pathways import pathways
 from ._potency import potency
 from ._rank import potency_rank
+from ._sets import set_methods
 from ._summary import summary_table
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "potency",
     "potency_rank",
     "score_cells",
+    "set_methods",
     "summary_table",
     "time_course",
 ]

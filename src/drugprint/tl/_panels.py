@@ -14,7 +14,7 @@ from .._docs import doc_params
 from .._results import renamed
 from .._utils import check_obs_keys, logger
 from ..resources import panels as shipped_panels
-from ._scoring import score_sets
+from ._sets import score_sets
 
 
 def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:

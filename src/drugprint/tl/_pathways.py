@@ -10,7 +10,7 @@ from anndata import AnnData
 
 from .._docs import doc_params
 from ..resources import genesets
-from ._scoring import score_sets
+from ._sets import score_sets
 
 
 @doc_params()
