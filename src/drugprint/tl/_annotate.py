@@ -74,7 +74,6 @@ def annotate(
     """
     optional_import("leidenalg", "cluster", "dp.tl.annotate (Leiden clustering)")  # before any work
     import decoupler as dc
-    import scanpy as sc
 
     from ..resources import markers as shipped
 
@@ -82,20 +81,7 @@ def annotate(
     markers = shipped() if markers is None else {k: list(v) for k, v in markers.items()}
     if not markers:
         raise ValueError("markers must name at least one cell type with marker genes.")
-    x = get_matrix(adata, layer)
-    work = AnnData(X=x.copy(), var=pd.DataFrame(index=adata.var_names), obs=pd.DataFrame(index=adata.obs_names))
-    if is_integer_valued(x, sample=100_000):
-        sc.pp.normalize_total(work, target_sum=1e4)
-        sc.pp.log1p(work)
-    sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars))
-    sc.pp.pca(
-        work, n_comps=min(n_pcs, work.n_vars - 1, work.n_obs - 1), mask_var="highly_variable", random_state=random_state
-    )
-    # exact k-NN (sklearn): deterministic, and avoids a scipy ≥ 1.17 incompatibility of the pynndescent path
-    sc.pp.neighbors(work, n_neighbors=n_neighbors, random_state=random_state, transformer="sklearn")
-    with warnings.catch_warnings():  # scanpy announces igraph as its future default; leidenalg is our choice
-        warnings.simplefilter("ignore", FutureWarning)
-        sc.tl.leiden(work, resolution=resolution, flavor="leidenalg", random_state=random_state, key_added="cluster")
+    work = _clustered(adata, layer, n_top_genes, n_pcs, n_neighbors, resolution, random_state)
     net = pd.DataFrame(
         [(ct, g, 1.0) for ct, genes in markers.items() for g in dict.fromkeys(genes)],
         columns=["source", "target", "weight"],
@@ -139,3 +125,24 @@ def annotate(
         },
     }
     return target if copy else None
+
+
+def _clustered(adata: AnnData, layer, n_top_genes: int, n_pcs: int, n_neighbors: int, resolution: float, random_state):
+    """A working copy of the cells, log-normalised when they are counts, with scanpy's Leiden ``cluster``."""
+    import scanpy as sc
+
+    x = get_matrix(adata, layer)
+    work = AnnData(X=x.copy(), var=pd.DataFrame(index=adata.var_names), obs=pd.DataFrame(index=adata.obs_names))
+    if is_integer_valued(x, sample=100_000):
+        sc.pp.normalize_total(work, target_sum=1e4)
+        sc.pp.log1p(work)
+    sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars))
+    sc.pp.pca(
+        work, n_comps=min(n_pcs, work.n_vars - 1, work.n_obs - 1), mask_var="highly_variable", random_state=random_state
+    )
+    # exact k-NN (sklearn): deterministic, and avoids a scipy ≥ 1.17 incompatibility of the pynndescent path
+    sc.pp.neighbors(work, n_neighbors=n_neighbors, random_state=random_state, transformer="sklearn")
+    with warnings.catch_warnings():  # scanpy announces igraph as its future default; leidenalg is our choice
+        warnings.simplefilter("ignore", FutureWarning)
+        sc.tl.leiden(work, resolution=resolution, flavor="leidenalg", random_state=random_state, key_added="cluster")
+    return work

@@ -450,25 +450,12 @@ def compare_signatures(
     random_state: int,
 ) -> tuple[pd.DataFrame, list[dict], dict]:
     """The table, the per-group records and the parameters of :func:`compare`, stored nowhere."""
-    for m in metrics:
-        check_choice(m, METRICS, name="metric")
-    check_choice(ci, ["genes", "none"], name="ci")
-    if layer not in sig.layers:
-        raise KeyError(f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}.")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}.")
-    if pdata is not None:
-        de = sig.uns.get("de", {})
-        if "condition_key" not in de:
-            raise ValueError("pdata is used with signatures from dp.tl.de (their uns['de'] names the condition key).")
-        check_obs_keys(pdata, [donor_key, de["condition_key"]], what="pdata")
+    _check(sig, layer, metrics, ci, level, pdata, donor_key)
     gk = resolve_groupby(sig, groupby)
     group_of = group_labels(sig, gk or "none")
-    platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
     values_all = np.asarray(sig.layers[layer], dtype=float)
     padj_all = np.asarray(sig.layers["padj"], dtype=float) if "padj" in sig.layers else None
     lfc_all = np.asarray(sig.layers["log2fc"], dtype=float) if "log2fc" in sig.layers else values_all
-    fitted, fit_key = _fit_keys(sig)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     rows, records = [], []
     for group in dict.fromkeys(group_of):
@@ -488,8 +475,9 @@ def compare_signatures(
         if ci == "genes":
             picks = rng.integers(0, genes.size, size=(n_boot, genes.size))
             bounds = {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
-        effect = (
-            _group_effect(
+        effect = None
+        if pdata is not None:
+            effect = _group_effect(
                 sig,
                 pdata,
                 idx,
@@ -505,49 +493,9 @@ def compare_signatures(
                 q,
                 rng,
             )
-            if pdata is not None
-            else None
-        )
-        deg = None
-        if padj is not None:
-            sig_mask = np.nan_to_num(padj, nan=1.0) < alpha
-            up = sig_mask & (lfc_all[idx] > 0)
-            down = sig_mask & (lfc_all[idx] < 0)
-            deg = (up, down, np.isfinite(values).all(axis=0).sum())
-        for i in range(len(idx)):
-            for j in range(i + 1, len(idx)):
-                row = {"group": group, "a": names[i], "b": names[j], "n_genes": int(genes.size)}
-                for m in metrics:
-                    row[m] = float(est[m][i, j])
-                    if m in bounds:
-                        row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
-                if deg is not None:
-                    row.update(_deg_overlap(*deg, i, j))
-                if effect is not None:
-                    r, lo, hi, rel = effect
-                    row.update(
-                        {
-                            "effect_r": float(r[i, j]),
-                            "effect_r_lo": float(lo[i, j]),
-                            "effect_r_hi": float(hi[i, j]),
-                            "reliability_a": float(rel[i]),
-                            "reliability_b": float(rel[j]),
-                        }
-                    )
-                row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
-                row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
-                rows.append(row)
-        dist = np.clip(1 - est["spearman" if "spearman" in est else metrics[0]], 0, 2)
-        link = hierarchy.linkage(dist[np.triu_indices(len(names), 1)], method="average")
-        records.append(
-            {
-                "group": group,
-                "names": np.asarray(names, dtype=str),
-                "order": np.asarray([names[k] for k in hierarchy.leaves_list(link)], dtype=str),
-                "linkage": link,
-                "matrices": est,
-            }
-        )
+        deg = None if padj is None else _degs(padj, lfc_all[idx], values, alpha)
+        rows += _pair_rows(sig, group, idx, names, int(genes.size), est, bounds, deg, effect)
+        records.append(_record(group, names, est, metrics))
     if not rows:
         raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
     params = {
@@ -562,3 +510,69 @@ def compare_signatures(
         "groupby": gk or "",
     }
     return pd.DataFrame(rows), records, params
+
+
+def _check(sig: AnnData, layer: str, metrics, ci: str, level: float, pdata, donor_key: str) -> None:
+    """Errors that name the unknown metric, layer or level, or the ``pdata`` columns missing."""
+    for m in metrics:
+        check_choice(m, METRICS, name="metric")
+    check_choice(ci, ["genes", "none"], name="ci")
+    if layer not in sig.layers:
+        raise KeyError(f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}.")
+    if pdata is not None:
+        de = sig.uns.get("de", {})
+        if "condition_key" not in de:
+            raise ValueError("pdata is used with signatures from dp.tl.de (their uns['de'] names the condition key).")
+        check_obs_keys(pdata, [donor_key, de["condition_key"]], what="pdata")
+
+
+def _degs(padj: np.ndarray, lfc: np.ndarray, values: np.ndarray, alpha: float) -> tuple:
+    """Each signature's genes up and down at ``padj < alpha``, and the number of genes all signatures tested."""
+    called = np.nan_to_num(padj, nan=1.0) < alpha
+    return called & (lfc > 0), called & (lfc < 0), np.isfinite(values).all(axis=0).sum()
+
+
+def _pair_rows(sig: AnnData, group: str, idx, names, n_genes: int, est, bounds, deg, effect) -> list[dict]:
+    """One row per pair of a group's signatures: each similarity with its interval, DEG overlap, effect correlation."""
+    fitted, fit_key = _fit_keys(sig)
+    platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
+    rows = []
+    for i in range(len(idx)):
+        for j in range(i + 1, len(idx)):
+            row = {"group": group, "a": names[i], "b": names[j], "n_genes": n_genes}
+            for m, values in est.items():
+                row[m] = float(values[i, j])
+                if m in bounds:
+                    row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
+            if deg is not None:
+                row.update(_deg_overlap(*deg, i, j))
+            if effect is not None:
+                r, lo, hi, rel = effect
+                row.update(
+                    {
+                        "effect_r": float(r[i, j]),
+                        "effect_r_lo": float(lo[i, j]),
+                        "effect_r_hi": float(hi[i, j]),
+                        "reliability_a": float(rel[i]),
+                        "reliability_b": float(rel[j]),
+                    }
+                )
+            row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
+            row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
+            rows.append(row)
+    return rows
+
+
+def _record(group: str, names: list[str], est: dict, metrics) -> dict:
+    """A group's similarity matrices with their average-linkage clustering (the order plots show)."""
+    dist = np.clip(1 - est["spearman" if "spearman" in est else metrics[0]], 0, 2)
+    link = hierarchy.linkage(dist[np.triu_indices(len(names), 1)], method="average")
+    return {
+        "group": group,
+        "names": np.asarray(names, dtype=str),
+        "order": np.asarray([names[k] for k in hierarchy.leaves_list(link)], dtype=str),
+        "linkage": link,
+        "matrices": est,
+    }

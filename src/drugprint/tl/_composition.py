@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy import stats
 
 from .._docs import doc_params, key_added
-from .._results import store
+from .._results import caller_stacklevel, store
 from .._utils import as_anndata, categories, check_choice, check_obs_keys
 from ._de.specs import parse_tests, resolve_control
 from ._stats.design import build_design, short_formula
@@ -155,34 +155,9 @@ def composition(
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
     cells = as_anndata(adata, mod)
     covariates = list(covariates) if covariates is not None else (["donor"] if "donor" in cells.obs else [])
-    keys = {"sample_key": sample_key, "groupby": groupby, "condition_key": condition_key, "covariates": covariates}
-    check_obs_keys(cells, keys)
-    obs = cells.obs
-    for col in (sample_key, groupby, condition_key, *covariates):
-        n_missing = int(obs[col].isna().sum())
-        if n_missing:
-            raise ValueError(
-                f"obs[{col!r}] has {n_missing} missing labels; drop or label those cells before dp.tl.composition."
-            )
-    sheet = _sample_sheet(obs, sample_key, [condition_key, *covariates])
-    counts = pd.crosstab(obs[sample_key], obs[groupby]).reindex(sheet.index)
-    if isinstance(obs[groupby].dtype, pd.CategoricalDtype):  # the data's order of cell types, not alphabetical
-        counts = counts[[c for c in obs[groupby].cat.categories if c in counts.columns]]
-    counts.columns = counts.columns.astype(str)
-    if counts.shape[1] < 2:
-        raise ValueError(f"obs[{groupby!r}] has {counts.shape[1]} cell type; proportions need at least 2.")
-    skipped = []
-    single = counts.index[(counts > 0).sum(axis=1) < 2]
-    if len(single):
-        warnings.warn(
-            f"{len(single)} sample(s) hold a single cell type and are left out: {single[:5].tolist()}.",
-            UserWarning,
-            stacklevel=2,
-        )
-        skipped += [(str(s), "sample", "a single cell type") for s in single]
-        counts, sheet = counts.drop(index=single), sheet.drop(index=single)
+    sheet, counts, skipped = _counts(cells, sample_key, groupby, condition_key, covariates)
     condition = sheet[condition_key].astype(str)
-    levels = [str(c) for c in categories(obs[condition_key]) if str(c) in set(condition)]
+    levels = [str(c) for c in categories(cells.obs[condition_key]) if str(c) in set(condition)]
     control = resolve_control(levels, control, condition_key, levels_needed=True)
     n_samples = condition.value_counts()
     if n_samples.get(control, 0) < min_samples:
@@ -205,42 +180,12 @@ def composition(
         )
         skipped += [(t.label, "test", f"{n_samples.get(t.condition, 0)} sample(s) < {min_samples}") for t in lone]
     tests = {spec.label: spec.build(design) for spec in specs if spec not in lone}
-    values = transform_proportions(counts, transform)
-    results, _ = fit_limma(values, design, tests, robust=robust)
-    props = counts.div(counts.sum(axis=1), axis=0)
-    diff = f"{transform}_diff"
-    rows = []
-    for spec in specs:
-        if spec.label not in results:
-            continue
-        res = results[spec.label]
-        a, b = (condition == spec.condition).to_numpy(), (condition == control).to_numpy()
-        pa, pb = props[a].mean(), props[b].mean()
-        with np.errstate(divide="ignore"):
-            lfc = np.log2(pa / pb)
-        half = stats.t.ppf(0.5 + level / 2, res["df"].to_numpy()) * res["lfcse"].to_numpy()
-        rows.append(
-            pd.DataFrame(
-                {
-                    groupby: counts.columns,
-                    "condition": spec.condition,
-                    "reference": control,
-                    "prop": pa.to_numpy(),
-                    "prop_reference": pb.to_numpy(),
-                    "log2fc": lfc.to_numpy(),
-                    diff: res["log2fc"].to_numpy(),
-                    f"{diff}_lo": res["log2fc"].to_numpy() - half,
-                    f"{diff}_hi": res["log2fc"].to_numpy() + half,
-                    "stat": res["stat"].to_numpy(),
-                    "pvalue": res["pvalue"].to_numpy(),
-                    "padj": res["padj"].to_numpy(),
-                    "n_cells": counts[a].sum().to_numpy(),
-                    "n_cells_reference": counts[b].sum().to_numpy(),
-                    "n_samples": int(a.sum()),
-                    "n_samples_reference": int(b.sum()),
-                }
-            )
-        )
+    results, _ = fit_limma(transform_proportions(counts, transform), design, tests, robust=robust)
+    rows = [
+        _rows(results[spec.label], spec.condition, control, condition, counts, groupby, transform, level)
+        for spec in specs
+        if spec.label in results
+    ]
     if not rows:
         raise ValueError(f"No condition of obs[{condition_key!r}] has {min_samples} or more samples to test.")
     table = pd.concat(rows, ignore_index=True)
@@ -265,3 +210,64 @@ def composition(
         "test": f"propeller: transformed proportions, limma moderated t (eBayes, robust={robust})",
     }
     return store(adata, key_added, entries, params, copy=copy, tool="composition", getter="composition_table")
+
+
+def _counts(cells: AnnData, sample_key: str, groupby: str, condition_key: str, covariates: list[str]) -> tuple:
+    """The sample sheet, cells per sample × cell type (samples with two or more cell types), and the skips."""
+    check_obs_keys(
+        cells, {"sample_key": sample_key, "groupby": groupby, "condition_key": condition_key, "covariates": covariates}
+    )
+    obs = cells.obs
+    for col in (sample_key, groupby, condition_key, *covariates):
+        n_missing = int(obs[col].isna().sum())
+        if n_missing:
+            raise ValueError(
+                f"obs[{col!r}] has {n_missing} missing labels; drop or label those cells before dp.tl.composition."
+            )
+    sheet = _sample_sheet(obs, sample_key, [condition_key, *covariates])
+    counts = pd.crosstab(obs[sample_key], obs[groupby]).reindex(sheet.index)
+    if isinstance(obs[groupby].dtype, pd.CategoricalDtype):  # the data's order of cell types, not alphabetical
+        counts = counts[[c for c in obs[groupby].cat.categories if c in counts.columns]]
+    counts.columns = counts.columns.astype(str)
+    if counts.shape[1] < 2:
+        raise ValueError(f"obs[{groupby!r}] has {counts.shape[1]} cell type; proportions need at least 2.")
+    single = counts.index[(counts > 0).sum(axis=1) < 2]
+    if len(single):
+        warnings.warn(
+            f"{len(single)} sample(s) hold a single cell type and are left out: {single[:5].tolist()}.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        counts, sheet = counts.drop(index=single), sheet.drop(index=single)
+    return sheet, counts, [(str(s), "sample", "a single cell type") for s in single]
+
+
+def _rows(res, condition: str, control: str, labels: pd.Series, counts, groupby, transform, level) -> pd.DataFrame:
+    """One test's rows: each cell type's mean proportions, their log2 ratio, the fitted difference with its interval."""
+    props = counts.div(counts.sum(axis=1), axis=0)
+    diff = f"{transform}_diff"
+    a, b = (labels == condition).to_numpy(), (labels == control).to_numpy()
+    pa, pb = props[a].mean(), props[b].mean()
+    with np.errstate(divide="ignore"):
+        lfc = np.log2(pa / pb)
+    half = stats.t.ppf(0.5 + level / 2, res["df"].to_numpy()) * res["lfcse"].to_numpy()
+    return pd.DataFrame(
+        {
+            groupby: counts.columns,
+            "condition": condition,
+            "reference": control,
+            "prop": pa.to_numpy(),
+            "prop_reference": pb.to_numpy(),
+            "log2fc": lfc.to_numpy(),
+            diff: res["log2fc"].to_numpy(),
+            f"{diff}_lo": res["log2fc"].to_numpy() - half,
+            f"{diff}_hi": res["log2fc"].to_numpy() + half,
+            "stat": res["stat"].to_numpy(),
+            "pvalue": res["pvalue"].to_numpy(),
+            "padj": res["padj"].to_numpy(),
+            "n_cells": counts[a].sum().to_numpy(),
+            "n_cells_reference": counts[b].sum().to_numpy(),
+            "n_samples": int(a.sum()),
+            "n_samples_reference": int(b.sum()),
+        }
+    )

@@ -10,9 +10,12 @@ from anndata import AnnData
 from mudata import MuData
 from scipy import sparse, stats
 
+from .. import pp
 from .._docs import doc_params, key_added
 from .._results import renamed, store
-from .._utils import categories, check_obs_keys, optional_import
+from .._utils import as_anndata, categories, check_obs_keys, optional_import
+from ..resources import compounds
+from ._de import de
 from ._stats.multitest import bh
 
 
@@ -147,10 +150,6 @@ def neosubstrates(
     >>> row["call"], row["rna_status"] != "mRNA down"
     ('degraded', True)
     """
-    from .. import pp
-    from ..resources import compounds
-    from ._de import de
-
     if not isinstance(mdata, MuData):
         raise TypeError(
             f"neosubstrates expects a MuData with {rna!r} and {prot!r} modalities, got {type(mdata).__name__}."
@@ -158,22 +157,9 @@ def neosubstrates(
     for m in (rna, prot):
         if m not in mdata.mod:
             raise KeyError(f"The MuData has no modality {m!r}; modalities: {list(mdata.mod)}.")
-    from .._utils import as_anndata
-
     padata = as_anndata(mdata, prot)
     check_obs_keys(padata, [sample_key, condition_key, groupby, donor_key], what=f"mdata[{prot!r}]")
-    gene_of = (
-        padata.var[gene_col].astype(str)
-        if gene_col in padata.var
-        else pd.Series(padata.var_names, index=padata.var_names)
-    )
-    wanted = set(genes) if genes is not None else set().union(*compounds()["neosubstrates"])
-    antibodies = [ab for ab in padata.var_names if gene_of[ab] in wanted]
-    if not antibodies:
-        raise ValueError(
-            f"No antibody of mdata[{prot!r}] targets {sorted(wanted)[:8]}; set genes= or gene_col= "
-            f"(antibodies: {list(padata.var_names[:8])})."
-        )
+    gene_of, antibodies = _antibodies(padata, gene_col, genes, prot)
     clr = AnnData(
         X=_clr(padata),
         obs=padata.obs[[sample_key, condition_key, groupby, donor_key]].copy(),
@@ -194,46 +180,85 @@ def neosubstrates(
     rows = []
     obs = prof.obs
     for group in categories(obs[groupby]):
-        g = obs[groupby].astype(str) == str(group)
-        ctrl = prof[(g & (obs[condition_key].astype(str) == control)).to_numpy()]
-        ctrl_by_donor = pd.DataFrame(ctrl[:, antibodies].X, index=ctrl.obs[donor_key].astype(str), columns=antibodies)
-        block = []
-        for cond in [c for c in categories(obs[condition_key]) if str(c) != control]:
-            tr = prof[(g & (obs[condition_key].astype(str) == str(cond))).to_numpy()]
-            if tr.n_obs == 0:
-                continue
-            tr_by_donor = pd.DataFrame(tr[:, antibodies].X, index=tr.obs[donor_key].astype(str), columns=antibodies)
-            donors = tr_by_donor.index.intersection(ctrl_by_donor.index)
-            diff = (tr_by_donor.loc[donors] - ctrl_by_donor.loc[donors]) / np.log(2)
-            for ab in antibodies:
-                d = diff[ab].to_numpy()
-                p = stats.ttest_1samp(d, 0.0).pvalue if len(d) >= 2 and np.std(d) > 0 else np.nan
-                name = f"{group}|{cond} vs {control}"
-                gene = gene_of[ab]
-                if name in sig.obs_names and gene in sig.var_names:
-                    j = sig.var_names.get_loc(gene)
-                    r_lfc, r_q = sig[name].layers["log2fc"][0, j], sig[name].layers["padj"][0, j]
-                else:
-                    r_lfc = r_q = np.nan
-                block.append(
-                    {
-                        groupby: str(group),
-                        "condition": str(cond),
-                        "protein": ab,
-                        "gene": gene,
-                        "protein_log2fc": float(d.mean()) if len(d) else np.nan,
-                        "protein_pvalue": p,
-                        "n_donors": len(d),
-                        "rna_log2fc": float(r_lfc),
-                        "rna_padj": float(r_q),
-                    }
-                )
+        block = _group_changes(prof, sig, str(group), antibodies, gene_of, condition_key, control, groupby, donor_key)
         if block:
             b = pd.DataFrame(block)
             b["protein_padj"] = bh(b["protein_pvalue"].to_numpy(dtype=float))
             rows.append(b)
     if not rows:
         raise ValueError(f"No group has both {control!r} and treated profiles with at least {min_cells} cells.")
+    out = _table(rows, groupby, alpha, lfc_threshold)
+    params = {
+        "alpha": alpha,
+        "lfc_threshold": lfc_threshold,
+        "control": control,
+        "rna_method": rna_method,
+        "groupby": groupby,
+    }
+    return store(mdata, key_added, {"table": out}, params, copy=copy, tool="neosubstrates", getter="neosubstrate_table")
+
+
+def _antibodies(padata: AnnData, gene_col: str, genes, prot: str) -> tuple[pd.Series, list[str]]:
+    """The gene of each antibody, and the antibodies targeting the genes asked for (the registry's neosubstrates)."""
+    gene_of = (
+        padata.var[gene_col].astype(str)
+        if gene_col in padata.var
+        else pd.Series(padata.var_names, index=padata.var_names)
+    )
+    wanted = set(genes) if genes is not None else set().union(*compounds()["neosubstrates"])
+    antibodies = [ab for ab in padata.var_names if gene_of[ab] in wanted]
+    if not antibodies:
+        raise ValueError(
+            f"No antibody of mdata[{prot!r}] targets {sorted(wanted)[:8]}; set genes= or gene_col= "
+            f"(antibodies: {list(padata.var_names[:8])})."
+        )
+    return gene_of, antibodies
+
+
+def _group_changes(
+    prof: AnnData, sig: AnnData, group: str, antibodies, gene_of, condition_key, control, groupby, donor_key
+) -> list[dict]:
+    """Per condition and antibody of one group: the donor-paired protein change, its t-test, the mRNA change."""
+    obs = prof.obs
+    g = obs[groupby].astype(str) == group
+    ctrl = prof[(g & (obs[condition_key].astype(str) == control)).to_numpy()]
+    ctrl_by_donor = pd.DataFrame(ctrl[:, antibodies].X, index=ctrl.obs[donor_key].astype(str), columns=antibodies)
+    block = []
+    for cond in [c for c in categories(obs[condition_key]) if str(c) != control]:
+        tr = prof[(g & (obs[condition_key].astype(str) == str(cond))).to_numpy()]
+        if tr.n_obs == 0:
+            continue
+        tr_by_donor = pd.DataFrame(tr[:, antibodies].X, index=tr.obs[donor_key].astype(str), columns=antibodies)
+        donors = tr_by_donor.index.intersection(ctrl_by_donor.index)
+        diff = (tr_by_donor.loc[donors] - ctrl_by_donor.loc[donors]) / np.log(2)
+        for ab in antibodies:
+            d = diff[ab].to_numpy()
+            p = stats.ttest_1samp(d, 0.0).pvalue if len(d) >= 2 and np.std(d) > 0 else np.nan
+            name = f"{group}|{cond} vs {control}"
+            gene = gene_of[ab]
+            if name in sig.obs_names and gene in sig.var_names:
+                j = sig.var_names.get_loc(gene)
+                r_lfc, r_q = sig[name].layers["log2fc"][0, j], sig[name].layers["padj"][0, j]
+            else:
+                r_lfc = r_q = np.nan
+            block.append(
+                {
+                    groupby: group,
+                    "condition": str(cond),
+                    "protein": ab,
+                    "gene": gene,
+                    "protein_log2fc": float(d.mean()) if len(d) else np.nan,
+                    "protein_pvalue": p,
+                    "n_donors": len(d),
+                    "rna_log2fc": float(r_lfc),
+                    "rna_padj": float(r_q),
+                }
+            )
+    return block
+
+
+def _table(rows: list[pd.DataFrame], groupby: str, alpha: float, lfc_threshold: float) -> pd.DataFrame:
+    """The groups' rows in one table, each with its degradation call and mRNA status, in the table's column order."""
     out = pd.concat(rows, ignore_index=True)
     out["call"], out["rna_status"] = call_degradation(
         out["protein_log2fc"],
@@ -257,12 +282,4 @@ def neosubstrates(
         "call",
         "rna_status",
     ]
-    out = out[cols]
-    params = {
-        "alpha": alpha,
-        "lfc_threshold": lfc_threshold,
-        "control": control,
-        "rna_method": rna_method,
-        "groupby": groupby,
-    }
-    return store(mdata, key_added, {"table": out}, params, copy=copy, tool="neosubstrates", getter="neosubstrate_table")
+    return out[cols]

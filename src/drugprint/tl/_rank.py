@@ -124,18 +124,9 @@ def potency_rank(
     >>> top["condition"], bool(top["p_first"] > 0.5)
     ('mezigdomide', True)
     """
-    present = [k for k in keys if k in sig.obsm and f"{k}_log2fc" in sig.obsm and f"{k}_padj" in sig.obsm]
-    if not present:
-        raise KeyError(f"None of {list(keys)} is scored in sig.obsm; run dp.tl.pathways / dp.tl.panels first.")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-    eff = pd.concat([sig.obsm[f"{k}_log2fc"] for k in present], axis=1)
-    padj = pd.concat([sig.obsm[f"{k}_padj"] for k in present], axis=1)
-    if sources is not None:
-        missing = [s for s in sources if s not in eff.columns]
-        if missing:
-            raise KeyError(f"{missing} are not scored in {present}.")
-        eff, padj = eff[list(sources)], padj[list(sources)]
+    present, eff, padj = _effects(sig, keys, sources)
     gk = resolve_groupby(sig, groupby)
     group_of = group_labels(sig, gk or "none")
     cond = condition_labels(sig)
@@ -165,23 +156,7 @@ def potency_rank(
         if noise is None:
             no_replicates.append(group)
         else:
-            boot = _scores(e[None] + noise)  # draws × conditions
-            boot_rank = (-boot).argsort(axis=1).argsort(axis=1) + 1
-            lo, hi = np.percentile(boot, q, axis=0)
-            rlo, rhi = np.percentile(boot_rank, q, axis=0)
-            order = np.argsort(rank)
-            for i in range(len(names)):
-                stats[i].update(
-                    score_lo=lo[i],
-                    score_hi=hi[i],
-                    rank_lo=int(np.floor(rlo[i])),
-                    rank_hi=int(np.ceil(rhi[i])),
-                    p_first=float((boot_rank[:, i] == 1).mean()),
-                )
-            for a, b in itertools.pairwise(order):
-                diff = boot[:, a] - boot[:, b]  # Monte-Carlo p-value: never below 2 / (n_draws + 1)
-                tail = min((diff <= 0).sum(), (diff >= 0).sum())
-                stats[a]["p_vs_next"] = float(min(1.0, 2 * (tail + 1) / (n_draws + 1)))
+            _draw_stats(stats, e, noise, rank, q, n_draws)
         for i, c in enumerate(names):
             rows.append(
                 {
@@ -216,3 +191,38 @@ def potency_rank(
         "uncertainty": "joint draws of the effects from the replicates' residuals (set activities)",
     }
     return store(sig, key_added, {"table": out}, params, copy=copy, tool="potency_rank", getter="potency_rank_table")
+
+
+def _effects(sig: AnnData, keys: Sequence[str], sources) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    """The score collections present, and their effect sizes and adjusted p-values side by side."""
+    present = [k for k in keys if k in sig.obsm and f"{k}_log2fc" in sig.obsm and f"{k}_padj" in sig.obsm]
+    if not present:
+        raise KeyError(f"None of {list(keys)} is scored in sig.obsm; run dp.tl.pathways / dp.tl.panels first.")
+    eff = pd.concat([sig.obsm[f"{k}_log2fc"] for k in present], axis=1)
+    padj = pd.concat([sig.obsm[f"{k}_padj"] for k in present], axis=1)
+    if sources is not None:
+        missing = [s for s in sources if s not in eff.columns]
+        if missing:
+            raise KeyError(f"{missing} are not scored in {present}.")
+        eff, padj = eff[list(sources)], padj[list(sources)]
+    return present, eff, padj
+
+
+def _draw_stats(stats: dict, e: np.ndarray, noise: np.ndarray, rank: np.ndarray, q: list, n_draws: int) -> None:
+    """Intervals of scores and ranks, P(first) and each order's p-value, from the effects redrawn with ``noise``."""
+    boot = _scores(e[None] + noise)  # draws × conditions
+    boot_rank = (-boot).argsort(axis=1).argsort(axis=1) + 1
+    lo, hi = np.percentile(boot, q, axis=0)
+    rlo, rhi = np.percentile(boot_rank, q, axis=0)
+    for i in range(len(rank)):
+        stats[i].update(
+            score_lo=lo[i],
+            score_hi=hi[i],
+            rank_lo=int(np.floor(rlo[i])),
+            rank_hi=int(np.ceil(rhi[i])),
+            p_first=float((boot_rank[:, i] == 1).mean()),
+        )
+    for a, b in itertools.pairwise(np.argsort(rank)):
+        diff = boot[:, a] - boot[:, b]  # Monte-Carlo p-value: never below 2 / (n_draws + 1)
+        tail = min((diff <= 0).sum(), (diff >= 0).sum())
+        stats[a]["p_vs_next"] = float(min(1.0, 2 * (tail + 1) / (n_draws + 1)))
