@@ -171,7 +171,7 @@ def agreement(ours: dict, ref: dict, expressed: dict[str, pd.Index]) -> dict:
 def environment(r_info: dict) -> dict:
     from threadpoolctl import threadpool_info
 
-    from drugprint._utils import versions
+    from drugprint._env import versions
 
     sys.path.insert(0, str(HERE))
     from run_all import machine

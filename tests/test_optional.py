@@ -12,7 +12,7 @@ import pytest
 from anndata import AnnData
 
 import drugprint as dp
-from drugprint._utils import optional_import
+from drugprint._env import optional_import
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -155,7 +155,7 @@ def _dropped_counts(screen, pdata):
 def test_mudata_global_obs_joined_without_copying_the_modality():
     from mudata import MuData
 
-    from drugprint._utils import as_anndata
+    from drugprint._anndata import as_anndata
 
     rna = _cells()
     rna.layers["counts"] = rna.X.copy()

@@ -13,8 +13,8 @@ from anndata import AnnData
 from mudata import MuData
 from scipy import sparse
 
+from .._checks import check_choice
 from .._results import renamed
-from .._utils import check_choice
 from ..resources import genesets, panels
 from ._baselines import _MARKERS, CELL_TYPES, baseline_profiles, pbmc68k_profiles
 

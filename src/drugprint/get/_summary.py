@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._checks import check_choice
 from .._signatures import condition_labels, group_key
 from .._signatures import groups as groups_of
-from .._utils import check_choice
 from ._results import compare_table, potency_table
 
 #: pathways whose fall is reported as impairment of the cell cycle (Table 2's wording)

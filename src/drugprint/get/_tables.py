@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._checks import check_choice
 from .._results import pvalue_basis
 from .._signatures import LAYERS, check_signatures, group_key, select_rows
-from .._utils import check_choice
 from ._results import _comparisons, compare_table
 
 

@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy import stats
 
 from .._signatures import LAYERS
-from .._utils import read_table
+from .._tables import read_table
 
 
 def read_de_table(

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import check_choice, read_table
+from .._checks import check_choice
+from .._tables import read_table
 from ._ids import map_ids
 from ._samples import SheetLike, attach, open_text, sample_sheet
 

@@ -44,7 +44,7 @@ def read(path: str | PathLike, *, mod: str = "rna") -> AnnData:
     if suffix == ".h5mu":
         import mudata as md
 
-        from .._utils import as_anndata
+        from .._anndata import as_anndata
 
         return as_anndata(md.read_h5mu(p), mod)
     raise ValueError(f"Cannot read {p.name!r}: use .h5ad, .zarr or .h5mu.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._utils import read_table
+from .._tables import read_table
 
 SheetLike = str | PathLike | pd.DataFrame | None
 

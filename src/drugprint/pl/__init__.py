@@ -1,6 +1,5 @@
 """Figures (``dp.pl``): each returns its matplotlib Figure and never calls ``plt.show()``."""
 
-from ._base import KEY_PATHWAYS
 from ._compare import deg_upset, similarity
 from ._composition import composition, composition_heatmap
 from ._curves import dose_response, neosubstrates, time_course
@@ -10,7 +9,6 @@ from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
 
 __all__ = [
-    "KEY_PATHWAYS",
     "composition",
     "composition_heatmap",
     "deg_upset",
@@ -24,3 +22,21 @@ __all__ = [
     "time_course",
     "volcano",
 ]
+
+
+def __getattr__(name: str):
+    """``dp.pl.KEY_PATHWAYS`` moved to :data:`drugprint.resources.KEY_PATHWAYS` (a domain fact, not a plot)."""
+    if name == "KEY_PATHWAYS":
+        import warnings
+
+        from .._results import REMOVED_IN, caller_stacklevel
+        from ..resources import KEY_PATHWAYS
+
+        warnings.warn(
+            f"dp.pl.KEY_PATHWAYS is deprecated and will be removed in drugprint {REMOVED_IN}; use "
+            "dp.resources.KEY_PATHWAYS.",
+            DeprecationWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        return KEY_PATHWAYS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

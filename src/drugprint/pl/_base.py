@@ -21,20 +21,6 @@ DPI = 150
 #: White around the contents of a saved figure (inches).
 MARGIN = 0.1
 
-#: The pathways a drug-comparison figure shows first (the seed's questions), when they were scored.
-KEY_PATHWAYS = (
-    "HALLMARK_INTERFERON_ALPHA_RESPONSE",
-    "HALLMARK_INTERFERON_GAMMA_RESPONSE",
-    "HALLMARK_P53_PATHWAY",
-    "HALLMARK_TNFA_SIGNALING_VIA_NFKB",
-    "HALLMARK_APOPTOSIS",
-    "HALLMARK_G2M_CHECKPOINT",
-    "HALLMARK_E2F_TARGETS",
-    "HALLMARK_MYC_TARGETS_V1",
-    "HALLMARK_INFLAMMATORY_RESPONSE",
-    "HALLMARK_REACTIVE_OXYGEN_SPECIES_PATHWAY",
-)
-
 
 def layout(figsize: tuple[float, float]) -> ConstrainedLayoutEngine:
     """Constrained layout for a figure of ``figsize`` that leaves ``MARGIN`` of white around its contents.

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from .._docs import doc_params
 from .._labels import pretty
 from .._signatures import condition_labels, group_key, group_labels, select_rows
-from ._base import KEY_PATHWAYS, extend, finish, new_axes, symmetric_norm, text_width
+from ..resources import KEY_PATHWAYS
+from ._base import extend, finish, new_axes, symmetric_norm, text_width
 
 
 @doc_params()

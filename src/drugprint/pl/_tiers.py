@@ -16,7 +16,8 @@ from .._docs import doc_params
 from .._labels import pretty
 from .._results import TIERS
 from ..get import potency_rank_table, potency_table
-from ._base import KEY_PATHWAYS, finish, new_axes, results_table
+from ..resources import KEY_PATHWAYS
+from ._base import finish, new_axes, results_table
 
 _COLOURS = {"none": "#f2f2f2", "modest": "#fde0c5", "moderate": "#f59e72", "strong": "#c2452d"}
 

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .._utils import is_dask, is_integer_valued, optional_import
+from .._counts import is_dask, is_integer_valued
+from .._env import optional_import
 
 
 def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_matrix:
@@ -53,7 +54,7 @@ def _row_totals(block: Any) -> np.ndarray:
 def aggregate_sum(x: Any, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, bool, np.ndarray]:
     """``out[g] = Σ x[i] over rows i with codes[i] == g`` (rows with code −1 are skipped), as float64.
 
-    Returns the sums, whether the values of ``x`` look like counts (:func:`~drugprint._utils.is_integer_valued`
+    Returns the sums, whether the values of ``x`` look like counts (:func:`~drugprint._counts.is_integer_valued`
     on up to a million values of each block), and each row's total (its library size), all in the same pass.
 
     CSR input: one numba pass over the non-zeros; other NumPy and SciPy input: a sparse indicator-matrix product.

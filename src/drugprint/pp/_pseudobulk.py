@@ -11,15 +11,11 @@ import pandas as pd
 from anndata import AnnData
 from mudata import MuData
 
+from .._anndata import as_anndata
+from .._checks import check_choice, check_obs_keys
+from .._counts import describe_values, get_counts
+from .._env import logger
 from .._libsize import check_library_sizes
-from .._utils import (
-    as_anndata,
-    check_choice,
-    check_obs_keys,
-    describe_values,
-    get_counts,
-    logger,
-)
 from ._aggregate import aggregate_sum
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import pl
-from .._utils import categories
-from ..resources import compounds, panels, resolve_compound
+from .._anndata import categories
+from ..resources import KEY_PATHWAYS, compounds, key_genes, resolve_compound
 
 #: At most this many pathways in the heatmap and each tier table.
 MAX_SOURCES = 16
@@ -34,25 +34,17 @@ def shown_sources(table: pd.DataFrame, alpha: float = 0.05, n: int = MAX_SOURCES
     """
     hits = table[table["padj"] < alpha]
     often = hits.groupby("source")["padj"].agg(["size", "min"]).sort_values(["size", "min"], ascending=[False, True])
-    key = [s for s in pl.KEY_PATHWAYS if s in often.index]
+    key = [s for s in KEY_PATHWAYS if s in often.index]
     order = key + [s for s in often.index if s not in key]
     if not order:
         scored = list(dict.fromkeys(table["source"]))
-        order = [s for s in pl.KEY_PATHWAYS if s in scored] or scored
+        order = [s for s in KEY_PATHWAYS if s in scored] or scored
     return order[:n]
 
 
 def highlight_genes(group: str, imid: bool) -> list[str]:
-    """Genes ringed on a volcano: the IMiD panels of the cell type in IMiD studies; none otherwise."""
-    if not imid:
-        return []
-    p = panels()
-    low = group.casefold()
-    if "nk" in low.split() or "cd8" in low:
-        return p["cytotoxicity"]
-    if "cd4" in low:
-        return p["il2_derepression"]
-    return p["irf4_myc"] + p["neosubstrates"][:2]
+    """Genes ringed on a volcano: those to point out in the cell type in IMiD studies; none otherwise."""
+    return key_genes(group) if imid else []
 
 
 def draw_all(

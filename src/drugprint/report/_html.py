@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._anndata import categories
 from .._labels import pretty
-from .._utils import categories
-from ..pl import KEY_PATHWAYS
+from ..resources import KEY_PATHWAYS
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;

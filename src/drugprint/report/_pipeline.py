@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .. import get, pl, pp, tl
+from .. import get, pp, tl
+from .._anndata import categories
+from .._env import logger, versions
 from .._results import renamed
-from .._utils import categories, logger, versions
-from ..resources import genesets, provenance
+from ..resources import KEY_PATHWAYS, genesets, provenance
 from ._figures import draw_all, is_imid_study, slug
 
 
@@ -358,7 +359,7 @@ def run(
         ),
     )
     doses = sig.obs.groupby("drug", observed=True)["dose"].nunique().max() if {"dose", "drug"} <= set(sig.obs) else 0
-    key_sources = [s for s in pl.KEY_PATHWAYS if s in sig.obsm["pathways"]] or None
+    key_sources = [s for s in KEY_PATHWAYS if s in sig.obsm["pathways"]] or None
     dose_fits = _stage(
         stages,
         "dose",

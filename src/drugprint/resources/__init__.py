@@ -1,13 +1,14 @@
 """Offline gene sets, pathway weights, panels and the compound registry (``dp.resources``)."""
 
 from ._compounds import VEHICLE_LABELS, compounds, find_vehicle, resolve_compound
-from ._genesets import COLLECTIONS, genesets, provenance, read_gmt
+from ._genesets import COLLECTIONS, KEY_PATHWAYS, genesets, provenance, read_gmt
 from ._harmonise import harmonise_net, match_net
 from ._online import ONLINE, cache_dir
-from ._panels import markers, panels
+from ._panels import key_genes, markers, panels
 
 __all__ = [
     "COLLECTIONS",
+    "KEY_PATHWAYS",
     "ONLINE",
     "VEHICLE_LABELS",
     "cache_dir",
@@ -15,6 +16,7 @@ __all__ = [
     "find_vehicle",
     "genesets",
     "harmonise_net",
+    "key_genes",
     "markers",
     "match_net",
     "panels",

@@ -9,9 +9,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._utils import read_table
+from .._tables import read_table
 from ._files import data_file
 from ._imid import IMID_SETS, IMID_VERSION
+
+#: The pathways read first when drugs are compared (the seed's questions: interferon, p53, TNFα/NF-κB, apoptosis,
+#: cell cycle …): figures and the report show them first, when they were scored.
+KEY_PATHWAYS = (
+    "HALLMARK_INTERFERON_ALPHA_RESPONSE",
+    "HALLMARK_INTERFERON_GAMMA_RESPONSE",
+    "HALLMARK_P53_PATHWAY",
+    "HALLMARK_TNFA_SIGNALING_VIA_NFKB",
+    "HALLMARK_APOPTOSIS",
+    "HALLMARK_G2M_CHECKPOINT",
+    "HALLMARK_E2F_TARGETS",
+    "HALLMARK_MYC_TARGETS_V1",
+    "HALLMARK_INFLAMMATORY_RESPONSE",
+    "HALLMARK_REACTIVE_OXYGEN_SPECIES_PATHWAY",
+)
 
 #: Provenance of the shipped collections (recorded on every net as ``DataFrame.attrs``).
 COLLECTIONS: dict[str, dict[str, str]] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _PANELS: dict[str, list[str]] = {
     "cytotoxicity": ["NKG7", "GZMB", "GZMA", "GZMH", "PRF1", "GNLY", "IFNG", "TNF"],
     "irf4_myc": ["IRF4", "MYC"],
@@ -38,6 +40,45 @@ def panels(*, describe: bool = False) -> dict[str, list[str]] | dict[str, str]:
     if describe:
         return dict(_DESCRIPTIONS)
     return {k: list(v) for k, v in _PANELS.items()}
+
+
+#: The genes to point out in each kind of cell of an IMiD/CELMoD study, by its label (first rule that matches, case
+#: ignored): NK and CD8 T cells' cytotoxic programme, CD4 T cells' IL-2 de-repression, and elsewhere (myeloma, B
+#: cells) the IRF4–MYC axis with Ikaros and Aiolos, the drugs' first neosubstrates.
+_KEY_GENES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"(^|\s)nk(\s|$)|cd8", ("cytotoxicity",)),
+    (r"cd4", ("il2_derepression",)),
+    (r"", ("irf4_myc", "IKZF1", "IKZF3")),
+)
+
+
+def key_genes(cell_type: str) -> list[str]:
+    """The genes to point out in a cell type of an IMiD/CELMoD study (the report's volcano highlights).
+
+    NK and CD8 T cells: the cytotoxicity panel; CD4 T cells: IL-2 de-repression; other cells (myeloma, B cells):
+    the IRF4–MYC axis with IKZF1 and IKZF3. The cell type is matched on its label (``"NK"``, ``"CD8 T"``,
+    ``"CD4+ T cells"``), ignoring case.
+
+    Parameters
+    ----------
+    cell_type
+        The cell type's label.
+
+    Returns
+    -------
+    Gene symbols: those of the suited panels (:func:`panels`) and single genes, in order.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.key_genes("NK")[:3]
+    ['NKG7', 'GZMB', 'GZMA']
+    >>> dp.resources.key_genes("Myeloma")
+    ['IRF4', 'MYC', 'IKZF1', 'IKZF3']
+    """
+    low = str(cell_type).casefold()
+    names = next(names for pattern, names in _KEY_GENES if re.search(pattern, low))
+    return [gene for name in names for gene in _PANELS.get(name, [name])]
 
 
 #: Cell-type markers of blood and bone marrow (positive markers only), for ``dp.tl.annotate``.

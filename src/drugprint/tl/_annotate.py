@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from anndata import AnnData
 
+from .._anndata import get_matrix
+from .._counts import is_integer_valued
 from .._docs import doc_params
-from .._utils import get_matrix, is_integer_valued, optional_import
+from .._env import optional_import
 from ..resources import harmonise_net
 
 

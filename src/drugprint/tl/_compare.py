@@ -13,10 +13,12 @@ from anndata import AnnData
 from scipy import stats
 from scipy.cluster import hierarchy
 
+from .._anndata import categories, get_matrix, to_dense
+from .._checks import check_choice, check_obs_keys
+from .._counts import resolve_counts_layer
 from .._docs import doc_params, key_added
 from .._results import renamed, store
 from .._signatures import group_labels, resolve_groupby, signature_names
-from .._utils import categories, check_choice, check_obs_keys, get_matrix, resolve_counts_layer, to_dense
 
 METRICS = ("spearman", "pearson", "cosine")
 

@@ -11,9 +11,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
+from .._anndata import as_anndata, categories
+from .._checks import check_choice, check_obs_keys
 from .._docs import doc_params, key_added
 from .._results import caller_stacklevel, store
-from .._utils import as_anndata, categories, check_choice, check_obs_keys
 from ._de.specs import parse_tests, resolve_control
 from ._stats.design import build_design, short_formula
 from ._stats.limma import fit_limma

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._utils import check_choice
+from .._checks import check_choice
 
 
 def concat_signatures(

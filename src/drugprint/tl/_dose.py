@@ -11,10 +11,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import optimize, stats
 
+from .._checks import check_choice, check_obs_keys
 from .._docs import doc_params, key_added
 from .._results import store
 from .._signatures import group_labels, resolve_groupby
-from .._utils import check_choice, check_obs_keys
 
 #: fitted quantities, NaN where no curve was fitted
 FIT_COLUMNS = (

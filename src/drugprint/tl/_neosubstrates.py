@@ -11,9 +11,11 @@ from mudata import MuData
 from scipy import sparse, stats
 
 from .. import pp
+from .._anndata import as_anndata, categories
+from .._checks import check_obs_keys
 from .._docs import doc_params, key_added
+from .._env import optional_import
 from .._results import renamed, store
-from .._utils import as_anndata, categories, check_obs_keys, optional_import
 from ..resources import compounds
 from ._de import de
 from ._stats.multitest import bh

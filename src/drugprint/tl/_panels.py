@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._checks import check_obs_keys
 from .._docs import doc_params
+from .._env import logger
 from .._results import renamed
-from .._utils import check_obs_keys, logger
 from ..resources import panels as shipped_panels
 from ._sets import score_sets
 
@@ -153,7 +154,8 @@ def score_cells(
     """
     import scanpy as sc
 
-    from .._utils import get_matrix, is_dask, is_integer_valued
+    from .._anndata import get_matrix
+    from .._counts import is_dask, is_integer_valued
     from ..resources import match_net
 
     check_obs_keys(adata, [groupby])

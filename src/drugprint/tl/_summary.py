@@ -9,8 +9,8 @@ from typing import Literal
 import pandas as pd
 from anndata import AnnData
 
+from .._checks import check_choice
 from .._results import REMOVED_IN
-from .._utils import check_choice
 from ..get import summary_table as read_summary
 from ._compare import compare
 from ._potency import potency

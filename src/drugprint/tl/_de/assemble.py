@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._env import logger, versions
 from ..._signatures import LAYERS
-from ..._utils import logger, versions
 from .._stats.design import Omnibus, quote, tidy_formula
 from .._stats.multitest import bh
 from .._stats.replicates import profile_data

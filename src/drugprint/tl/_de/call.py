@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..._utils import categories, check_obs_keys
+from ..._anndata import categories
+from ..._checks import check_obs_keys
 from .._stats.design import formula_variables, short_formula, tidy_formula
 from .engines import offering
 from .specs import TestSpec, parse_tests, resolve_control

@@ -8,9 +8,10 @@ import warnings
 import numpy as np
 from anndata import AnnData
 
+from ..._anndata import get_matrix, to_dense
+from ..._counts import is_integer_valued
 from ..._libsize import check_library_sizes
 from ..._results import caller_stacklevel
-from ..._utils import get_matrix, is_integer_valued, to_dense
 
 _BARCODE = re.compile(r"[ACGTN]{10,}")
 #: More rows than this for one group and condition are single cells, not samples.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..._utils import optional_import, progress
+from ..._env import optional_import, progress
 from .engines import FitJob, FitOptions, run_engine
 
 

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._anndata import categories, get_matrix, to_dense
+from ..._counts import resolve_counts_layer
+from ..._env import logger
 from ..._results import caller_stacklevel
-from ..._utils import categories, get_matrix, logger, resolve_counts_layer, to_dense
 from .call import resolve_call
 from .checks import check_scale, refuse_single_cells
 from .engines import Engine, FitJob

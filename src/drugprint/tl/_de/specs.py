@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..._utils import logger
+from ..._env import logger
 from ...resources import find_vehicle
 from .._stats.design import Design, Omnibus, tidy_formula
 

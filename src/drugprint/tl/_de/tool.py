@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Literal
 from anndata import AnnData
 from mudata import MuData
 
-from ..._utils import as_anndata, check_choice
+from ..._anndata import as_anndata
+from ..._checks import check_choice
 from .assemble import assemble
 from .engines import ENGINES, FitOptions, offering
 from .executors import check_client, run_jobs

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._checks import check_choice
 from ..._results import caller_stacklevel
-from ..._utils import check_choice
 from ...resources import provenance
 from .._stats.replicates import fits
 from .genes import decoupler_scores, effect_sizes
