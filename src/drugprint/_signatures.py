@@ -171,3 +171,10 @@ def signature_names(sig: AnnData, rows: np.ndarray) -> list[str]:
     """Labels for ``rows`` of one group: their conditions, or their names when a condition repeats."""
     names = condition_labels(sig).iloc[rows].tolist()
     return names if len(set(names)) == len(names) else sig.obs_names[rows].astype(str).tolist()
+
+
+def deg_counts(sig: AnnData, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Genes up and down at ``padj < alpha`` in each signature (untested genes count as neither)."""
+    called = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0) < alpha
+    lfc = np.asarray(sig.layers["log2fc"], dtype=float)
+    return (called & (lfc > 0)).sum(axis=1), (called & (lfc < 0)).sum(axis=1)

@@ -2,6 +2,8 @@ import base64
 import json
 import re
 
+import anndata
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -363,3 +365,42 @@ def test_report_composition_with_time_points(tmp_path):
     ]
     comp = res["composition"].set_index(["cell_type", "condition"])
     assert comp.loc[("Myeloma", "mezigdomide"), "log2fc"] < 0 and comp.loc[("NK", "mezigdomide"), "log2fc"] > 0
+
+
+def test_cli_design_flags(small_h5ad, tmp_path, capsys):
+    """--design/--contrast/--coef/--reduced/--block reach dp.tl.de: the CLI fits any design the API fits."""
+    fast = ["--method", "voom", "--skip", "rank", "compare", "composition", "panels"]
+
+    def cli(name, *args):
+        out = tmp_path / name
+        assert main(["run", str(small_h5ad), "--out", str(out), *args, *fast]) == 0
+        return pd.read_csv(out / "tables" / "de_results.csv"), json.loads((out / "provenance.json").read_text())
+
+    table, _ = cli("pair", "--contrast", "pomalidomide", "lenalidomide")
+    pdata = dp.pp.pseudobulk(anndata.read_h5ad(small_h5ad))
+    api = dp.get.de_table(dp.tl.de(pdata, method="voom", contrasts=[("pomalidomide", "lenalidomide")], verbose=False))
+    assert set(table["reference"]) == {"lenalidomide"} and len(table) == len(api)
+    np.testing.assert_allclose(table["pvalue"], api["pvalue"], rtol=1e-9)
+
+    celmod = "CELMoD vs IMiD=iberdomide:.5,mezigdomide:.5,lenalidomide:-.5,pomalidomide:-.5"
+    table, _ = cli("weights", "--contrast", celmod)
+    assert set(table["condition"]) == {"CELMoD vs IMiD"}
+
+    coefs = ["drug[T.mezigdomide]", "drug[T.iberdomide]"]
+    table, prov = cli("coef", "--design", "~ donor + drug", "--coef", *coefs)
+    assert prov["de"]["design"] == "~ donor + drug" and prov["de"]["coef"] == coefs
+    assert prov["stages"]["pathways"] == "done" and set(table["condition"]) == set(coefs)
+
+    _, prov = cli("block", "--design", "~ drug", "--block", "donor")
+    assert prov["de"]["block"] == "donor" and prov["drugprint_run"]["block"] == "donor"
+
+    table, prov = cli("omnibus", "--design", "~ donor + drug", "--reduced", "~ donor")
+    assert prov["de"]["reduced"] == "~ donor" and len(table) > 0
+    assert prov["stages"]["pathways"].startswith("not run: every test is an omnibus test")
+    assert prov["stages"]["potency"] == "not run: needs pathways, which no earlier stage produced"
+    assert (tmp_path / "omnibus" / "report.html").exists()
+
+    assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--contrast", "pomalidomide"]) == 1
+    assert "--contrast 'pomalidomide': give 'CONDITION REFERENCE'" in capsys.readouterr().err
+    assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--design", "~ drug", "--block", "donor"]) == 1
+    assert "--block" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._checks import check_choice
-from .._signatures import condition_labels, group_key
+from .._signatures import condition_labels, deg_counts, group_key
 from .._signatures import groups as groups_of
 from ._results import compare_table, potency_table
 
@@ -114,8 +114,7 @@ def _tiers(sig: AnnData, groups, potency_key: str, sources) -> pd.DataFrame:
 
 def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.DataFrame:
     gk = group_key(sig)
-    padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
-    lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
+    n_up, n_down = deg_counts(sig, alpha)
     has = key in sig.obsm
     rows = []
     for i in range(sig.n_obs):
@@ -125,8 +124,8 @@ def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.D
         row = {
             "group": group,
             "condition": str(sig.obs["condition"].iloc[i]),
-            "n_up": int(((padj[i] < alpha) & (lfc[i] > 0)).sum()),
-            "n_down": int(((padj[i] < alpha) & (lfc[i] < 0)).sum()),
+            "n_up": int(n_up[i]),
+            "n_down": int(n_down[i]),
         }
         if has:
             sc = sig.obsm[key].iloc[i]

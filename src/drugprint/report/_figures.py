@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from anndata import AnnData
 
 from .. import pl
 from .._anndata import categories
@@ -47,83 +49,111 @@ def highlight_genes(group: str, imid: bool) -> list[str]:
     return key_genes(group) if imid else []
 
 
-def draw_all(
-    figs: Path,
-    *,
-    sig,
-    groupby: str,
-    pathway_table: pd.DataFrame,
-    potency: pd.DataFrame | None,
-    rank: pd.DataFrame | None,
-    compare: pd.DataFrame | None,
-    de_summary: pd.DataFrame,
-    dose_fits: pd.DataFrame | None,
-    time_table: pd.DataFrame | None,
-    imid: bool,
-    composition=None,
-    extra_tables: dict[str, pd.DataFrame] | None = None,
-    responsive: Sequence[str] = (),
-) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
-    """Draw the report's figures; return the overview figures, each group's figures and similarity metrics.
+@dataclass(frozen=True, kw_only=True)
+class FigureInputs:
+    """What the figures are drawn from: the signatures and the tables the stages produced (``None``: not run).
 
-    ``extra_tables``: :func:`drugprint.get.pathway_table` of each further collection, by its ``obsm`` key.
-    Similarity matrices are drawn for the ``responsive`` groups only (where a pathway or panel moved).
-    ``composition``: cells with the result of :func:`drugprint.tl.composition` (its two figures), or ``None``.
+    ``pathway_table``: :func:`drugprint.get.pathway_table`; ``extra_tables``: the same for each further
+    collection, by its ``obsm`` key; ``composition``: the cells with :func:`drugprint.tl.composition`'s result;
+    ``responsive``: the groups where a pathway or panel moved (only they get a similarity matrix); ``imid``:
+    whether the conditions are IMiDs/CELMoDs (their key genes are ringed on the volcanoes).
     """
-    import matplotlib.pyplot as plt
 
+    sig: AnnData
+    groupby: str
+    alpha: float
+    de_summary: pd.DataFrame
+    imid: bool
+    pathway_table: pd.DataFrame | None = None
+    potency: pd.DataFrame | None = None
+    rank: pd.DataFrame | None = None
+    compare: pd.DataFrame | None = None
+    dose_fits: pd.DataFrame | None = None
+    time_table: pd.DataFrame | None = None
+    composition: AnnData | None = None
+    extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    responsive: Sequence[str] = ()
+
+
+def draw_all(figs: Path, inputs: FigureInputs) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
+    """Draw the figures into ``figs``; return the overview figures, each group's, and each similarity metric."""
     for old in figs.glob("*.png"):  # a rerun into the same folder must not show stale figures
         old.unlink()
+    draw = _drawer(figs)
+    overview = _overview(draw, inputs)
+    per_group: dict[str, dict[str, str]] = {}
+    metrics: dict[str, str] = {}
+    for g in (str(g) for g in categories(inputs.sig.obs[inputs.groupby])):
+        per_group[g] = _group_figures(draw, g, inputs, metrics)
+    return overview, per_group, metrics
+
+
+def _overview(draw, f: FigureInputs) -> dict[str, str]:
+    """The figures across groups: pathway heatmaps, composition, the cytotoxicity dot plot."""
+    overview: dict[str, str] = {}
+    sig, alpha = f.sig, f.alpha
+    if f.pathway_table is not None:
+        sources = shown_sources(f.pathway_table, alpha)
+        overview["heatmap"] = draw("pathway_heatmap", pl.pathway_heatmap, sig, sources=sources, alpha=alpha)
+    for key, table in f.extra_tables.items():  # further collections (e.g. PROGENy): one heatmap each
+        sources = shown_sources(table, alpha)
+        overview[f"heatmap_{key}"] = draw(f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=sources, alpha=alpha)
+    if f.composition is not None:
+        overview["composition"] = draw("composition", pl.composition, f.composition, alpha=alpha)
+        overview["composition_heatmap"] = draw(
+            "composition_heatmap", pl.composition_heatmap, f.composition, alpha=alpha
+        )
+    if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
+        moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < alpha, f.groupby].astype(str).unique()
+        if len(moved):  # the cell types where the panel moved, whatever they are called
+            overview["cytotoxicity"] = draw(
+                "cytotoxicity_dotplot", pl.panel_dotplot, sig, "cytotoxicity", groups=list(moved), alpha=alpha
+            )
+    return overview
+
+
+def _drawer(figs: Path):
+    """``draw(name, plot, *args, **kwargs)``: the plot saved as ``figs / name.png`` and closed; returns ``name``."""
+    import matplotlib.pyplot as plt
 
     def draw(name: str, plot, *args, **kwargs) -> str:
         plt.close(plot(*args, save=figs / f"{name}.png", **kwargs))
         return name
 
-    overview: dict[str, str] = {
-        "heatmap": draw("pathway_heatmap", pl.pathway_heatmap, sig, sources=shown_sources(pathway_table))
-    }
-    for key, table in (extra_tables or {}).items():  # further collections (e.g. PROGENy): one heatmap each
-        overview[f"heatmap_{key}"] = draw(f"heatmap_{key}", pl.pathway_heatmap, sig, key, sources=shown_sources(table))
-    if composition is not None:
-        overview["composition"] = draw("composition", pl.composition, composition)
-        overview["composition_heatmap"] = draw("composition_heatmap", pl.composition_heatmap, composition)
-    if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
-        moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < 0.05, groupby].astype(str).unique()
-        if len(moved):  # the cell types where the panel moved, whatever they are called
-            overview["cytotoxicity"] = draw(
-                "cytotoxicity_dotplot", pl.panel_dotplot, sig, "cytotoxicity", groups=list(moved)
-            )
-    groups = [str(g) for g in categories(sig.obs[groupby])]
-    per_group: dict[str, dict[str, str]] = {g: {} for g in groups}
-    metrics: dict[str, str] = {}
-    for g in groups:
-        made, name = per_group[g], slug(g)
-        rows = de_summary[de_summary["group"] == g]
-        best = rows.sort_values("n_deg", ascending=False).iloc[0]
-        made["volcano"] = draw(
-            f"volcano_{name}", pl.volcano, sig, best["signature"], highlight=highlight_genes(g, imid)
-        )
-        mine = pathway_table[pathway_table[groupby] == g]
-        srcs = shown_sources(mine) if (mine["padj"] < 0.05).any() else []  # what moved here, key pathways first
-        if potency is not None and srcs:
-            made["tiers"] = draw(f"tiers_{name}", pl.potency_tiers, potency, g, sources=srcs)
-        if rank is not None and (rank["group"] == g).sum() >= 2 and rank.loc[rank["group"] == g, "n_sources"].max() > 0:
-            made["rank"] = draw(f"rank_{name}", pl.potency_rank, rank, g)
-        if compare is not None and (compare["group"] == g).any() and g in responsive:  # noise elsewhere
-            sub = compare[compare["group"] == g]
-            metrics[g] = "effect_r" if "effect_r" in sub and sub["effect_r"].notna().any() else "spearman"
-            made["similarity"] = draw(f"similarity_{name}", pl.similarity, sig, g, metric=metrics[g])
-        src = srcs[0] if srcs else None
-        if (
-            dose_fits is not None
-            and src is not None
-            and ((dose_fits["group"] == g) & (dose_fits["source"] == src)).any()
-        ):
-            made["dose"] = draw(f"dose_{name}", pl.dose_response, sig, g, src)
-        if (
-            time_table is not None
-            and src is not None
-            and ((time_table["group"] == g) & (time_table["source"] == src)).any()
-        ):
-            made["time"] = draw(f"time_{name}", pl.time_course, time_table, g, src)
-    return overview, per_group, metrics
+    return draw
+
+
+def _has(table: pd.DataFrame | None, group: str, source: str | None) -> bool:
+    """Whether ``table`` has rows of ``group`` (and ``source``, when given)."""
+    if table is None or source is None:
+        return False
+    return bool(((table["group"] == group) & (table["source"] == source)).any())
+
+
+def _group_figures(draw, g: str, f: FigureInputs, metrics: dict) -> dict[str, str]:
+    """One group's figures: its volcano, and where something moved its tiers, rank, similarity, dose and time."""
+    made, name, sig, alpha = {}, slug(g), f.sig, f.alpha
+    rows = f.de_summary[f.de_summary["group"] == g]
+    best = rows.sort_values("n_deg", ascending=False).iloc[0]
+    made["volcano"] = draw(
+        f"volcano_{name}", pl.volcano, sig, best["signature"], highlight=highlight_genes(g, f.imid), alpha=alpha
+    )
+    srcs = []
+    if f.pathway_table is not None:
+        mine = f.pathway_table[f.pathway_table[f.groupby] == g]
+        srcs = shown_sources(mine, alpha) if (mine["padj"] < alpha).any() else []  # what moved here, key first
+    if f.potency is not None and srcs:
+        made["tiers"] = draw(f"tiers_{name}", pl.potency_tiers, f.potency, g, sources=srcs)
+    rank = f.rank
+    if rank is not None and (rank["group"] == g).sum() >= 2 and rank.loc[rank["group"] == g, "n_sources"].max() > 0:
+        made["rank"] = draw(f"rank_{name}", pl.potency_rank, rank, g)
+    if f.compare is not None and (f.compare["group"] == g).any() and g in f.responsive:  # noise elsewhere
+        sub = f.compare[f.compare["group"] == g]
+        metrics[g] = "effect_r" if "effect_r" in sub and sub["effect_r"].notna().any() else "spearman"
+        made["similarity"] = draw(f"similarity_{name}", pl.similarity, sig, g, metric=metrics[g])
+    src = srcs[0] if srcs else None
+    if _has(f.dose_fits, g, src):
+        made["dose"] = draw(f"dose_{name}", pl.dose_response, sig, g, src)
+    if _has(f.time_table, g, src):
+        made["time"] = draw(f"time_{name}", pl.time_course, f.time_table, g, src)
+    return made

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ from .._env import logger
 from .._results import renamed
 from ..resources import panels as shipped_panels
 from ._sets import score_sets
+from ._sets.methods import SetMethodName
 
 
 def _panel_net(panels: Mapping[str, Sequence[str]] | None) -> pd.DataFrame:
@@ -38,7 +38,7 @@ def panels(
     sig: AnnData,
     panels: Mapping[str, Sequence[str]] | None = None,
     *,
-    method: Literal["camera", "fry", "activity", "ulm"] = "camera",
+    method: SetMethodName = "camera",
     layer: str | None = "stat",
     tmin: int = 2,
     key_added: str = "panels",
@@ -59,7 +59,8 @@ def panels(
     panels
         Panel name → genes; default :func:`drugprint.resources.panels`.
     method
-        ``"camera"``, ``"fry"``, ``"activity"`` (replicate-level) or ``"ulm"`` (decoupler; genes as units).
+        Any test of :func:`drugprint.tl.set_methods`: ``"camera"`` (default), ``"fry"``, ``"activity"`` (the
+        samples as replicates) or a decoupler method such as ``"ulm"`` (genes as units).
     layer
         Layer scored by ``"ulm"`` (``None``: ``X``).
     tmin

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import pandas as pd
 from anndata import AnnData
@@ -11,6 +10,7 @@ from anndata import AnnData
 from .._docs import doc_params
 from ..resources import genesets
 from ._sets import score_sets
+from ._sets.methods import SetMethodName
 
 
 @doc_params()
@@ -18,7 +18,7 @@ def pathways(
     sig: AnnData,
     net: str | os.PathLike | pd.DataFrame = "hallmark",
     *,
-    method: Literal["camera", "fry", "activity", "ulm", "mlm", "zscore", "gsea", "viper", "waggr"] = "camera",
+    method: SetMethodName = "camera",
     layer: str | None = "stat",
     tmin: int = 5,
     key_added: str = "pathways",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,8 @@ class Engine:
     summary: str
     reference: str
     fit: Callable[[FitJob, FitOptions], tuple[dict[str, pd.DataFrame], dict]]
+    caution: str = ""  # what the report says of its calls ({alpha} is the report's level)
+    few_replicates: str = ""  # what the report adds when fits have <= 3 residual df (measured on null studies)
 
     @property
     def counts(self) -> bool:
@@ -96,6 +99,16 @@ def _fit_ttest(job: FitJob, options: FitOptions):
     return {key: res[pair] for key, pair in job.pairs.items()}, {}
 
 
+# What null simulations at 1–3 residual df measured for the count engines (bench/bench_small_designs.py)
+_FEW_REPLICATES = (
+    "and gene-level calls include a false one more often than the nominal 5 % (on simulated null studies with 1–3 "
+    "residual df, up to a third had a gene called by DESeq2, as by R's, and up to a quarter by voom; see the "
+    "statistics page)"
+)
+
+#: The names of :data:`ENGINES`, for type hints (a test keeps the two equal).
+EngineName = Literal["deseq2", "voom", "limma", "ttest"]
+
 #: The engines by ``method`` name.
 ENGINES = {
     e.name: e
@@ -112,6 +125,9 @@ ENGINES = {
             summary="negative-binomial GLM, Wald tests, LRT (pydeseq2 with gene-batched IRLS)",
             reference="Love, Huber & Anders (2014) Genome Biology 15:550",
             fit=_fit_deseq2,
+            caution="DESeq2's Wald tests run somewhat liberal in studies of a few donors (as R's do): read single "
+            "calls near padj {alpha:g} with care.",
+            few_replicates=_FEW_REPLICATES,
         ),
         Engine(
             name="voom",
@@ -125,6 +141,7 @@ ENGINES = {
             summary="TMM, log-CPM with precision weights, limma's moderated t and F",
             reference="Law et al. (2014) Genome Biology 15:R29; Smyth (2004) SAGMB 3:3",
             fit=_fit_voom,
+            few_replicates=_FEW_REPLICATES,
         ),
         Engine(
             name="limma",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from anndata import AnnData
 from mudata import MuData
@@ -12,7 +12,7 @@ from mudata import MuData
 from ..._anndata import as_anndata
 from ..._checks import check_choice
 from .assemble import assemble
-from .engines import ENGINES, FitOptions, offering
+from .engines import ENGINES, EngineName, FitOptions, offering
 from .executors import check_client, run_jobs
 from .plan import make_plan
 
@@ -32,7 +32,7 @@ def de(
     coef: str | Sequence[str] | None = None,
     reduced: str | None = None,
     block: str | None = None,
-    method: Literal["deseq2", "voom", "limma", "ttest"] = "deseq2",
+    method: EngineName = "deseq2",
     match: str | Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
     layer: str | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,9 @@ _DECOUPLER = "Badia-i-Mompel et al. (2022) Bioinformatics Advances 2:vbac016 (de
 def _gene_method(name: str, summary: str) -> SetMethod:
     return SetMethod(name, "gene-level", "genes", GENE_LEVEL_NOTE, False, summary, _DECOUPLER)
 
+
+#: The names of :data:`SET_METHODS`, for type hints (a test keeps the two equal).
+SetMethodName = Literal["camera", "fry", "activity", "ulm", "mlm", "zscore", "gsea", "viper", "waggr"]
 
 #: The set tests by ``method`` name: with the samples as replicates first, then decoupler's gene-level methods.
 SET_METHODS = {

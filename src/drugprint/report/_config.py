@@ -1,0 +1,177 @@
+"""The options of a report run, each described once: its default, its help, its flag's group on the command line.
+
+:func:`drugprint.report.run` takes them as keyword arguments (a test keeps its signature equal to
+:class:`RunConfig`), the command line ``drugprint run`` is generated from them, and the provenance records them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from os import PathLike
+
+from ..resources import COLLECTIONS
+from ..tl._de.engines import ENGINES
+from ..tl._sets.methods import SET_METHODS
+
+#: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
+OPTIONAL_STAGES = ("composition", "panels", "rank", "compare", "dose", "time")
+
+#: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
+GROUPS = ("the cells", "the design", "pathways and stages")
+
+
+def option(default, help: str, *, group: str, **cli) -> object:
+    """A :class:`RunConfig` field: its default, its flag's help text and group, and argparse settings.
+
+    ``help`` is the text, or a function returning it (read when the parser is built).
+
+    ``cli`` may hold ``nargs``, ``choices`` (a tuple, or a function returning one: read from a registry when the
+    parser is built, so a newly registered engine or set method is a choice), ``metavar``, ``action``, ``flag`` (the
+    flag's name when not the field's), ``cli_default`` (the flag's default when not the field's) or ``cli=False``
+    (no flag).
+    """
+    return field(default=default, metadata={"help": help, "group": group, **cli})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Every option of :func:`drugprint.report.run` (see its Parameters), as one record."""
+
+    sample_key: str = option("sample", "obs column of samples (the replicates)", group="the cells")
+    groupby: str = option("cell_type", "obs column of cell types; each is fitted separately", group="the cells")
+    layer: str | None = option(
+        None,
+        "layer of raw counts (default: 'counts' if present, else .raw when X looks log-normalised, else X)",
+        group="the cells",
+    )
+    use_raw: bool | None = option(None, "take the counts from adata.raw", group="the cells", action="store_true")
+    min_cells: int = option(10, "profiles (sample × cell type) with fewer cells are dropped", group="the cells")
+    condition_key: str = option("drug", "obs column of the treatment", group="the design")
+    control: str | None = option(
+        None,
+        "level of --condition-key every condition is compared with "
+        "(default: the one level named like a vehicle: DMSO, vehicle, ctrl, untreated, mock, PBS …)",
+        group="the design",
+    )
+    covariates: Sequence[str] | None = option(
+        None,
+        "obs columns entering the design before the condition (default: donor when present; give the flag alone "
+        "for none)",
+        group="the design",
+        nargs="*",
+    )
+    design: str | None = option(
+        None,
+        "the design as a formula, e.g. '~ donor + drug * time' (instead of --covariates; see dp.tl.de)",
+        group="the design",
+    )
+    contrasts: Sequence | None = option(
+        None,
+        "a test between levels of --condition-key: 'CONDITION REFERENCE', or 'NAME=level:weight,level:weight' "
+        "(weights summing to 0); repeat the flag for several (default: each condition against the control)",
+        group="the design",
+        flag="--contrast",
+        nargs="+",
+        action="append",
+        metavar="LEVEL",
+    )
+    coef: Sequence[str] | None = option(
+        None,
+        "coefficient(s) of the design to test, e.g. 'drug[T.mezigdomide]:time[T.24]'",
+        group="the design",
+        nargs="+",
+    )
+    reduced: str | None = option(
+        None,
+        "a reduced formula nested in the design: an omnibus test against it (LRT or moderated F), e.g. '~ donor'",
+        group="the design",
+    )
+    block: str | None = option(
+        None,
+        "obs column of a blocking factor with correlated profiles (voom, limma): duplicateCorrelation",
+        group="the design",
+    )
+    match: str | None = option(
+        None, "obs column pairing each condition with the control, e.g. time", group="the design"
+    )
+    donor_key: str | None = option(
+        "donor",
+        "obs column of donors, for the split-donor effect correlation (used when present)",
+        group="the design",
+    )
+    method: str = option(
+        "deseq2", "DE engine (voom is much faster)", group="the design", choices=lambda: tuple(ENGINES)
+    )
+    robust: bool = option(
+        False,
+        "limma's robust empirical Bayes (hypervariable genes get less prior weight); voom and limma only",
+        group="the design",
+        action="store_true",
+    )
+    alpha: float = option(
+        0.05,
+        "significance level of every call in the report (adjusted p-values; DESeq2's independent filtering)",
+        group="the design",
+    )
+    nets: Sequence[str] = option(
+        ("hallmark",),
+        f"gene-set collections: {', '.join(COLLECTIONS)} or GMT/CSV paths; the first drives potency",
+        group="pathways and stages",
+        nargs="+",
+        metavar="NET",
+    )
+    pathway_method: str = option(
+        "camera",
+        lambda: (
+            "pathway test ("
+            + ", ".join(m for m in SET_METHODS if SET_METHODS[m].replicates)
+            + ": samples as replicates; "
+            + ", ".join(m for m in SET_METHODS if not SET_METHODS[m].replicates)
+            + ": genes as units, descriptive)"
+        ),
+        group="pathways and stages",
+        choices=lambda: tuple(SET_METHODS),
+    )
+    skip: Sequence[str] = option(
+        (),
+        f"optional stages to leave out: {', '.join(OPTIONAL_STAGES)}",
+        group="pathways and stages",
+        nargs="*",
+        choices=OPTIONAL_STAGES,
+        metavar="STAGE",
+    )
+    drug_key: str = option(
+        "drug", "obs column of the drug, for dose-response fits across its doses", group="pathways and stages"
+    )
+    dose_key: str = option("dose", "obs column of the dose, for dose-response fits", group="pathways and stages")
+    title: str = option(
+        "drugprint report",
+        "report title (default: 'drugprint report: INPUT')",
+        group="pathways and stages",
+        cli_default=None,
+    )
+    random_state: int = option(0, "seed of the resampling (potency ranks, comparison)", group="pathways and stages")
+    n_cpus: int = option(1, "processes per DESeq2 fit", group="pathways and stages")
+    n_jobs: int = option(1, "cell types fitted in parallel", group="pathways and stages")
+    verbose: bool = option(True, "progress bars on a terminal", group="pathways and stages", cli=False)
+
+    def __post_init__(self) -> None:
+        nets = [self.nets] if isinstance(self.nets, str | PathLike) else list(self.nets)
+        if not nets:
+            raise ValueError("nets is empty; name at least one gene-set collection (e.g. 'hallmark').")
+        skip = [self.skip] if isinstance(self.skip, str) else list(self.skip)
+        unknown = [s for s in skip if s not in OPTIONAL_STAGES]
+        if unknown:
+            raise ValueError(f"skip= names unknown stage(s) {unknown}; optional stages: {', '.join(OPTIONAL_STAGES)}.")
+        object.__setattr__(self, "nets", [str(n) for n in nets])
+        object.__setattr__(self, "skip", skip)
+
+    def record(self) -> dict:
+        """The options as the provenance records them (``verbose`` left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "verbose"}
+
+
+def defaults() -> dict:
+    """Each option's default, by name."""
+    return {f.name: f.default for f in fields(RunConfig) if f.default is not MISSING}

@@ -1,0 +1,54 @@
+"""A self-contained HTML report that reads like a short results section: every figure embedded.
+
+:func:`render` takes the :class:`~drugprint.report._stages.Results` of a run and writes one section per function of
+:mod:`drugprint.report._sections` into one page.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from ._html import e
+from ._sections import SECTIONS
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:0}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+h3{font-size:1.05em}.meta{color:#666;font-size:.9em}
+table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .55em;
+text-align:right}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
+.scroll{max-height:420px;overflow:auto;display:inline-block;max-width:100%}
+figure{margin:.5em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:.8em 1.2em;align-items:start}
+.grid figure img{width:100%;height:auto;cursor:zoom-in}
+figure.wide img{max-height:900px;width:auto}
+nav.toc{background:#fafafa;border:1px solid #eee;padding:.4em 1em;font-size:.9em;columns:2}
+nav.toc a{display:block}
+.note{background:#fff8e6;border-left:4px solid #f0b429;padding:.5em 1em;font-size:.9em}
+.summary{background:#f3f7fb;border-left:4px solid #2e6da4;padding:.6em 1em}
+code{background:#f4f4f4;padding:0 .25em}
+"""
+
+
+def render(results) -> Path:
+    """Write ``report.html`` into the run's folder from its :class:`~drugprint.report._stages.Results`."""
+    parts = [section(results) for section in SECTIONS]
+    parts = [p for p in parts if p is not None]
+    body = [f"<h2 id='{anchor}'>{e(title)}</h2>{content}" for anchor, title, content in parts]
+    nav = "<nav class='toc'>" + "".join(f"<a href='#{a}'>{e(t)}</a>" for a, t, _ in parts) + "</nav>"
+    title = results.config.title
+    head = [
+        f"<h1>{e(title)}</h1>",
+        f"<p class='meta'>drugprint {e(results.provenance['versions'].get('drugprint', ''))} · "
+        f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC</p>",
+        nav,
+    ]
+    doc = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(head + body)}</body></html>"
+    )
+    path = results.out / "report.html"
+    path.write_text(doc, encoding="utf-8")
+    return path

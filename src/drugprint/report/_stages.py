@@ -1,0 +1,333 @@
+"""The report's stages: each declares what it needs and what it writes; :func:`walk` runs them in order.
+
+A stage reads the products of earlier stages from :class:`Results` and returns its own by name. A stage whose
+needs are missing (an earlier stage did not run) is recorded as not run, with the reason; an optional stage can be
+left out (``skip=``), is not run when its inputs do not exist (``why_not``), and records its failure instead of
+aborting the run. The stages read the tools' records once, into products (``de``, ``pathways_record`` …), so
+that :func:`~drugprint.report._html.render` reads only what the stages produced.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anndata import AnnData
+
+from .. import get, pp, tl
+from .._anndata import categories
+from .._env import logger
+from .._results import caller_stacklevel
+from ..resources import KEY_PATHWAYS, genesets
+from ..tl._de.engines import ENGINES
+from ..tl._sets.methods import SET_METHODS
+from ._config import RunConfig
+from ._figures import FigureInputs, draw_all, is_imid_study, slug
+from ._summaries import de_summary, dropped_profiles
+
+
+@dataclass
+class Results:
+    """What a run produced: its options, the cells, every stage's products, what ran (and why not), timings."""
+
+    config: RunConfig
+    adata: AnnData
+    out: Path
+    products: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)  # written once the stages ran
+
+    def __getitem__(self, name: str) -> Any:
+        return self.products[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A product, or ``default`` when the stage that writes it did not run."""
+        return self.products.get(name, default)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the report: what it needs, what it writes, whether it may be left out, and why it may not run."""
+
+    name: str
+    run: Callable[[Results], dict[str, Any]]
+    needs: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    optional: bool = False
+    why_not: Callable[[Results], str | None] | None = None
+
+
+def walk(results: Results, stages: list[Stage]) -> None:
+    """Run ``stages`` in order, recording in ``results.stages`` what each did and in ``results.timings`` its time."""
+    for stage in stages:
+        t0 = time.perf_counter()
+        results.stages[stage.name] = _attempt(stage, results)
+        results.timings[stage.name] = time.perf_counter() - t0
+
+
+def _attempt(stage: Stage, results: Results) -> str:
+    if stage.name in results.config.skip:
+        return "skipped on request"
+    missing = [n for n in stage.needs if n not in results.products]
+    why = f"needs {', '.join(missing)}, which no earlier stage produced" if missing else None
+    why = why or (stage.why_not(results) if stage.why_not else None)
+    if why:
+        logger.info("%s not run: %s", stage.name, why)
+        return f"not run: {why}"
+    try:
+        products = stage.run(results)
+    except (ValueError, KeyError) as err:  # an optional stage that cannot run on these data is reported, not fatal
+        if not stage.optional:
+            raise
+        message = err.args[0] if err.args else str(err)
+        warnings.warn(f"{stage.name} not run: {message}", UserWarning, stacklevel=caller_stacklevel())
+        return f"not run: {message}"
+    unknown = set(products) - set(stage.writes)
+    if unknown:  # pragma: no cover - a stage writes what it declares
+        raise RuntimeError(f"stage {stage.name!r} wrote undeclared products {sorted(unknown)}")
+    results.products.update(products)
+    return "done"
+
+
+def stages(config: RunConfig) -> list[Stage]:
+    """The stages of a run with ``config``: one scoring stage per further gene-set collection."""
+    keys = [net_key(i, name) for i, name in enumerate(config.nets)][1:]
+    nets = [Stage(key, _other_net(key), ("nets",), (key,), True) for key in keys]
+    return [
+        Stage("pseudobulk", _pseudobulk, (), ("pdata",)),
+        Stage("de", _de, ("pdata",), ("sig", "de")),
+        Stage("composition", _composition, ("de",), ("cells", "composition", "composition_record"), True, _one_type),
+        Stage("dropped", _dropped, ("pdata",), ("dropped",)),
+        Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), False, _no_direction),
+        *nets,
+        Stage("panels", _panels, ("sig",), ("panels",), True, _no_direction),
+        Stage("potency", _potency, ("pathways",), ("potency", "potency_panels", "thresholds")),
+        Stage("rank", _rank, ("potency",), ("rank",), True, _one_arm),
+        Stage("compare", _compare, ("sig",), ("compare",), True, _nothing_to_compare),
+        Stage("dose", _dose, ("pathways",), ("dose",), True, _no_doses),
+        Stage("time", _time, ("pathways",), ("time",), True, _no_times),
+        Stage("summaries", _summaries, ("sig",), ("tiers", "degs", "de_summary", "qc")),
+        Stage("figures", _figures, ("sig", "de_summary"), ("figures",)),
+    ]
+
+
+def net_key(i: int, name: str) -> str:
+    """The ``obsm`` key of the ``i``-th collection: ``"pathways"`` for the first, ``"pathways_<name>"`` after."""
+    return "pathways" if i == 0 else f"pathways_{slug(Path(name).stem if Path(name).suffix else name)}"
+
+
+def _pseudobulk(r: Results) -> dict:
+    c = r.config
+    pdata = pp.pseudobulk(
+        r.adata, sample_key=c.sample_key, groupby=c.groupby, layer=c.layer, use_raw=c.use_raw, min_cells=c.min_cells
+    )
+    return {"pdata": pdata}
+
+
+def _de(r: Results) -> dict:
+    c = r.config
+    sig = tl.de(
+        r["pdata"],
+        condition_key=c.condition_key,
+        control=c.control,
+        groupby=c.groupby,
+        covariates=c.covariates,
+        design=c.design,
+        contrasts=c.contrasts,
+        coef=c.coef,
+        reduced=c.reduced,
+        block=c.block,
+        method=c.method,
+        robust=c.robust,
+        match=c.match,
+        alpha=c.alpha,
+        n_cpus=c.n_cpus,
+        n_jobs=c.n_jobs,
+        verbose=c.verbose,
+    )
+    rec = sig.uns["de"]
+    engine = ENGINES[rec["method"]]
+    de = {k: rec[k] for k in ("method", "robust", "control", "covariates", "tests", "fits", "skipped", "match")}
+    de.update(
+        label=engine.label,
+        design=rec["fits"]["design"].iloc[0] if len(rec["fits"]) else "",
+        filter=rec["filter_genes"],
+        scale=rec["scale"],
+        record={k: v for k, v in rec.items() if k not in ("fits", "skipped", "replicates")},
+    )
+    return {"sig": sig, "de": de}
+
+
+def _one_type(r: Results) -> str | None:
+    groupby = r.config.groupby
+    return f"a single {groupby} (proportions need two or more)" if r.adata.obs[groupby].nunique() < 2 else None
+
+
+def _composition(r: Results) -> dict:
+    """:func:`~drugprint.tl.composition` on a copy of the cells' ``obs`` only (the caller's object is not touched)."""
+    c, de = r.config, r["de"]
+    covariates = list(de["covariates"]) + ([c.match] if c.match and c.match not in de["covariates"] else [])
+    cells = AnnData(obs=r.adata.obs.copy())
+    tl.composition(cells, c.sample_key, c.groupby, c.condition_key, de["control"] or None, covariates)
+    record = {"params": cells.uns["composition"]["params"], "skipped": cells.uns["composition"]["skipped"]}
+    return {"cells": cells, "composition": get.composition_table(cells), "composition_record": record}
+
+
+def _dropped(r: Results) -> dict:
+    c = r.config
+    dropped = dropped_profiles(
+        r["pdata"].uns["pseudobulk"]["dropped"],
+        r.adata.obs,
+        sample_key=c.sample_key,
+        groupby=c.groupby,
+        condition_key=c.condition_key,
+        composition=r.get("composition"),
+        alpha=c.alpha,
+    )
+    return {"dropped": dropped}
+
+
+def _no_direction(r: Results) -> str | None:
+    if (r["sig"].obs["test"].astype(str) == "omnibus").all():
+        return "every test is an omnibus test (reduced=), whose F or chi-square statistics have no direction"
+    return None
+
+
+def _pathways(r: Results) -> dict:
+    c, sig = r.config, r["sig"]
+    nets = {net_key(i, n): genesets(n) for i, n in enumerate(c.nets)}
+    tl.pathways(sig, nets["pathways"], method=c.pathway_method, key_added="pathways")
+    rec = sig.uns["pathways"]
+    record = {
+        "method": rec["params"]["method"],
+        "null": rec["null"],
+        "replicates": SET_METHODS[rec["params"]["method"]].replicates,
+        "low_df": rec.get("low_df"),
+        "record": {k: v for k, v in rec.items() if k not in ("net", "overlap", "basis", "replicates")},
+        "pvalue_basis": rec["basis"]["basis"].value_counts().to_dict(),
+    }
+    return {"pathways": get.pathway_table(sig, "pathways"), "pathways_record": record, "nets": nets}
+
+
+def _other_net(key: str) -> Callable[[Results], dict]:
+    def run(r: Results) -> dict:
+        tl.pathways(r["sig"], r["nets"][key], method=r.config.pathway_method, key_added=key)
+        return {key: get.pathway_table(r["sig"], key)}
+
+    return run
+
+
+def _panels(r: Results) -> dict:
+    tl.panels(r["sig"], method=r.config.pathway_method)
+    return {"panels": get.pathway_table(r["sig"], "panels")}
+
+
+def _potency(r: Results) -> dict:
+    sig, alpha = r["sig"], r.config.alpha
+    tl.potency(sig, "pathways", alpha=alpha)
+    out = {"potency": get.potency_table(sig), "thresholds": list(sig.uns["potency"]["params"]["thresholds"])}
+    if "panels" in r.products:
+        tl.potency(sig, "panels", alpha=alpha, key_added="potency_panels")
+        out["potency_panels"] = get.potency_table(sig, "potency_panels")
+    return out
+
+
+def _one_arm(r: Results) -> str | None:
+    per_group = r["sig"].obs.groupby(r.config.groupby, observed=True).size()
+    return "each cell type has a single condition against the control" if per_group.max() < 2 else None
+
+
+def _rank(r: Results) -> dict:
+    keys = ["pathways"] + (["panels"] if "panels" in r.products else [])
+    tl.potency_rank(r["sig"], keys, alpha=r.config.alpha, random_state=r.config.random_state)
+    return {"rank": get.potency_rank_table(r["sig"])}
+
+
+def _nothing_to_compare(r: Results) -> str | None:
+    one_arm = _one_arm(r)
+    return _no_direction(r) or (one_arm and f"{one_arm}: there are no two drugs to compare")
+
+
+def _compare(r: Results) -> dict:
+    c, pdata = r.config, r["pdata"]
+    has_donors = c.donor_key is not None and c.donor_key in pdata.obs and c.match is None
+    tl.compare(
+        r["sig"],
+        pdata=pdata if has_donors else None,
+        donor_key=c.donor_key or "donor",
+        alpha=c.alpha,
+        random_state=c.random_state,
+    )
+    return {"compare": get.compare_table(r["sig"])}
+
+
+def _key_sources(r: Results) -> list[str] | None:
+    return [s for s in KEY_PATHWAYS if s in r["sig"].obsm["pathways"]] or None
+
+
+def _no_doses(r: Results) -> str | None:
+    obs, drug, dose = r["sig"].obs, r.config.drug_key, r.config.dose_key
+    doses = obs.groupby(drug, observed=True)[dose].nunique().max() if {drug, dose} <= set(obs) else 0
+    return None if doses >= 3 else f"no drug was given at three or more doses (obs {drug!r} and {dose!r})"
+
+
+def _dose(r: Results) -> dict:
+    c = r.config
+    tl.dose_response(r["sig"], c.dose_key, drug_key=c.drug_key, sources=_key_sources(r))
+    return {"dose": get.dose_table(r["sig"])}
+
+
+def _no_times(r: Results) -> str | None:
+    match = r.config.match
+    return (
+        None if match is not None and match in r["sig"].obs else "no time points (pass match= naming the time column)"
+    )
+
+
+def _time(r: Results) -> dict:
+    tl.time_course(r["sig"], r.config.match, sources=_key_sources(r))
+    return {"time": get.time_course_table(r["sig"])}
+
+
+def _summaries(r: Results) -> dict:
+    c, sig, pdata = r.config, r["sig"], r["pdata"]
+    qc = (
+        pdata.obs.pivot_table(index=c.groupby, columns=c.condition_key, values="n_cells", aggfunc="sum", observed=True)
+        .fillna(0)
+        .astype(int)
+    )
+    out = {"degs": get.summary_table(sig, "degs", alpha=c.alpha), "de_summary": de_summary(sig, c.groupby, c.alpha)}
+    if "potency" in r.products:
+        out["tiers"] = get.summary_table(sig, "tiers")
+    return {**out, "qc": qc}
+
+
+def _figures(r: Results) -> dict:
+    moved = [t for t in (r.get("potency"), r.get("potency_panels")) if t is not None]
+    responsive = sorted({str(g) for t in moved for g in t.loc[t["tier"].astype(str) != "none", "group"]})
+    sig = r["sig"]
+    imid = is_imid_study(categories(sig.obs["condition"]))
+    extra = {k: r[k] for k in r.get("nets", {}) if k != "pathways" and k in r.products}
+    inputs = FigureInputs(
+        sig=sig,
+        groupby=r.config.groupby,
+        alpha=r.config.alpha,
+        de_summary=r["de_summary"],
+        imid=imid,
+        pathway_table=r.get("pathways"),
+        potency=r.get("potency"),
+        rank=r.get("rank"),
+        compare=r.get("compare"),
+        dose_fits=r.get("dose"),
+        time_table=r.get("time"),
+        composition=r.get("cells"),
+        extra_tables=extra,
+        responsive=responsive,
+    )
+    overview, per_group, metric = draw_all(r.out / "figures", inputs)
+    return {"figures": {"overview": overview, "per_group": per_group, "metric": metric, "imid": imid}}
