@@ -190,3 +190,12 @@ def test_summary_table_moved_to_get(myeloma):
     assert set(myeloma.uns) == before  # ran on a copy
     pd.testing.assert_frame_equal(tiers, dp.get.summary_table(dp.tl.potency(myeloma, copy=True), "tiers"))
     pd.testing.assert_frame_equal(degs, dp.get.summary_table(myeloma, "degs"))
+
+
+def test_key_pathways_moved_to_resources():
+    """KEY_PATHWAYS is a domain fact: dp.resources holds it, dp.pl's name warns and gives the same tuple."""
+    with pytest.warns(DeprecationWarning, match=r"dp\.pl\.KEY_PATHWAYS is deprecated.*dp\.resources\.KEY_PATHWAYS"):
+        old = dp.pl.KEY_PATHWAYS
+    assert old is dp.resources.KEY_PATHWAYS
+    with pytest.raises(AttributeError, match="no attribute 'NOT_A_NAME'"):
+        dp.pl.NOT_A_NAME  # noqa: B018
