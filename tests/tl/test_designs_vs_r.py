@@ -60,9 +60,11 @@ def _deseq2_like(ours, r, lfc=True, same_filter=True, corr=0.998, rel_p=0.03, ca
     if same_filter:
         np.testing.assert_array_equal(ours["padj"].isna(), r["padj"].isna())
     both = ours["padj"].notna() & r["padj"].notna()
+    # adjusted p-values of the genes both kept within 6 % of R's (measured: 0.0003–3 %), so the calls agree in
+    # every reference, including those where R calls nothing (the interaction's Wald test: none in ours either)
+    assert np.abs(np.log10(ours.loc[both, "padj"] / r.loc[both, "padj"])).max() < 0.025
     called, r_called = set(r.index[both & (ours["padj"] < 0.1)]), set(r.index[both & (r["padj"] < 0.1)])
-    if len(r_called) >= 10:
-        assert len(called & r_called) / len(called | r_called) > calls
+    assert len(called ^ r_called) <= (1 - calls) * len(called | r_called)
 
 
 def test_voom_class_contrast_and_moderated_f(screen_counts):
