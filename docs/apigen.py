@@ -13,6 +13,8 @@ import inspect
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 #: The documented namespaces, in the order of the API index, with the title of each page.
 NAMESPACES = {
     "pp": "Preprocessing: cells to profiles",
@@ -158,3 +160,42 @@ def write_pages(out: Path = API_DIR) -> list[Path]:
         if old.name not in stubs:
             old.unlink()
     return [path for path, text in pages.items() if _write(path, text)]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    return str(value).replace("|", "\\|") or "—"
+
+
+def _markdown_table(frame) -> str:
+    header = ["method", *frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join([f"`{name}`", *(_cell(v) for v in row)]) + " |" for name, row in frame.iterrows()]
+    return "\n".join(lines)
+
+
+def methods_page() -> str:
+    """The DE engines and the gene-set tests as Markdown tables, read from their registries.
+
+    The statistics page includes it (``docs/_generated/methods.md``), so a newly registered engine or set test
+    is listed at the next build.
+    """
+    from drugprint.tl import de_methods, set_methods
+
+    engines = de_methods()[["needs", "tests", "omnibus", "block", "robust", "reference"]]
+    sets = set_methods()[["null", "units", "power_at_low_df", "reference"]]
+    sets = sets.rename(columns={"power_at_low_df": "power at ≤ 3 residual df"})
+    return (
+        "**DE engines** (`dp.tl.de(method=...)`, `drugprint run --method`):\n\n"
+        + _markdown_table(engines)
+        + "\n\n**Gene-set tests** (`dp.tl.pathways(method=...)`, `dp.tl.panels`, `drugprint run --pathway-method`):"
+        + "\n\n"
+        + _markdown_table(sets)
+        + "\n"
+    )
+
+
+def write_methods(out: Path) -> bool:
+    """Write :func:`methods_page` to ``out`` (``docs/_generated/methods.md``); whether it changed."""
+    return _write(out, methods_page())

@@ -106,13 +106,14 @@ def cli_help() -> str:
 
 
 def write_generated(app, config) -> None:
-    """Write the API pages and the CLI help before the sources are read."""
+    """Write the API pages, the methods' tables and the CLI help before the sources are read."""
     from sphinx.util import logging
 
     logger = logging.getLogger(__name__)
     for path in apigen.write_pages():
         logger.info("apigen: wrote %s", path.relative_to(HERE))
     GENERATED.mkdir(exist_ok=True)
+    apigen.write_methods(GENERATED / "methods.md")
     text = cli_help()
     target = GENERATED / "cli_help.txt"
     if not target.exists() or target.read_text(encoding="utf-8") != text:

@@ -130,3 +130,18 @@ def test_docs_pages_exist_and_are_in_the_toctree():
         if page != "api/index":
             assert (docs / f"{page}.md").exists(), page
     assert "\nchangelog\n" in index and "../CHANGELOG.md" in (docs / "changelog.md").read_text(encoding="utf-8")
+
+
+def test_methods_tables_follow_the_registries(monkeypatch):
+    """The statistics page's tables of engines and set tests are read from the registries, new entries included."""
+    from dataclasses import replace
+
+    from drugprint.tl._de.engines import ENGINES
+    from drugprint.tl._sets.methods import SET_METHODS
+
+    monkeypatch.setitem(ENGINES, "welch", replace(ENGINES["ttest"], name="welch"))
+    page = apigen.methods_page()
+    for name in [*ENGINES, *SET_METHODS]:
+        assert f"| `{name}` |" in page
+    assert "| `voom` | counts | pair, weights, coef, omnibus | moderated F | yes | yes |" in page
+    assert "| `camera` | competitive | replicates | no |" in page
