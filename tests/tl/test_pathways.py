@@ -192,6 +192,95 @@ def test_panel_provenance(sig):
     assert sig.uns["own"]["net"]["source"] == "user panels"
 
 
+@pytest.fixture(scope="module")
+def voom_sig(pdata):
+    """The small screen's signatures (voom) with the shipped panels, as the report scores them (read-only)."""
+    sig = dp.tl.de(pdata, method="voom", groups=["CD4 T", "CD8 T", "NK", "CD14 Mono", "Myeloma"], verbose=False)
+    dp.tl.panels(sig)
+    return sig
+
+
+def _tested(sig, signature, genes):
+    """The genes of ``genes`` with a finite log2 fold change in ``signature``, in order."""
+    lfc = sig[signature].layers["log2fc"][0]
+    return [g for g in genes if g in sig.var_names and np.isfinite(lfc[sig.var_names.get_loc(g)])]
+
+
+def test_panel_with_a_quarter_of_its_genes_tested_is_not_scored(screen):
+    """2 of the 8 cytotoxicity genes tested (as TNF and NKG7 in Kang 2018's monocytes) do not make 'cytotoxicity'."""
+    cyto = dp.resources.panels()["cytotoxicity"]
+    cells = screen[:, ~screen.var_names.isin([g for g in cyto if g not in ("NKG7", "GZMB")])].copy()
+    sig = dp.tl.de(dp.pp.pseudobulk(cells), groups=["NK", "Myeloma"], method="voom", verbose=False)
+    nk = list(sig.obs_names[sig.obs["cell_type"] == "NK"])
+    assert all(_tested(sig, s, cyto) == ["NKG7", "GZMB"] for s in nk)
+    with pytest.warns(UserWarning, match=r"fewer than 50% of their genes: cytotoxicity \(2/8\)"):
+        dp.tl.panels(sig)
+    assert sig.obsm["panels"].reindex(columns=["cytotoxicity"]).loc[nk].isna().all().all()
+    cov = sig.uns["panels"]["coverage"].set_index(["signature", "panel"]).loc[[(s, "cytotoxicity") for s in nk]]
+    assert (cov["n_tested"] == 2).all() and (cov["n_genes"] == 8).all() and (cov["genes_tested"] == "NKG7; GZMB").all()
+    assert (cov["group"] == "NK").all()
+    assert "cytotoxicity" not in set(dp.get.pathway_table(sig, "panels")["source"])
+    # the minimum is what left it out: tmin=2 alone scores it on NKG7 and GZMB, as before
+    loose = dp.tl.panels(sig, min_fraction=0, copy=True)
+    assert loose.obsm["panels"].loc[nk, "cytotoxicity"].notna().all()
+    assert loose.uns["panels"]["params"]["min_tested_fraction"] == 0.0
+    assert sig.uns["panels"]["params"]["min_fraction"] == sig.uns["panels"]["params"]["min_tested_fraction"] == 0.5
+
+
+def test_panel_minimum_per_signature(voom_sig):
+    """Each panel is scored where tmin=2 and half its genes were tested: NaN in that cell type only."""
+    sig, scores = voom_sig, voom_sig.obsm["panels"]
+    cov = sig.uns["panels"]["coverage"]
+    group_counts = cov.groupby(["group", "panel"], sort=False)["n_tested"].agg(["min", "max"])
+    assert (group_counts["min"] == group_counts["max"]).all()  # the signatures of one fit share their genes
+    n = group_counts["min"].unstack().loc[["CD4 T", "CD8 T", "NK", "CD14 Mono", "Myeloma"]]
+    assert n.loc["NK", ["cytotoxicity", "il2_derepression", "neosubstrates", "interferon"]].tolist() == [7, 2, 4, 1]
+    assert n.loc["CD8 T", ["cytotoxicity", "il2_derepression", "interferon"]].tolist() == [6, 1, 2]
+    assert n.loc["CD14 Mono", ["cytotoxicity", "neosubstrates", "interferon"]].tolist() == [1, 2, 5]
+    assert n.loc["Myeloma", ["irf4_myc", "interferon"]].tolist() == [2, 9]
+    assert n.loc["CD4 T", ["il2_derepression", "interferon"]].tolist() == [3, 7]
+    panels = dp.resources.panels()
+    for row in cov.itertuples():  # the counts are the genes actually tested; scored exactly when enough were
+        genes = _tested(sig, row.signature, panels[row.panel])
+        assert (
+            row.n_tested == len(genes)
+            and row.genes_tested == "; ".join(genes)
+            and row.n_genes == len(panels[row.panel])
+        )
+        need = max(2, -(-row.n_genes // 2))
+        score = scores.loc[row.signature, row.panel] if row.panel in scores else np.nan
+        assert np.isfinite(score) == (row.n_tested >= need), row
+    # newly unscored (scored with tmin=2 alone): IL-2 in NK (2/5), neosubstrates in CD14 Mono (2/6), IFN in CD8 T (2/10)
+    loose = dp.tl.panels(sig, min_fraction=0, copy=True).obsm["panels"]
+    for group, panel in (("NK", "il2_derepression"), ("CD14 Mono", "neosubstrates"), ("CD8 T", "interferon")):
+        rows = sig.obs_names[sig.obs["cell_type"] == group]
+        assert scores.loc[rows, panel].isna().all() and loose.loc[rows, panel].notna().all()
+    scored = loose.notna() & scores.notna()
+    np.testing.assert_allclose(scores[scored].stack(), loose[scored].stack())  # the scored ones are unchanged
+
+
+def test_pathway_table_has_the_panel_genes_tested(voom_sig):
+    tab = dp.get.pathway_table(voom_sig, "panels").set_index(["signature", "source"])
+    assert list(tab.columns[-2:]) == ["n_genes_tested", "n_genes_set"]
+    assert tab["n_genes_tested"].dtype == np.int64 and tab["n_genes_set"].dtype == np.int64
+    got = {
+        k: tab.loc[k, ["n_genes_tested", "n_genes_set"]].tolist()
+        for k in (
+            ("NK|mezigdomide vs DMSO", "cytotoxicity"),
+            ("Myeloma|mezigdomide vs DMSO", "irf4_myc"),
+            ("CD14 Mono|thalidomide vs DMSO", "interferon"),
+            ("CD4 T|iberdomide vs DMSO", "il2_derepression"),
+        )
+    }
+    assert list(got.values()) == [[7, 8], [2, 2], [5, 10], [3, 5]]
+    assert (tab["n_genes_tested"] >= np.maximum(2, np.ceil(tab["n_genes_set"] / 2))).all()
+    assert len(tab) == voom_sig.obsm["panels"].notna().sum().sum()
+    sig = voom_sig.copy()
+    dp.tl.pathways(sig, "imid")  # pathways keep their own rule (tmin only) and table
+    assert sig.uns["pathways"]["params"]["min_tested_fraction"] == 0.0 and "coverage" not in sig.uns["pathways"]
+    assert "n_genes_tested" not in dp.get.pathway_table(sig).columns
+
+
 def test_published_table_scored_gene_level_with_a_warning(sig_all):
     """A DE table has no replicates: pathways warns once, and potency says its p-values assume independent genes."""
     rows = sig_all[sig_all.obs["cell_type"] == "Myeloma"]
@@ -304,7 +393,7 @@ def test_score_cells_names_missing_genes_and_reads_backed_data(screen, tmp_path)
 
     mouse = screen.copy()
     mouse.var_names = [g.capitalize() for g in mouse.var_names]
-    with pytest.raises(ValueError, match=r"No gene of the 4 sets .* is among the data's \d+ genes \(e.g. "):
+    with pytest.raises(ValueError, match=r"No gene of the 5 sets .* is among the data's \d+ genes \(e.g. "):
         dp.tl.score_cells(mouse)
     with pytest.warns(UserWarning, match=r"Panel\(s\) made_up have no gene among adata.var_names"):
         dp.tl.score_cells(screen, {"cyto": ["NKG7", "GZMB"], "made_up": ["NOTAGENE1"]}, copy=True)

@@ -83,7 +83,10 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     """One row per signature × pathway (or panel) with ``score``, ``padj``, ``log2fc`` and its interval.
 
     ``log2fc_lo``/``log2fc_hi`` (present when the signatures kept their replicates) bound the effect;
-    ``basis`` says whether the p-value rests on the replicates or on genes assumed independent.
+    ``basis`` says whether the p-value rests on the replicates or on genes assumed independent. For panels
+    (:func:`drugprint.tl.panels`, which records them), ``n_genes_tested`` is the number of the panel's genes
+    tested in the signature and ``n_genes_set`` the panel's size: what the score rests on. Sets not scored in a
+    signature (too few genes tested) have no row; ``uns[key]["coverage"]`` lists them all.
 
     Parameters
     ----------
@@ -95,7 +98,8 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     Returns
     -------
     Long DataFrame with ``signature``, the group column, ``condition``, ``reference``, ``source``, ``score``,
-    ``padj``, ``log2fc``, ``log2fc_lo``, ``log2fc_hi`` (when present) and ``basis``.
+    ``padj``, ``log2fc``, ``log2fc_lo``, ``log2fc_hi`` (when present), ``basis`` and, when ``uns[key]`` holds
+    a ``coverage`` table, ``n_genes_tested`` and ``n_genes_set``.
 
     Examples
     --------
@@ -103,8 +107,12 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
     >>> sig = dp.tl.de(pdata, groups=["NK"], method="voom", verbose=False)
     >>> dp.tl.panels(sig)
-    >>> list(dp.get.pathway_table(sig, "panels").columns)[-6:]
-    ['score', 'padj', 'log2fc', 'log2fc_lo', 'log2fc_hi', 'basis']
+    >>> tab = dp.get.pathway_table(sig, "panels")
+    >>> list(tab.columns)[-8:]
+    ['score', 'padj', 'log2fc', 'log2fc_lo', 'log2fc_hi', 'basis', 'n_genes_tested', 'n_genes_set']
+    >>> row = tab.set_index(["signature", "source"]).loc[("NK|mezigdomide vs DMSO", "cytotoxicity")]
+    >>> int(row["n_genes_tested"]), int(row["n_genes_set"])
+    (7, 8)
     """
     if key not in sig.obsm:
         raise KeyError(f"sig.obsm has no {key!r}; run dp.tl.pathways or dp.tl.panels first.")
@@ -120,7 +128,22 @@ def pathway_table(sig: AnnData, key: str = "pathways") -> pd.DataFrame:
     for c in reversed(meta_cols):
         long.insert(1, c, sig.obs.loc[long["signature"], c].astype(str).to_numpy())
     long["basis"] = pvalue_basis(sig, key).reindex(long["signature"]).to_numpy()
-    return long[long["score"].notna()].reset_index(drop=True)
+    long = long[long["score"].notna()].reset_index(drop=True)
+    return _with_coverage(long, sig.uns.get(key))
+
+
+def _with_coverage(long: pd.DataFrame, rec) -> pd.DataFrame:
+    """``long`` with ``n_genes_tested`` and ``n_genes_set`` from the record's ``coverage`` table, when it has one."""
+    cov = rec.get("coverage") if isinstance(rec, dict) else None
+    if not isinstance(cov, pd.DataFrame) or cov.empty:
+        return long
+    column = next(c for c in cov.columns if c not in ("signature", "group", "n_tested", "n_genes", "genes_tested"))
+    counts = cov.astype({"signature": str, column: str}).set_index(["signature", column])[["n_tested", "n_genes"]]
+    counts = counts.reindex(pd.MultiIndex.from_arrays([long["signature"].astype(str), long["source"].astype(str)]))
+    for name, col in (("n_genes_tested", "n_tested"), ("n_genes_set", "n_genes")):
+        values = counts[col]
+        long[name] = values.to_numpy(dtype=np.int64) if values.notna().all() else values.to_numpy(dtype=float)
+    return long
 
 
 def similarity_matrix(

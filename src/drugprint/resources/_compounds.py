@@ -172,3 +172,31 @@ def resolve_compound(label: str, *, strict: bool = False) -> str:
         known = ", ".join(str(r["name"]) for r in _COMPOUNDS)
         raise ValueError(f"Unknown compound {label!r}; the registry knows {known} (and their aliases).")
     return str(label)
+
+
+def is_imid_study(conditions) -> bool:
+    """Whether any condition is a compound of the registry (thalidomide and its progeny).
+
+    Each condition is resolved by :func:`resolve_compound` (names, codes, brands, any case); a dose or time
+    written after ``" @ "`` (``"lenalidomide @ 1"``) is ignored. Such a study reads the IMiD/CELMoD panels
+    (:func:`drugprint.resources.panels_for`) and their genes.
+
+    Parameters
+    ----------
+    conditions
+        The condition labels of a study (any iterable; compared as strings).
+
+    Returns
+    -------
+    ``True`` when at least one condition is a registry compound.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.is_imid_study(["DMSO", "CC-5013"])
+    True
+    >>> dp.resources.is_imid_study(["ctrl", "stim"])
+    False
+    """
+    known = {str(row["name"]) for row in _COMPOUNDS}
+    return any(resolve_compound(str(c).split(" @ ")[0]) in known for c in conditions)

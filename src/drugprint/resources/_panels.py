@@ -9,6 +9,9 @@ _PANELS: dict[str, list[str]] = {
     "irf4_myc": ["IRF4", "MYC"],
     "il2_derepression": ["IL2", "IL2RA", "IFNG", "CD69", "TNFRSF9"],
     "neosubstrates": ["IKZF1", "IKZF3", "CSNK1A1", "ZFP91", "GSPT1", "SALL4"],
+    # canonical ISGs, as in clinical interferon scores (Rice et al. 2013, Lancet Neurol 12:1159; Schoggins et al.
+    # 2011, Nature 472:481); all but IFI6 and IFIT1 are in MSigDB's Hallmark interferon-α response
+    "interferon": ["ISG15", "MX1", "IFI6", "IFIT1", "IFIT3", "ISG20", "OAS1", "RSAD2", "IFI44L", "CXCL10"],
 }
 
 _DESCRIPTIONS: dict[str, str] = {
@@ -16,6 +19,8 @@ _DESCRIPTIONS: dict[str, str] = {
     "irf4_myc": "IKZF1/IKZF3 → IRF4 → MYC axis in myeloma cells (expected down)",
     "il2_derepression": "IL2 and co-stimulation genes de-repressed in T cells when Ikaros/Aiolos are degraded",
     "neosubstrates": "neosubstrate mRNA: degradation is post-transcriptional, so no fall is expected here",
+    "interferon": "type I/II interferon-stimulated genes; up with interferon, and with IMiDs' IFN-like response "
+    "in myeloma",
 }
 
 
@@ -42,11 +47,14 @@ def panels(*, describe: bool = False) -> dict[str, list[str]] | dict[str, str]:
     return {k: list(v) for k, v in _PANELS.items()}
 
 
+#: NK and CD8 T cell labels ("NK", "CD56 NK cells", "CD8+ effector memory"; not "NKT-like"), case ignored
+_NK_OR_CD8 = r"(^|\s)nk(\s|$)|cd8"
+
 #: The genes to point out in each kind of cell of an IMiD/CELMoD study, by its label (first rule that matches, case
 #: ignored): NK and CD8 T cells' cytotoxic programme, CD4 T cells' IL-2 de-repression, and elsewhere (myeloma, B
 #: cells) the IRF4–MYC axis with Ikaros and Aiolos, the drugs' first neosubstrates.
 _KEY_GENES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"(^|\s)nk(\s|$)|cd8", ("cytotoxicity",)),
+    (_NK_OR_CD8, ("cytotoxicity",)),
     (r"cd4", ("il2_derepression",)),
     (r"", ("irf4_myc", "IKZF1", "IKZF3")),
 )
@@ -79,6 +87,51 @@ def key_genes(cell_type: str) -> list[str]:
     low = str(cell_type).casefold()
     names = next(names for pattern, names in _KEY_GENES if re.search(pattern, low))
     return [gene for name in names for gene in _PANELS.get(name, [name])]
+
+
+#: The panels suited to each kind of cell, by its label (every rule that matches adds its panel, in this order, case
+#: ignored), and whether the panel reads IMiD/CELMoD biology (offered only in a study of such a compound). Cytotoxicity
+#: and interferon are generic biology; IL-2 de-repression, the IRF4–MYC axis and the neosubstrates' mRNA (expected
+#: unchanged: degradation is post-transcriptional) are what Ikaros/Aiolos degradation predicts.
+_PANELS_FOR: tuple[tuple[str, str, bool], ...] = (
+    (_NK_OR_CD8, "cytotoxicity", False),
+    (r"cd4", "il2_derepression", True),
+    (r"myeloma|plasma|(^|[^a-z0-9])b([^a-z0-9]|$)", "irf4_myc", True),
+    (r"", "interferon", False),
+    (r"", "neosubstrates", True),
+)
+
+
+def panels_for(cell_type: str, *, imid: bool = True) -> list[str]:
+    """The panels (:func:`panels`) worth reading in a cell type.
+
+    NK and CD8 T cells: cytotoxicity; CD4 T cells: IL-2 de-repression; myeloma, plasma and B cells: the IRF4–MYC
+    axis; every cell type: interferon and, in an IMiD/CELMoD study, the neosubstrates' mRNA (expected unchanged).
+    Without an IMiD/CELMoD compound (``imid=False``; see :func:`is_imid_study`) only the panels of generic biology
+    are offered: interferon, and cytotoxicity in NK and CD8 T cells. The cell type is matched on its label
+    (``"NK"``, ``"CD8 T"``, ``"CD4+ T cells"``, ``"Plasma/Myeloma"``, ``"B"``), ignoring case.
+
+    Parameters
+    ----------
+    cell_type
+        The cell type's label.
+    imid
+        Whether the study has an IMiD/CELMoD compound; ``False`` leaves out the panels specific to them.
+
+    Returns
+    -------
+    Panel names, the cell type's own panel first.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> dp.resources.panels_for("NK")
+    ['cytotoxicity', 'interferon', 'neosubstrates']
+    >>> dp.resources.panels_for("Myeloma", imid=False)
+    ['interferon']
+    """
+    low = str(cell_type).casefold()
+    return [name for pattern, name, specific in _PANELS_FOR if re.search(pattern, low) and (imid or not specific)]
 
 
 #: Cell-type markers of blood and bone marrow (positive markers only), for ``dp.tl.annotate``.

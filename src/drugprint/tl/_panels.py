@@ -41,16 +41,25 @@ def panels(
     method: SetMethodName = "camera",
     layer: str | None = "stat",
     tmin: int = 2,
+    min_fraction: float = 0.5,
     key_added: str = "panels",
     level: float = 0.95,
     copy: bool = False,
 ) -> AnnData | None:
-    """Test gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA) on each signature.
+    """Test gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA, interferon) on each signature.
 
     Panels are tested like pathways (:func:`drugprint.tl.pathways`), with the samples as replicates: by
     default limma's camera (does the panel move more than the other tested genes, given how its genes
     co-vary between samples?). The effect is the mean log2 fold change of the panel's tested genes, with an
     interval from the replicates.
+
+    A panel is scored in a signature only when at least ``tmin`` of its genes **and** at least ``min_fraction``
+    of them were tested there (genes filtered out of a cell type, or absent from the data, are not tested);
+    otherwise it is NaN in that signature. A panel's name claims a programme: two of eight cytotoxicity genes
+    (TNF and NKG7 in monocytes, say) are not that programme, and a call resting on one of them would be
+    reported as "cytotoxicity". How many of each panel's genes every signature tested is recorded
+    (``uns[key_added]["coverage"]``) and shown by :func:`drugprint.get.pathway_table` (``n_genes_tested``,
+    ``n_genes_set``). Which panels suit which cell type: :func:`drugprint.resources.panels_for`.
 
     Parameters
     ----------
@@ -64,11 +73,18 @@ def panels(
     layer
         Layer scored by ``"ulm"`` (``None``: ``X``).
     tmin
-        Panels with fewer tested genes are not scored.
+        Panels with fewer tested genes in a signature are not scored there.
+    min_fraction
+        Panels with fewer than this fraction of their genes tested in a signature are not scored there (a panel
+        of 8 genes needs 4, one of 5 needs 3); ``0`` leaves ``tmin`` alone. A panel the data mostly lack (below
+        this fraction among all ``sig.var_names``) is also named in a warning.
     key_added
         Writes ``sig.obsm[key_added]`` (scores), ``[key_added + "_padj"]``, ``[key_added + "_log2fc"]`` and
-        ``sig.uns[key_added]`` (its ``panels``: one row per ``panel`` × ``gene``; ``low_df`` as for
-        :func:`drugprint.tl.pathways`); with replicates also ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
+        ``sig.uns[key_added]`` (as for :func:`drugprint.tl.pathways`, with ``panels``: one row per ``panel`` ×
+        ``gene``, and ``coverage``: one row per signature × panel with ``signature``, ``group``, ``panel``,
+        ``n_tested`` — the panel's genes tested in the signature —, ``n_genes`` — the panel's size — and
+        ``genes_tested``, ``"; "``-joined); with replicates also ``[key_added + "_log2fc_lo"]`` and ``"_hi"``.
+        A panel scored in no signature has no column.
     level
         Confidence level of the effect intervals.
     {copy}
@@ -85,6 +101,14 @@ def panels(
     >>> dp.tl.panels(sig)
     >>> bool(sig.obsm["panels_log2fc"].loc["NK|mezigdomide vs DMSO", "cytotoxicity"] > 0)
     True
+
+    Most interferon genes are filtered out of these NK cells (1 of 10 tested), so that panel is not scored:
+
+    >>> cov = sig.uns["panels"]["coverage"].set_index(["signature", "panel"])
+    >>> cov.loc[("NK|mezigdomide vs DMSO", "interferon"), ["n_tested", "n_genes"]].tolist()
+    [1, 10]
+    >>> "interferon" in sig.obsm["panels"]
+    False
     """
     if not isinstance(sig, AnnData):
         raise TypeError(f"panels expects a signatures AnnData, got {type(sig).__name__}.")
@@ -98,7 +122,9 @@ def panels(
         level=level,
         tmin=tmin,
         key_added=key_added,
-        min_fraction=0.0,
+        min_fraction=min_fraction,
+        min_tested_fraction=min_fraction,
+        coverage="panel",
         # a table, not a dict keyed by panel names (which may hold "/", refused in h5ad and zarr keys)
         extra={"panels": net[["source", "target"]].set_axis(["panel", "gene"], axis=1).reset_index(drop=True)},
     )

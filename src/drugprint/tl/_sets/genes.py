@@ -22,17 +22,18 @@ def blocks(values: np.ndarray) -> dict[bytes, np.ndarray]:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def effect_sizes(sig: AnnData, net: pd.DataFrame, sources: pd.Index, tmin: int) -> np.ndarray:
+def effect_sizes(sig: AnnData, net: pd.DataFrame, sources: pd.Index, need: pd.Series) -> np.ndarray:
     """Weighted mean log2 fold change, sum(w * lfc) / sum(|w|), of each set (signatures × ``sources``).
 
-    Over the genes each signature's fit tested; sets with fewer than ``tmin`` of them (counting every row of
-    the net) are left NaN.
+    Over the genes each signature's fit tested; sets with fewer of them (counting every row of the net) than
+    they ``need`` (per set: :func:`~drugprint.tl._sets.net.minimum`) are left NaN.
     """
     out = np.full((sig.n_obs, len(sources)), np.nan)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
     # genes and sets in name order, weights by column: the products round as in earlier versions
     target, targets = pd.factorize(net["target"], sort=True)
     source, names = pd.factorize(net["source"], sort=True)
+    least = need.reindex(names).to_numpy()
     first = ~net.duplicated(["source", "target"]).to_numpy()  # a gene listed twice in a set counts once
     weight = net["weight"].to_numpy(dtype=float)
     with threadpool_limits(limits=1):  # products too small to share: BLAS threads would only synchronise
@@ -40,7 +41,7 @@ def effect_sizes(sig: AnnData, net: pd.DataFrame, sources: pd.Index, tmin: int) 
             cols = np.flatnonzero(np.isfinite(lfc[rows]).all(axis=0))
             pos = sig.var_names[cols].get_indexer(targets)  # each net gene's column among those tested
             tested = (pos[target] >= 0) & (source >= 0)  # (a row without a set name is in no set)
-            keep = tested & first & (np.bincount(source[tested], minlength=len(names)) >= tmin)[source]
+            keep = tested & first & (np.bincount(source[tested], minlength=len(names)) >= least)[source]
             if not keep.any():
                 continue
             genes, sets = np.unique(target[keep]), np.unique(source[keep])
@@ -51,8 +52,11 @@ def effect_sizes(sig: AnnData, net: pd.DataFrame, sources: pd.Index, tmin: int) 
     return out
 
 
-def decoupler_scores(sig, net, values, method, tmin, scores, padj, **kwargs) -> None:
-    """Run a decoupler gene-level method on each block of signatures sharing tested genes."""
+def decoupler_scores(sig, net, values, method, tmin, need, scores, padj, **kwargs) -> None:
+    """Run a decoupler gene-level method on each block of signatures sharing tested genes.
+
+    Sets with fewer tested genes in a block than they ``need`` (per set, at least ``tmin``) are left out of it.
+    """
     import decoupler as dc
 
     fn = getattr(dc.mt, method)
@@ -61,10 +65,16 @@ def decoupler_scores(sig, net, values, method, tmin, scores, padj, **kwargs) -> 
         if cols.size == 0:
             continue
         data = pd.DataFrame(values[np.ix_(rows, cols)], index=sig.obs_names[rows], columns=sig.var_names[cols])
+        block_net = net
+        if (need > tmin).any():  # a share of each set's genes is needed too: keep the sets that have it here
+            n_tested = net[net["target"].isin(data.columns)].groupby("source", sort=False).size()
+            block_net = net[net["source"].isin(n_tested.index[n_tested >= need.reindex(n_tested.index)])]
+            if block_net.empty:
+                continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                es, pv = fn(data, net, tmin=tmin, verbose=False, **kwargs)
+                es, pv = fn(data, block_net, tmin=tmin, verbose=False, **kwargs)
             except (ValueError, AssertionError) as err:  # no set keeps tmin genes in this block
                 if "tmin" in str(err) or "No sources" in str(err) or "targets" in str(err):
                     continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 from anndata import AnnData
 
@@ -19,7 +20,9 @@ def prepare_net(
 ) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.DataFrame]:
     """The net as given (with weights), the net on ``sig``'s genes, how genes were matched, and the overlap per set.
 
-    Errors name duplicated gene names, a missing ``layer`` and, when no gene matches, the identifiers the data has.
+    The net on ``sig``'s genes has ``source``, ``target`` (a ``var_name``), ``weight`` and ``input_target`` (the
+    identifier the net used). Errors name duplicated gene names, a missing ``layer`` and, when no gene matches,
+    the identifiers the data has.
     """
     original = net if "weight" in net.columns else net.assign(weight=1.0)
     slashed = sorted({str(x) for x in original["source"] if "/" in str(x)})
@@ -42,4 +45,16 @@ def prepare_net(
     if matched.empty:  # say which identifiers the data has, not the (empty) matched ones
         match_net(original, sig.var_names, min_fraction=min_fraction)
     report = match_net(original, matched["input_target"].unique(), min_fraction=min_fraction)
-    return original, matched[["source", "target", "weight"]], matched_by, report
+    return original, matched[["source", "target", "weight", "input_target"]], matched_by, report
+
+
+def minimum(overlap: pd.DataFrame, tmin: int, min_tested_fraction: float) -> pd.Series:
+    """Per set (``overlap``'s index), the tested genes it needs to be scored in a signature.
+
+    At least ``tmin``, and at least ``min_tested_fraction`` of the set's genes (``overlap["n_genes"]``, counted in
+    the net as given, whether the data has them or not), rounded up.
+    """
+    if not 0 <= min_tested_fraction <= 1:
+        raise ValueError(f"min_fraction must be between 0 and 1, got {min_tested_fraction!r}.")
+    share = np.ceil(min_tested_fraction * overlap["n_genes"].to_numpy(dtype=float) - 1e-9)
+    return pd.Series(np.maximum(int(tmin), share).astype(int), index=overlap.index)

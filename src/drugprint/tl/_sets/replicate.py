@@ -13,8 +13,12 @@ from .._stats.replicates import Fit
 from .methods import SetMethod
 
 
-def fit_sets(fit: Fit, net: pd.DataFrame, tmin: int) -> dict[str, settests.SetIndex]:
-    """The sets of ``net`` with at least ``tmin`` of the fit's genes, as positions in ``fit.genes`` (net order)."""
+def fit_sets(fit: Fit, net: pd.DataFrame, need: int | pd.Series) -> dict[str, settests.SetIndex]:
+    """The sets of ``net`` with the fit's genes they ``need``, as positions in ``fit.genes`` (net order).
+
+    ``need``: per set, the tested genes it needs to be scored (:func:`~drugprint.tl._sets.net.minimum`), or one
+    number for every set.
+    """
     pos = fit.genes.get_indexer(net["target"])
     found = pos >= 0
     pos, weight = pos[found], net["weight"].to_numpy(dtype=float)[found]
@@ -23,7 +27,7 @@ def fit_sets(fit: Fit, net: pd.DataFrame, tmin: int) -> dict[str, settests.SetIn
     bounds = np.searchsorted(codes[order], np.arange(len(sources) + 1))
     out = {}
     for source, start, end in zip(sources, bounds[:-1], bounds[1:], strict=True):
-        if end - start >= tmin:
+        if end - start >= (need if isinstance(need, int) else need[source]):
             rows = order[start:end]
             out[source] = settests.SetIndex(pos[rows], weight[rows])
     return out
@@ -33,7 +37,7 @@ def replicate_scores(
     fit: Fit,
     net: pd.DataFrame,
     method: SetMethod | None,
-    tmin: int,
+    need: pd.Series,
     level: float,
     inter_gene_cor: float | None,
     tables: dict[str, np.ndarray],
@@ -44,10 +48,10 @@ def replicate_scores(
 
     Writes the rows of the fit's signatures in ``tables`` (``"score"``, ``"padj"``, ``"lo"``, ``"hi"``:
     ``signatures`` × ``sources``), centring the intervals on ``tables["log2fc"]`` when present.
-    ``method=None`` runs no set test (a gene-level method scores the signatures); the intervals still come
-    from the replicates.
+    Sets with fewer of the fit's genes than they ``need`` are not scored. ``method=None`` runs no set test (a
+    gene-level method scores the signatures); the intervals still come from the replicates.
     """
-    sets = fit_sets(fit, net, tmin)
+    sets = fit_sets(fit, net, need)
     if not sets:
         return None
     names = list(sets)

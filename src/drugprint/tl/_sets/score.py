@@ -12,9 +12,10 @@ from ..._checks import check_choice
 from ..._results import caller_stacklevel
 from ...resources import provenance
 from .._stats.replicates import fits
+from .coverage import coverage_table
 from .genes import decoupler_scores, effect_sizes
 from .methods import SET_METHODS, SetMethod
-from .net import prepare_net
+from .net import minimum, prepare_net
 from .replicate import LOW_DF_NOTE, low_df_table, replicate_scores
 
 
@@ -27,9 +28,11 @@ def score_sets(
     tmin: int,
     key_added: str,
     min_fraction: float,
+    min_tested_fraction: float = 0.0,
     id_column: str | None = None,
     level: float = 0.95,
     inter_gene_cor: float | None = None,
+    coverage: str | None = None,
     extra: dict | None = None,
     **kwargs,
 ) -> None:
@@ -37,23 +40,28 @@ def score_sets(
 
     Replicate methods need ``sig.uns["de"]["replicates"]``; signatures without it are scored with ``ulm``
     and a warning. Effect intervals come from the replicates whenever they are kept, whatever the method.
+    A set is scored in a signature when at least ``tmin`` of its genes and ``min_tested_fraction`` of them were
+    tested there (else NaN); ``min_fraction`` only warns of sets the data mostly lack. ``coverage``: the name of
+    the set column of ``uns[key_added]["coverage"]``, the genes tested per signature and set (``None``: not kept).
     """
     check_choice(method, list(SET_METHODS), name="method")
     spec = SET_METHODS[method]
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-    original, net, matched_by, overlap = prepare_net(sig, net, layer, id_column, min_fraction)
+    original, matched, matched_by, overlap = prepare_net(sig, net, layer, id_column, min_fraction)
+    net = matched[["source", "target", "weight"]]
+    need = minimum(overlap, tmin, min_tested_fraction)
     sources = pd.Index(list(dict.fromkeys(net["source"])))
     # signatures × sources: scores, adjusted p-values, interval bounds and (with log2FC) the effect sizes
     tables = {k: np.full((sig.n_obs, len(sources)), np.nan) for k in ("score", "padj", "lo", "hi")}
     if "log2fc" in sig.layers:
-        tables["log2fc"] = effect_sizes(sig, net, sources, tmin)
+        tables["log2fc"] = effect_sizes(sig, net, sources, need)
     omnibus = _omnibus(sig, tables)
     kept_fits = fits(sig)
     resampling = {}
     test = spec if spec.replicates else None  # gene-level: only the intervals from the replicates
     for fit in kept_fits:
-        rec = replicate_scores(fit, net, test, tmin, level, inter_gene_cor, tables, sig.obs_names, sources)
+        rec = replicate_scores(fit, net, test, need, level, inter_gene_cor, tables, sig.obs_names, sources)
         if rec is not None:
             resampling[fit.key] = rec
     basis, gene_rows, gene_method = _basis(sig, spec, {s for f in kept_fits for s in f.signatures}, omnibus)
@@ -62,10 +70,12 @@ def score_sets(
         values = np.asarray(sub.layers[layer] if layer is not None else sub.X, dtype=float)
         gs = pd.DataFrame(np.nan, index=sub.obs_names, columns=sources)
         gq = gs.copy()
-        decoupler_scores(sub, net, values, gene_method, tmin, gs, gq, **kwargs)
+        decoupler_scores(sub, net, values, gene_method, tmin, need, gs, gq, **kwargs)
         rows = sig.obs_names.get_indexer(gene_rows)
         tables["score"][rows], tables["padj"][rows] = gs.to_numpy(), gq.to_numpy()
-    _write(sig, tables, sources, key_added, bool(resampling), tmin, overlap)
+    _write(sig, tables, sources, key_added, bool(resampling), (tmin, min_tested_fraction), overlap)
+    if coverage is not None:
+        extra = {"coverage": coverage_table(sig, matched, overlap, layer, coverage), **(extra or {})}
     sig.uns[key_added] = {
         "params": {
             "method": method,
@@ -74,6 +84,7 @@ def score_sets(
             "level": float(level),
             "inter_gene_cor": "estimated per set" if inter_gene_cor is None else float(inter_gene_cor),
             "min_fraction": float(min_fraction),
+            "min_tested_fraction": float(min_tested_fraction),
             "id_column": id_column or "",
         },
         "null": spec.described,
@@ -128,12 +139,17 @@ def _basis(sig: AnnData, spec: SetMethod, with_replicates: set[str], omnibus: se
     return basis, without, "ulm"
 
 
-def _write(sig: AnnData, tables: dict, sources: pd.Index, key_added: str, intervals: bool, tmin: int, overlap) -> None:
-    """The sets scored in some signature into ``obsm``: scores, padj, effect sizes and their intervals."""
+def _write(sig: AnnData, tables: dict, sources: pd.Index, key_added: str, intervals: bool, least, overlap) -> None:
+    """The sets scored in some signature into ``obsm``: scores, padj, effect sizes and their intervals.
+
+    ``least``: ``(tmin, min_tested_fraction)``, named with the overlap per set when no set was scored.
+    """
     kept = ~np.isnan(tables["score"]).all(axis=0)
     if not kept.any():
+        tmin, fraction = least
+        share = f" and {fraction:.0%} of its genes" if fraction > 0 else ""
         raise ValueError(
-            f"No gene set has at least tmin={tmin} tested genes in any signature; lower tmin or check that "
+            f"No gene set has at least tmin={tmin} tested genes{share} in any signature; lower tmin or check that "
             f"the net's genes match sig.var_names (overlap per set: {overlap['n_matched'].to_dict()})."
         )
     outputs = {"score": key_added, "padj": f"{key_added}_padj", "log2fc": f"{key_added}_log2fc"}
