@@ -5,6 +5,7 @@ from anndata import AnnData
 
 import drugprint as dp
 from drugprint.datasets import DRUGS
+from drugprint.tl._compare import alike_pairs
 from tests.conftest import shared_path
 
 
@@ -31,7 +32,7 @@ def test_effect_correlation_backs_similarity_with_interval(six_donors):
     pdata, sig = six_donors
     tab = dp.get.compare_table(dp.tl.compare(sig, pdata=pdata, n_boot=60, copy=True))
     row = _pair(tab, "Myeloma", "thalidomide", "lenalidomide")
-    assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1.15  # disattenuated: may exceed 1 by noise
+    assert row["effect_r_lo"] > 0.6 and row["effect_r"] <= 1  # disattenuated, then capped at 1
     assert row["effect_r_lo"] <= row["effect_r"] <= row["effect_r_hi"]
     # every planted drug shares the same programmes in myeloma cells
     assert tab[tab.group == "Myeloma"]["effect_r"].min() > 0.7
@@ -41,6 +42,102 @@ def test_effect_correlation_backs_similarity_with_interval(six_donors):
     assert (b[["reliability_a", "reliability_b"]].abs() < 0.2).all().all()
     # ... while their signatures still correlate through the shared control, which is flagged
     assert (b["spearman"] > 0.3).all() and b["shared_reference"].all()
+    assert not b["comparable"].any() and b["note"].str.contains("no reproducible effect").all()
+
+
+@pytest.fixture(scope="module")
+def small_compared(pdata):
+    """The small screen (4 donors) compared with its profiles: myeloma responds, CD4 T and NK barely."""
+    sig = dp.tl.de(pdata, groups=["Myeloma", "CD4 T", "NK"], method="voom", verbose=False)
+    return dp.get.compare_table(dp.tl.compare(sig, pdata=pdata, copy=True))
+
+
+def test_effect_correlation_capped_at_one_raw_kept(small_compared):
+    tab = small_compared
+    my = tab[tab.group == "Myeloma"]
+    for col in ("effect_r", "effect_r_lo", "effect_r_hi"):
+        assert tab[col].dropna().between(-1, 1).all(), col
+    # every drug plants the same myeloma programmes (true correlation ≈ 1): noise pushes some estimates past 1
+    assert (my["effect_r_raw"] > 1).sum() >= 2 and my["effect_r_hi"].notna().all()
+    assert my["effect_r"].min() > 0.9
+    np.testing.assert_array_equal(tab["effect_r"], np.clip(tab["effect_r_raw"], -1, 1))
+    assert (my["effect_r_hi"] == 1).any() and (my["effect_r_lo"] <= my["effect_r"]).all()
+
+
+def test_no_interval_without_estimate(small_compared):
+    """A pair gated out by reliability (on all genes) has no interval either, whatever its bootstrap draws gave."""
+    tab = small_compared
+    gated = tab["effect_r"].isna()
+    low = (tab[["reliability_a", "reliability_b"]] < 0.2).any(axis=1)
+    assert gated.sum() >= 10 and (gated == low).all()  # NaN exactly when a drug's reliability is below 0.2
+    assert tab.loc[gated, ["effect_r_lo", "effect_r_hi"]].isna().all().all()
+    assert tab.loc[gated, "effect_r_raw"].isna().all()
+    assert tab.loc[~gated, ["effect_r_lo", "effect_r_hi"]].notna().all().all()
+    # the case seen: two drugs just under the threshold whose draws sometimes passed it
+    near = tab[gated & (tab[["reliability_a", "reliability_b"]] > 0.1).all(axis=1)]
+    assert len(near) >= 1 and near["effect_r_lo"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def inert():
+    """The small screen with a drug known to do nothing: half of each DMSO sample's cells, relabelled "inertamide".
+
+    Returns the profiles, the myeloma signatures and their comparison with the profiles.
+    """
+    cells = dp.datasets.imid_screen("small")
+    obs = cells.obs
+    moved = (obs["condition"] == "DMSO").to_numpy() & (np.random.default_rng(0).random(cells.n_obs) < 0.5)
+    for col in ("condition", "drug"):
+        obs[col] = obs[col].cat.add_categories("inertamide")
+        obs.loc[moved, col] = "inertamide"
+    obs["sample"] = np.where(moved, obs["donor"].astype(str) + "_inertamide", obs["sample"].astype(str))
+    pdata = dp.pp.pseudobulk(cells)
+    sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    return pdata, sig, dp.get.compare_table(dp.tl.compare(sig, pdata=pdata, n_boot=40, copy=True))
+
+
+def test_null_drug_is_not_comparable(inert):
+    _, sig, tab = inert
+    null, drugs = tab[tab.b == "inertamide"], tab[tab.b != "inertamide"]
+    assert len(null) == 5 and len(drugs) == 10 and not (tab.a == "inertamide").any()
+    # its signature correlates with every drug through the shared control (truth: no effect, no similarity)
+    assert (null["spearman"] > 0.15).all() and null["spearman"].max() > 0.5
+    assert (null["reliability_b"] < 0.2).all()
+    assert null[["effect_r", "effect_r_lo", "effect_r_hi"]].isna().all().all()
+    assert not null["comparable"].any()
+    row = _pair(tab, "Myeloma", "lenalidomide", "inertamide")
+    assert row["note"] == (
+        f"inertamide has no reproducible effect (split-half reliability {row['reliability_b']:.2f} < 0.2): its "
+        "correlation reflects the shared control"
+    )
+    assert drugs["comparable"].all() and (drugs["note"] == "").all() and drugs["effect_r"].notna().all()
+    # without profiles, a signature calling no gene is what marks a drug without effect
+    plain = dp.get.compare_table(dp.tl.compare(sig, n_boot=40, copy=True))
+    row = _pair(plain, "Myeloma", "mezigdomide", "inertamide")
+    assert row["n_deg_b"] == 0 and not row["comparable"]
+    assert row["note"] == "inertamide has no DE gene at padj < 0.05: its correlation reflects the shared control"
+    pair = _pair(plain, "Myeloma", "pomalidomide", "mezigdomide")
+    assert pair["comparable"] and pair["note"] == ""
+    # the numbers of a pair are reported whatever its note says
+    cols = ["spearman", "spearman_lo", "spearman_hi", "jaccard", "n_deg_a", "n_deg_b"]
+    pd.testing.assert_frame_equal(plain[cols], tab[cols])
+
+
+def test_alike_pairs_never_one_pair_twice(inert):
+    tab = inert[2]
+    most, least = alike_pairs(tab, "spearman")
+    assert "inertamide" not in {most["b"], least["b"]}  # not comparable, however alike
+    ok = tab[tab["comparable"]]
+    assert most["spearman"] == ok["spearman"].max() and least["spearman"] == ok["spearman"].min()
+    one = ok.iloc[[3]]  # one comparable pair among pairs that are not: it is the most alike, and none the least
+    most, least = alike_pairs(pd.concat([one, tab[~tab["comparable"]]]), "effect_r")
+    assert least is None and (most["a"], most["b"]) == (one.iloc[0]["a"], one.iloc[0]["b"])
+    assert alike_pairs(tab[~tab["comparable"]], "spearman") == (None, None)
+    tied = pd.DataFrame({"a": ["x", "y"], "b": ["z", "z"], "spearman": [0.5, 0.5]})  # no comparable column: all
+    most, least = alike_pairs(tied, "spearman")
+    assert (most["a"], least["a"]) == ("y", "x")
+    with pytest.raises(ValueError, match="'kendall' is not a column"):
+        alike_pairs(tab, "kendall")
 
 
 def test_signature_similarity_structure(sig_all):

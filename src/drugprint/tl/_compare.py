@@ -196,16 +196,15 @@ def _top_genes(half: _Half, draws: np.ndarray, n: int) -> np.ndarray:
     return top.reshape(n_draws, n_splits, n)
 
 
-def _effect_correlation(
-    halves: tuple[_Half, _Half], draws: np.ndarray, n_top: int, min_reliability: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _effect_correlation(halves: tuple[_Half, _Half], draws: np.ndarray, n_top: int) -> tuple[np.ndarray, np.ndarray]:
     """Cross-half effect correlation, disattenuated by split-half reliability (select on one half, test on the other).
 
     For each split and each direction, genes are chosen as the ``n_top`` largest mean |effect| in one half and
     the Spearman correlations are computed in the other half only, so neither noise shared with the control nor
     the gene selection can create similarity. ``halves`` is :func:`_half_means`; ``draws`` (draws × positions)
-    the genes to choose from, repeats allowed. Returns correlations (draws × conditions × conditions) and
-    reliabilities (draws × conditions).
+    the genes to choose from, repeats allowed. Returns correlations (draws × conditions × conditions), neither
+    gated by reliability nor capped (:func:`_group_effect` decides once, on all genes, which drugs have an
+    effect), and reliabilities (draws × conditions).
     """
     splits = np.arange(len(halves[0].means))[:, None]
     x = []
@@ -217,9 +216,8 @@ def _effect_correlation(
     c = acc / (2 * len(splits))
     rel = np.diagonal(c, axis1=1, axis2=2).copy()
     sym = (c + c.transpose(0, 2, 1)) / 2
-    ok = (rel >= min_reliability)[:, :, None] & (rel >= min_reliability)[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(ok, sym / np.sqrt(np.abs(rel[:, :, None] * rel[:, None, :])), np.nan)
+        r = sym / np.sqrt(np.abs(rel[:, :, None] * rel[:, None, :]))
     return r, rel
 
 
@@ -281,17 +279,25 @@ def _group_effect(
         )
     splits = _splits(paired.shape[0], n_splits, rng)
     means = _half_means(paired[:, :, cols], splits)
-    (r,), (rel,) = _effect_correlation(means, np.arange(cols.size)[None], effect_genes, min_reliability)
+    (r,), (rel,) = _effect_correlation(means, np.arange(cols.size)[None], effect_genes)
+    # which drugs have a reproducible effect is decided once, on all genes: the point estimate and every
+    # bootstrap draw of a pair are both given or both NaN (gating each draw on its own reliability gave
+    # intervals to pairs without an estimate, and intervals conditional on passing to those near the threshold)
+    reproducible = rel >= min_reliability
+    gate = reproducible[:, None] & reproducible[None, :]
+    r = np.where(gate, r, np.nan)
     lo = hi = np.full_like(r, np.nan)
-    if ci == "genes":
+    if ci == "genes" and gate.any():
         draws = np.stack([rng.choice(cols.size, cols.size) for _ in range(max(n_boot // 4, 20))])
-        boot = [  # in chunks of draws: bounded memory, and arrays that stay in the CPU's caches
-            _effect_correlation(means, d, effect_genes, min_reliability)[0]
-            for d in np.array_split(draws, -(-len(draws) // 16))
-        ]
+        boot = np.concatenate(
+            [  # in chunks of draws: bounded memory, and arrays that stay in the CPU's caches
+                _effect_correlation(means, d, effect_genes)[0] for d in np.array_split(draws, -(-len(draws) // 16))
+            ]
+        )
+        boot[:, ~gate] = np.nan
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # pairs without effects stay NaN
-            lo, hi = _interval(np.concatenate(boot), q)
+            lo, hi = _interval(boot, q)
     return r, lo, hi, rel
 
 
@@ -358,17 +364,26 @@ def compare(
       similarity; the Spearman correlation of drug *a* with drug *b* across halves, divided by the geometric
       mean of their split-half reliabilities (Spearman's correction for attenuation), estimates the
       correlation of the true effects. Averaged over up to ``n_splits`` splits, both directions; interval from
-      bootstrap resamples of genes. ``NaN`` when a drug's reliability is below ``min_reliability``: it has no
-      reproducible effect, so there is no fingerprint to compare. Like any disattenuated correlation it can
-      exceed 1 by sampling noise when the true correlation is close to 1; it is not clipped.
+      bootstrap resamples of genes. ``NaN``, with its interval, when a drug's reliability (on all genes) is below
+      ``min_reliability``: it has no reproducible effect, so there is no fingerprint to compare; the bootstrap
+      draws of the other pairs are not gated again. Like any disattenuated correlation it can exceed ±1 by
+      sampling noise when the true correlation is close to ±1: ``effect_r`` and its interval ends are capped to
+      [−1, 1], and ``effect_r_raw`` keeps the uncapped estimate.
 
     The drugs of each group are clustered (average linkage on 1 − Spearman of the signatures).
 
     The table (:func:`drugprint.get.compare_table`) is long, one row per group × pair (``a``, ``b``): each metric
     with ``_lo``/``_hi``; ``jaccard``, ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with
-    ``pdata`` also ``effect_r``, ``effect_r_lo``, ``effect_r_hi``, ``reliability_a``, ``reliability_b``; and the
-    flags ``shared_reference`` (both fitted by drugprint in the same study, ``obs["study"]`` when present, against
-    the same ``reference``) and ``cross_platform`` (different ``platform`` values in ``obs``).
+    ``pdata`` also ``effect_r``, ``effect_r_lo``, ``effect_r_hi`` (capped to [−1, 1]), ``effect_r_raw`` (Spearman's
+    correction for attenuation; values beyond ±1 are sampling noise and are capped in ``effect_r``),
+    ``reliability_a``, ``reliability_b``; the flags ``shared_reference`` (both fitted by drugprint in the same
+    study, ``obs["study"]`` when present, against the same ``reference``) and ``cross_platform`` (different
+    ``platform`` values in ``obs``); and ``comparable`` with its ``note``. A pair is not ``comparable`` when a
+    signature in it has no effect to compare: a split-half reliability below ``min_reliability`` when it was
+    measured (with ``pdata``), else no DE gene at ``padj < alpha``. Its similarities then measure no shared
+    fingerprint (signatures against the same control correlate ≈ 0.6–0.7 through its noise alone), and ``note``
+    says why, e.g. ``"thalidomide has no DE gene at padj < 0.05: its correlation reflects the shared control"``;
+    ``note`` is ``""`` for comparable pairs. The numbers of such pairs are reported unchanged.
 
     Parameters
     ----------
@@ -409,6 +424,8 @@ def compare(
     >>> row = tab[(tab.a == "lenalidomide") & (tab.b == "pomalidomide")].iloc[0]
     >>> bool(row["spearman_lo"] <= row["spearman"] <= row["spearman_hi"]), bool(row["effect_r_lo"] > 0.5)
     (True, True)
+    >>> bool(tab["effect_r_hi"].max() <= 1), bool(row["comparable"]), row["note"]
+    (True, True, '')
     """
     table, records, params = compare_signatures(
         sig,
@@ -496,7 +513,7 @@ def compare_signatures(
                 rng,
             )
         deg = None if padj is None else _degs(padj, lfc_all[idx], values, alpha)
-        rows += _pair_rows(sig, group, idx, names, int(genes.size), est, bounds, deg, effect)
+        rows += _pair_rows(sig, group, idx, names, int(genes.size), est, bounds, deg, effect, alpha, min_reliability)
         records.append(_record(group, names, est, metrics))
     if not rows:
         raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
@@ -536,7 +553,9 @@ def _degs(padj: np.ndarray, lfc: np.ndarray, values: np.ndarray, alpha: float) -
     return called & (lfc > 0), called & (lfc < 0), np.isfinite(values).all(axis=0).sum()
 
 
-def _pair_rows(sig: AnnData, group: str, idx, names, n_genes: int, est, bounds, deg, effect) -> list[dict]:
+def _pair_rows(
+    sig: AnnData, group: str, idx, names, n_genes: int, est, bounds, deg, effect, alpha: float, min_reliability: float
+) -> list[dict]:
     """One row per pair of a group's signatures: each similarity with its interval, DEG overlap, effect correlation."""
     fitted, fit_key = _fit_keys(sig)
     platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
@@ -554,17 +573,99 @@ def _pair_rows(sig: AnnData, group: str, idx, names, n_genes: int, est, bounds, 
                 r, lo, hi, rel = effect
                 row.update(
                     {
-                        "effect_r": float(r[i, j]),
-                        "effect_r_lo": float(lo[i, j]),
-                        "effect_r_hi": float(hi[i, j]),
+                        "effect_r": float(np.clip(r[i, j], -1, 1)),  # beyond ±1 is sampling noise: capped
+                        "effect_r_lo": float(np.clip(lo[i, j], -1, 1)),
+                        "effect_r_hi": float(np.clip(hi[i, j], -1, 1)),
+                        "effect_r_raw": float(r[i, j]),
                         "reliability_a": float(rel[i]),
                         "reliability_b": float(rel[j]),
                     }
                 )
             row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
             row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
+            row["note"] = _pair_note(row, alpha, min_reliability)
+            row["comparable"] = not row["note"]
             rows.append(row)
     return rows
+
+
+def _no_effect(row: dict, side: str, alpha: float, min_reliability: float) -> str:
+    """Why signature ``side`` (``"a"`` or ``"b"``) of a table row has no effect to compare, or ``""``.
+
+    The split-half reliability decides when it was measured (a weak but reproducible effect may call no gene);
+    otherwise a signature calling no DE gene has none.
+    """
+    rel = row.get(f"reliability_{side}", np.nan)
+    if np.isfinite(rel):
+        if rel < min_reliability:
+            return f"no reproducible effect (split-half reliability {rel:.2f} < {min_reliability:g})"
+        return ""
+    if row.get(f"n_deg_{side}") == 0:
+        return f"no DE gene at padj < {alpha:g}"
+    return ""
+
+
+def _pair_note(row: dict, alpha: float, min_reliability: float) -> str:
+    """Why a pair's similarity does not measure a shared fingerprint (``""`` when it does): the column ``note``."""
+    reasons = [f"{row[s]} has {why}" for s in "ab" if (why := _no_effect(row, s, alpha, min_reliability))]
+    if not reasons:
+        return ""
+    whose = "its" if len(reasons) == 1 else "their"
+    cause = "the shared control" if row["shared_reference"] else "noise, not a shared fingerprint"
+    return f"{'; '.join(reasons)}: {whose} correlation reflects {cause}"
+
+
+def alike_pairs(table: pd.DataFrame, metric: str) -> tuple[pd.Series | None, pd.Series | None]:
+    """The most and the least alike comparable pair of a :func:`drugprint.get.compare_table` by ``metric``.
+
+    Only rows with a finite ``metric`` that are ``comparable`` (when the table has that column) are candidates.
+    The two rows returned are never the same pair, so a caller cannot name one pair as both.
+
+    Parameters
+    ----------
+    table
+        Rows of :func:`drugprint.get.compare_table` (all groups, or those of one).
+    metric
+        A numeric column of ``table``: ``"effect_r"``, ``"spearman"``, ``"pearson"``, ``"cosine"``, ``"jaccard"`` ….
+
+    Returns
+    -------
+    ``(most, least)``: the rows with the largest and the smallest ``metric`` (ties: the later and the earlier
+    row of the table); ``(row, None)`` when a single pair qualifies, ``(None, None)`` when none does.
+
+    Raises
+    ------
+    ValueError
+        When ``metric`` is not a column of ``table``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from drugprint.tl._compare import alike_pairs
+    >>> tab = pd.DataFrame(
+    ...     {
+    ...         "a": ["len", "len", "pom"],
+    ...         "b": ["pom", "thal", "thal"],
+    ...         "effect_r": [0.95, float("nan"), float("nan")],
+    ...         "comparable": [True, False, False],
+    ...     }
+    ... )
+    >>> most, least = alike_pairs(tab, "effect_r")
+    >>> (most["a"], most["b"]), least
+    (('len', 'pom'), None)
+    >>> tab.loc[1, ["effect_r", "comparable"]] = [0.40, True]
+    >>> [(row["a"], row["b"]) for row in alike_pairs(tab, "effect_r")]
+    [('len', 'pom'), ('len', 'thal')]
+    """
+    if metric not in table:
+        raise ValueError(f"metric {metric!r} is not a column of the table; columns: {list(table.columns)}.")
+    keep = np.isfinite(pd.to_numeric(table[metric], errors="coerce").to_numpy(dtype=float))
+    if "comparable" in table:
+        keep &= table["comparable"].eq(True).to_numpy()
+    ranked = table[keep].sort_values(metric, kind="stable")
+    if ranked.empty:
+        return None, None
+    return ranked.iloc[-1], (ranked.iloc[0] if len(ranked) > 1 else None)
 
 
 def _record(group: str, names: list[str], est: dict, metrics) -> dict:
