@@ -199,3 +199,17 @@ def test_key_pathways_moved_to_resources():
     assert old is dp.resources.KEY_PATHWAYS
     with pytest.raises(AttributeError, match="no attribute 'NOT_A_NAME'"):
         dp.pl.NOT_A_NAME  # noqa: B018
+
+
+def test_pathway_heatmap_value(myeloma):
+    """value= chose what coloured the heatmap (default the score); color= does (default the mean log2FC)."""
+    import matplotlib.pyplot as plt
+
+    with pytest.warns(DeprecationWarning, match=r"pathway_heatmap\(value=\) is deprecated.*use color="):
+        old = dp.pl.pathway_heatmap(myeloma, value="score")
+    new = dp.pl.pathway_heatmap(myeloma, color="score")
+    np.testing.assert_array_equal(old.axes[0].images[0].get_array(), new.axes[0].images[0].get_array())
+    assert old.axes[0].images[0].colorbar.ax.get_ylabel() == new.axes[0].images[0].colorbar.ax.get_ylabel()
+    with pytest.raises(TypeError, match=r"got value= \(deprecated\) and color=; pass only color="):
+        dp.pl.pathway_heatmap(myeloma, value="score", color="log2fc")
+    plt.close("all")

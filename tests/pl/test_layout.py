@@ -60,7 +60,8 @@ def test_volcano_labels_do_not_overlap(sig_all):
 
 def test_pathway_heatmap_colour_scale_not_washed_out(sig_all):
     sig = sig_all[sig_all.obs["cell_type"].isin(["CD4 T", "CD8 T", "NK"])].copy()
-    sig.obsm["pathways"].iloc[0, sig.obsm["pathways"].columns.get_loc("HALLMARK_P53_PATHWAY")] = 100.0
+    lfc = sig.obsm["pathways_log2fc"]  # what colours the cells
+    lfc.iloc[0, lfc.columns.get_loc("HALLMARK_P53_PATHWAY")] = 100.0
 
     def others(fig):  # normalised colours of the signatures that are not extreme
         im = fig.axes[0].images[0]

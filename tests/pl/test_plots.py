@@ -1,4 +1,5 @@
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -17,14 +18,14 @@ def test_pathway_heatmap(sig_all, tmp_path):
     ax = fig.axes[0]
     assert len(ax.get_yticklabels()) == sig_all.n_obs
     assert ax.get_xticklabels()[0].get_text() == "Interferon α response"
-    fig2 = dp.pl.pathway_heatmap(sig_all, value="log2fc", groups=["Myeloma"], sources=["HALLMARK_P53_PATHWAY"])
+    fig2 = dp.pl.pathway_heatmap(sig_all, color="score", groups=["Myeloma"], sources=["HALLMARK_P53_PATHWAY"])
     assert len(fig2.axes[0].get_yticklabels()) == 5
     with pytest.raises(KeyError, match="were not scored"):
         dp.pl.pathway_heatmap(sig_all, sources=["NOPE"])
     with pytest.raises(KeyError, match=r"\['Nk'\] are not in these signatures.*'NK'"):
         dp.pl.pathway_heatmap(sig_all, groups=["Nk"])
     flat = sig_all[sig_all.obs["cell_type"] == "B"].copy()
-    flat.obsm["pathways"].loc[:, :] = 0.0  # an all-zero matrix still gets a usable symmetric colour scale
+    flat.obsm["pathways_log2fc"].loc[:, :] = 0.0  # an all-zero matrix still gets a usable symmetric colour scale
     fig3, ax = plt.subplots()
     assert dp.pl.pathway_heatmap(flat, ax=ax) is fig3
     assert fig3.axes[0].images[0].norm.vmax == pytest.approx(0.1)
@@ -72,6 +73,45 @@ def test_potency_tiers(sig_all):
         dp.pl.potency_tiers(sig, "Platelets")
     with pytest.raises(KeyError, match=r"run dp\.tl\.potency"):
         dp.pl.potency_tiers(sig_all, "Myeloma")
+
+
+def test_similarity_names_its_metric_and_leaves_gaps_unclustered(sig_all, pdata):
+    sig = sig_all[sig_all.obs["cell_type"].isin(["Myeloma", "B"])].copy()
+    dp.tl.compare(sig, pdata=pdata, n_boot=20)
+    tab = dp.get.compare_table(sig)
+    label = "effect correlation (split donors, capped at ±1)"
+    fig = dp.pl.similarity(sig, "Myeloma", metric="effect_r")
+    ax_d, ax, cax = fig.axes
+    assert fig.get_suptitle() == f"Myeloma: {label}" and cax.get_ylabel() == label
+    assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == (-1, 1)  # the metric's range, whatever the data
+    shown = [float(t.get_text()) for t in ax.texts]
+    assert max(shown) == 1.0 and len(shown) == 25
+    assert tab.loc[tab.group == "Myeloma", "effect_r"].max() == 1.0  # capped in the table, as drawn
+    assert ax_d.collections  # clustered: a dendrogram
+    # B cells: nothing planted, so no drug has an effect and every effect correlation is n/a
+    assert tab.loc[tab.group == "B", "effect_r"].isna().all()
+    fig = dp.pl.similarity(sig, "B", metric="effect_r")
+    assert len(fig.axes) == 2 and not any(a.collections for a in fig.axes[:1])  # no dendrogram axes
+    title = fig.get_suptitle()
+    assert "not clustered (order as given): 10 of 10 pairs n/a" in title and "hatched: not comparable" in title
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(dp.get.similarity_matrix(sig, "B").index)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("n/a") == 20 and texts.count("1.00") == 5
+    assert sum(patch.get_hatch() == "///" for patch in ax.patches) == 20  # every pair: not comparable
+    fig = dp.pl.similarity(sig, "B")  # its signatures correlate through the shared control: drawn, but hatched
+    assert len(fig.axes) == 3 and fig.get_suptitle().startswith("B: Spearman of signatures\nhatched")
+    assert fig.axes[2].get_ylabel() == "Spearman of signatures"
+    table = sig.uns["compare"]["table"]  # one drug without values: the others are clustered, it is listed below
+    table.loc[(table.group == "Myeloma") & table[["a", "b"]].eq("iberdomide").any(axis=1), "effect_r"] = np.nan
+    fig = dp.pl.similarity(sig, "Myeloma", metric="effect_r")
+    ax_d, ax, _ = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "iberdomide"
+    assert fig.get_suptitle() == f"Myeloma: {label}\nnot clustered (no values): iberdomide"
+    fig.canvas.draw()
+    leaves = ax_d.transData.transform(np.c_[np.zeros(4), 5 + 10 * np.arange(4)])[:, 1]
+    rows = ax.transData.transform(np.c_[np.zeros(4), np.arange(4)[::-1]])[:, 1]
+    np.testing.assert_allclose(leaves, rows, atol=0.5)  # the clustered rows are level with their leaves
 
 
 def test_comparison_figures(sig_all, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from os import PathLike
 from typing import Any, Literal
@@ -16,8 +17,12 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.textpath import text_to_path
 
-#: Resolution of saved figures (dots per inch).
+#: Resolution of saved figures (dots per inch); narrower figures are saved finer (see ``MIN_WIDTH_PX``).
 DPI = 150
+#: Narrowest saved figure (pixels): shown at 800 px or more (as a report shows it), no figure is enlarged from a
+#: smaller image. A figure narrower than ``MIN_WIDTH_PX / DPI`` inches is saved at a higher resolution instead,
+#: its layout unchanged (its text keeps its size relative to the figure).
+MIN_WIDTH_PX = 800
 #: White around the contents of a saved figure (inches).
 MARGIN = 0.1
 
@@ -41,12 +46,17 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axe
     return ax.figure, ax
 
 
+def save_dpi(width: float) -> int:
+    """Resolution at which a figure ``width`` inches wide is saved: ``DPI``, or finer to be ``MIN_WIDTH_PX`` wide."""
+    return max(DPI, math.ceil(MIN_WIDTH_PX / width))
+
+
 def finish(fig: Figure, save: str | PathLike | None) -> Figure:
     """Save when asked, and return the figure (never shown here).
 
-    Saved at ``DPI`` from one layout and one draw, both by the same renderer (text is measured once). A figure
-    with a layout engine fits its canvas (see :func:`layout`) and is saved whole; one without is cropped to its
-    contents.
+    Saved at ``DPI`` from one layout and one draw, both by the same renderer (text is measured once), and at least
+    ``MIN_WIDTH_PX`` wide (a narrower figure at a higher resolution, see :func:`save_dpi`). A figure with a layout
+    engine fits its canvas (see :func:`layout`) and is saved whole; one without is cropped to its contents.
     """
     if save is not None:
         engine, dpi = fig.get_layout_engine(), fig.dpi
@@ -55,9 +65,15 @@ def finish(fig: Figure, save: str | PathLike | None) -> Figure:
             fig.dpi = DPI
             try:
                 if engine is not None:
+                    bbox, width = None, fig.get_figwidth()
+                else:  # the crop savefig(bbox_inches="tight") makes, measured here for its width
+                    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(MARGIN)
+                    width = bbox.width
+                fig.dpi = save_dpi(width)
+                if engine is not None:
                     engine.execute(fig)
                 fig.set_layout_engine(None)
-                fig.savefig(save, dpi=DPI, bbox_inches=None if engine is not None else "tight", pad_inches=MARGIN)
+                fig.savefig(save, dpi=fig.dpi, bbox_inches=bbox, pad_inches=0)
             finally:
                 fig.set_layout_engine(engine)
                 fig.dpi = dpi

@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from os import PathLike
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from .._checks import check_choice
 from .._docs import doc_params
 from .._labels import pretty
+from .._results import caller_stacklevel, renamed
 from .._signatures import condition_labels, group_key, group_labels, select_rows
 from ..resources import KEY_PATHWAYS
 from ._base import extend, finish, new_axes, symmetric_norm, text_width
 
 
+def _colour_values(sig: AnnData, key: str, color: str) -> tuple[pd.DataFrame, str]:
+    """The table that colours the cells and the colour bar's label: the sets' mean log2FC, or the test's score.
+
+    Without ``obsm[key + "_log2fc"]`` (signatures scored by an older drugprint) the score, with a warning.
+    """
+    lfc_key = f"{key}_log2fc"
+    if color == "log2fc":
+        if lfc_key in sig.obsm:
+            return sig.obsm[lfc_key], "mean log2FC of the set's genes"
+        warnings.warn(
+            f"sig.obsm has no {lfc_key!r} (the sets' mean log2 fold change): coloured by the score of "
+            f"obsm[{key!r}] instead; rerun dp.tl.pathways (or dp.tl.panels) to colour by effect.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    rec = sig.uns.get(key)
+    params = rec.get("params", {}) if isinstance(rec, dict) else {}
+    method = params.get("method") if isinstance(params, dict) else None
+    return sig.obsm[key], f"{method} statistic (no units)" if method else "set score (no units)"
+
+
+@renamed(value="color")
 @doc_params()
 def pathway_heatmap(
     sig: AnnData,
@@ -26,7 +52,7 @@ def pathway_heatmap(
     *,
     sources: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
-    value: Literal["score", "log2fc"] = "score",
+    color: Literal["log2fc", "score"] = "log2fc",
     alpha: float = 0.05,
     robust: bool = True,
     scale: Literal["global", "group"] = "global",
@@ -37,21 +63,29 @@ def pathway_heatmap(
 ) -> Figure:
     """Heatmap of pathway activity: rows are conditions within each group, columns pathways.
 
-    Cells with ``padj < alpha`` carry a dot.
+    Cells are coloured by effect, the mean log2 fold change of the set's genes, by default; cells with
+    ``padj < alpha`` (the set test's, whichever value colours) carry a dot. The test's score (e.g. camera's
+    statistic) ranks sets by evidence, not by size: a cell type with many replicates and a small change can
+    score above one with few replicates and a large change, so it colours only when asked (``color="score"``).
 
     Parameters
     ----------
     sig
-        Signatures with ``obsm[key]`` (from :func:`drugprint.tl.pathways`).
+        Signatures with ``obsm[key]`` and ``obsm[key + "_log2fc"]`` (from :func:`drugprint.tl.pathways` or
+        :func:`drugprint.tl.panels`).
     key
-        ``obsm`` key of the scores.
+        ``obsm`` key of the scores (``key + "_log2fc"``: the effects, ``key + "_padj"``: the adjusted p-values).
     sources
         Pathways to show; default the key interferon, p53, TNFα/NF-κB, apoptosis, cell-cycle and MYC sets
         when scored, else every scored set.
     groups
         Groups (cell types) to show, in this order.
-    value
-        ``"score"`` (the method's statistic) or ``"log2fc"`` (mean log2 fold change of the set's genes).
+    color
+        What colours the cells: ``"log2fc"``, the mean log2 fold change of the set's genes
+        (``obsm[key + "_log2fc"]``; the colour bar reads "mean log2FC of the set's genes"), or ``"score"``, the set
+        test's statistic (``obsm[key]``, labelled by the method in ``uns[key]["params"]["method"]``, e.g. "camera
+        statistic (no units)"). Signatures without ``obsm[key + "_log2fc"]`` (scored by drugprint 0.1) are
+        coloured by the score, with a warning. Replaces ``value`` (deprecated), whose default was ``"score"``.
     alpha
         Significance level for the dots.
     robust
@@ -77,7 +111,8 @@ def pathway_heatmap(
     >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
     >>> dp.tl.pathways(sig)
     >>> fig = dp.pl.pathway_heatmap(sig)
-    >>> fig = dp.pl.pathway_heatmap(sig, robust=False)  # limits at the largest |score|
+    >>> fig = dp.pl.pathway_heatmap(sig, robust=False)  # limits at the largest |mean log2FC|
+    >>> fig = dp.pl.pathway_heatmap(sig, color="score")  # the set test's statistic
 
     Every cell type on its own colour scale:
 
@@ -87,7 +122,8 @@ def pathway_heatmap(
     """
     if key not in sig.obsm:
         raise KeyError(f"sig.obsm has no {key!r}; run dp.tl.pathways(sig) first.")
-    scores = sig.obsm[key] if value == "score" else sig.obsm[f"{key}_log2fc"]
+    check_choice(color, ["log2fc", "score"], name="color")
+    scores, label = _colour_values(sig, key, color)
     padj = sig.obsm.get(f"{key}_padj")
     if sources is None:
         sources = [s for s in KEY_PATHWAYS if s in scores.columns] or list(scores.columns)
@@ -137,7 +173,6 @@ def pathway_heatmap(
                 fontweight="bold",
             )
     cb = fig.colorbar(im, ax=ax, shrink=0.6, extend=extend(mat, norm))
-    label = "pathway score" if value == "score" else "mean log2FC"
     cb.set_label(f"{label} / cell type's limit" if lims else label, fontsize=8)
     ax.set_title(f"Pathway activity (dot: padj < {alpha:g})", fontsize=9)
     return finish(fig, save)

@@ -17,9 +17,24 @@ from .._labels import pretty
 from .._results import TIERS
 from ..get import potency_rank_table, potency_table
 from ..resources import KEY_PATHWAYS
-from ._base import finish, new_axes, results_table
+from ._base import finish, new_axes, results_table, text_width
 
 _COLOURS = {"none": "#f2f2f2", "modest": "#fde0c5", "moderate": "#f59e72", "strong": "#c2452d"}
+
+#: Fewest doses of one drug that make a dose series (as :func:`drugprint.tl.dose_response` and the report need).
+MIN_DOSES = 3
+
+
+def has_dose_series(sig: AnnData, dose_key: str = "dose", drug_key: str = "drug") -> bool:
+    """Whether some drug of ``sig`` was given at ``MIN_DOSES`` or more doses (> 0) in ``obs[dose_key]``."""
+    if dose_key not in sig.obs or drug_key not in sig.obs:
+        return False
+    dose = pd.to_numeric(sig.obs[dose_key], errors="coerce")
+    given = dose > 0
+    if not given.any():
+        return False
+    per_drug = dose[given].groupby(sig.obs.loc[given, drug_key].astype(str).to_numpy()).nunique()
+    return bool(per_drug.max() >= MIN_DOSES)
 
 
 @doc_params()
@@ -30,6 +45,7 @@ def potency_tiers(
     key: str = "potency",
     sources: Sequence[str] | None = None,
     conditions: Sequence[str] | None = None,
+    dose_series: bool | None = None,
     ax: Axes | None = None,
     figsize: tuple[float, float] | None = None,
     save: str | PathLike | None = None,
@@ -38,6 +54,9 @@ def potency_tiers(
 
     Arrows give the direction of significant changes; each called tier shows its effect (mean log2FC of the
     pathway's genes) with its 95 % interval from the replicates, so no tier stands without its uncertainty.
+
+    A tier is the size of the effect of one condition. Only across a dose series (a drug at ``MIN_DOSES`` = 3
+    doses or more) does it speak of potency; without one the title says "effect at the tested concentration".
 
     Parameters
     ----------
@@ -49,6 +68,10 @@ def potency_tiers(
         ``key_added`` of :func:`drugprint.tl.potency` (when ``data`` are signatures).
     sources, conditions
         Rows and columns to show, in order (default: key pathways when present, conditions in table order).
+    dose_series
+        Whether the conditions include a dose series, which the title then calls potency. Default: read from
+        signatures, true when a drug of ``sig.obs["drug"]`` has 3 or more doses above 0 in ``sig.obs["dose"]``
+        (the columns :func:`drugprint.tl.dose_response` reads); false for a table, which carries no doses.
     {plot}
 
     Returns
@@ -65,6 +88,8 @@ def potency_tiers(
     >>> fig = dp.pl.potency_tiers(sig, "Myeloma")
     """
     table = results_table(data, key, potency_table)
+    if dose_series is None:
+        dose_series = isinstance(data, AnnData) and has_dose_series(data)
     sub = table[table["group"].astype(str) == str(group)]
     if sub.empty:
         raise ValueError(f"No rows for group {group!r}; groups: {sorted(table['group'].astype(str).unique())}.")
@@ -88,7 +113,12 @@ def potency_tiers(
         if col in sub
     }
     codes = tier.apply(lambda col: col.map({t: i for i, t in enumerate(TIERS)})).to_numpy(dtype=float)
-    fig, ax = new_axes(ax, figsize or (1.8 + 1.35 * len(conditions), 0.9 + 0.45 * len(sources)))
+    what = "potency tiers" if dose_series else "effect at the tested concentration\n(tiers of mean log2FC)"
+    title = f"{group}: {what}"
+    ylabels = [pretty(s) for s in sources]
+    # wide enough for the row labels beside a table as wide as the title above it (centred on the table)
+    width = max(1.8 + 1.35 * len(conditions), text_width(ylabels, 8) + text_width(title.split("\n"), 9) + 0.6)
+    fig, ax = new_axes(ax, figsize or (width, 0.9 + 0.45 * len(sources)))
     ax.imshow(
         np.ma.masked_invalid(codes),
         cmap=ListedColormap([_COLOURS[t] for t in TIERS]),
@@ -104,10 +134,10 @@ def potency_tiers(
                 lo, hi = effect["log2fc_lo"][r, c], effect["log2fc_hi"][r, c]
                 ci = f" [{lo:+.2f}, {hi:+.2f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
                 text += f"\n{effect['log2fc'][r, c]:+.2f}{ci}"
-            ax.text(c, r, text, ha="center", va="center", fontsize=6, color="white" if t == "strong" else "black")
+            ax.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if t == "strong" else "black")
     ax.set_xticks(range(len(conditions)), conditions, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(sources)), [pretty(s) for s in sources], fontsize=8)
-    ax.set_title(f"{group}: potency tiers", fontsize=9)
+    ax.set_yticks(range(len(sources)), ylabels, fontsize=8)
+    ax.set_title(title, fontsize=9)
     return finish(fig, save)
 
 
