@@ -33,8 +33,14 @@ _KEEP = {
 }
 
 
+#: The shipped panels' names as read in a sentence.
+_PANEL_NAMES = {"irf4_myc": "IRF4–MYC", "il2_derepression": "IL-2 de-repression"}
+
+
 def pretty(name: str) -> str:
-    """``HALLMARK_TNFA_SIGNALING_VIA_NFKB`` → ``TNFα signaling via NF-κB``."""
+    """``HALLMARK_TNFA_SIGNALING_VIA_NFKB`` → ``TNFα signaling via NF-κB``; ``irf4_myc`` → ``IRF4–MYC``."""
+    if str(name) in _PANEL_NAMES:
+        return _PANEL_NAMES[str(name)]
     if "_" not in str(name):
         return str(name)
     words = re.sub(r"^(HALLMARK|IMID)_", "", str(name)).split("_")

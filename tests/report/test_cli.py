@@ -92,7 +92,8 @@ def test_cli_run_writes_report(cli_report):
 
 
 def _browse(report):
-    """Open a report in Debian's Chromium: each image's state, the h2 headings, the TOC targets, the page height."""
+    """Open a report in Debian's Chromium at 1440 × 900: each image's state, the h2 headings, the TOC targets, the
+    page height, where the verdict and the headline table end, and the width of a figure opened in place."""
     import shutil
 
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -112,21 +113,37 @@ def _browse(report):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1400,1000",
+        "--hide-scrollbars",
     ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     try:
+        metrics = {"width": 1440, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # the page's viewport: 1440 × 900
         driver.get(report.resolve().as_uri())
-        return driver.execute_script(
-            """return {
+        page = driver.execute_script(
+            """const box = s => {
+              const el = document.querySelector(s);
+              return el ? el.getBoundingClientRect().bottom : null;
+            };
+            return {
               images: Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
               headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent),
               toc: Array.from(document.querySelectorAll('nav.toc a')).map(
                 a => document.getElementById(a.getAttribute('href').slice(1)) !== null),
               height: document.body.scrollHeight,
+              viewport: window.innerHeight,
+              verdict_bottom: box('p.verdict'),
+              headline_bottom: box('table.headline'),
             };"""
         )
+        page["opened_width"] = driver.execute_script(
+            """const img = document.querySelector('.grid figure img');
+            if (!img) return null;
+            img.click();
+            return img.getBoundingClientRect().width;"""
+        )
+        return page
     finally:
         driver.quit()
 
@@ -139,7 +156,11 @@ def test_report_renders_in_headless_chromium(cli_report):
     assert all(done and w > 100 and h > 100 for done, w, h in images)
     assert page["headings"][0] == "Summary" and page["headings"][-1] == "Provenance"
     assert len(page["toc"]) == len(page["headings"]) and all(page["toc"])
-    assert page["height"] < 9000  # per-cell-type figures in a grid, not one 26,000 px column
+    assert page["height"] < 12000  # per-cell-type figures in a grid, not one 26,000 px column
+    # the answer above the fold: verdict and headline table visible at 1440 × 900 without scrolling
+    assert page["viewport"] >= 850 and page["headline_bottom"] is not None
+    assert page["verdict_bottom"] < page["headline_bottom"] <= page["viewport"]
+    assert page["opened_width"] >= 800  # a thumbnail opens in place at reading size
 
 
 def test_cli_errors_are_clear(small_h5ad, tmp_path, capsys):
@@ -227,12 +248,53 @@ def test_kang_one_arm_report(kang_report):
     assert low["activity_calls"].str.contains("HALLMARK_INTERFERON_ALPHA_RESPONSE up").all()
 
 
+def test_demo_answer_above_the_fold(tmp_path):
+    """The demo (small preset): the verdict names mezigdomide's effect in myeloma and the NK cytotoxicity rise, and
+    the verdict and the whole headline table fit a 1440 × 900 screen without scrolling."""
+    dp.report.demo(tmp_path / "demo", preset="small", verbose=False)
+    page = (tmp_path / "demo" / "report.html").read_text()
+    verdict = page[page.index("<p class='verdict'>") :]
+    verdict = re.sub(r"<[^>]+>", "", verdict[: verdict.index("</p>")])
+    assert verdict.startswith("The strongest response is in Myeloma under mezigdomide")
+    assert "IRF4–MYC panel (2/2 genes) -" in verdict
+    assert re.search(r"In NK the cytotoxicity panel \(\d/8 genes\) rose under mezigdomide", verdict)
+    assert "Proportions: Myeloma fell under mezigdomide" in verdict
+    shown = _browse(tmp_path / "demo" / "report.html")
+    assert shown["verdict_bottom"] < shown["headline_bottom"] <= shown["viewport"] == 900
+    assert shown["opened_width"] >= 800
+
+
+def test_kang_verdict_with_donors(tmp_path):
+    """Kang 2018 with its two donors (DESeq2, ~ donor + group_id): the verdict names the interferon response and
+    its genes, states 2 donors and 1 residual df, and never says that nothing moved."""
+    from tests.conftest import kang_cells
+
+    cells = kang_cells()
+    cells.obs["donor"] = cells.obs["sample_id"].str[-3:]  # ctrl101/stim101: donor 101
+    out = tmp_path / "res"
+    dp.report.run(cells, out, sample_key="sample_id", groupby="cluster_id", condition_key="group_id", verbose=False)
+    page = (out / "report.html").read_text()
+    verdict = page[page.index("<p class='verdict'>") :]
+    verdict = re.sub(r"<[^>]+>", "", verdict[: verdict.index("</p>")])
+    assert "Interferon α response" in verdict
+    assert any(g in verdict for g in ("ISG15↑", "MX1↑", "IFI6↑", "ISG20↑", "CXCL10↑", "IFIT3↑"))
+    assert "with 2 donors" in verdict and "each fit has 1 residual df" in verdict
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "no pathway reached" not in text and "nothing moved" not in text.replace("evidence that nothing moved", "")
+    de = pd.read_csv(out / "tables" / "de_summary.csv").sort_values("n_deg", ascending=False).iloc[0]
+    assert verdict.startswith(f"The strongest response is in {de['group']} under stim: {de['n_deg']} genes")
+    page = _browse(out / "report.html")
+    assert page["verdict_bottom"] < page["headline_bottom"] <= page["viewport"]
+
+
 def test_kang_report_renders(kang_report):
     page = _browse(kang_report / "report.html")
     assert all(done and w > 100 and h > 100 for done, w, h in page["images"])
     assert len(page["images"]) == len(list((kang_report / "figures").glob("*.png"))) >= 5
     assert "7. Drug similarity" in page["headings"] and all(page["toc"])
-    assert page["height"] < 7000
+    assert page["height"] < 10000
+    assert page["verdict_bottom"] < page["headline_bottom"] <= page["viewport"]
+    assert page["opened_width"] >= 800
 
 
 def test_nets_skip_and_slashed_labels(screen, tmp_path):
@@ -305,7 +367,8 @@ def test_panels_are_optional(screen, tmp_path):
     genes = {g for v in dp.resources.panels().values() for g in v}
     sub = sub[:, ~sub.var_names.isin(list(genes))].copy()
     res = dp.report.run(sub, tmp_path / "res", method="voom", verbose=False)
-    assert res["stages"]["panels"].startswith("not run: No gene of the 4 sets")
+    # a myeloma study of IMiDs: the panels that suit myeloma cells (IRF4–MYC, interferon, neosubstrate mRNA)
+    assert res["stages"]["panels"].startswith("not run: No gene of the 3 sets (interferon, irf4_myc, neosubstrates")
     assert res["stages"]["rank"] == "done" and (tmp_path / "res" / "report.html").exists()
     assert res["stages"]["composition"] == "not run: a single cell_type (proportions need two or more)"
 

@@ -145,6 +145,12 @@ class RunConfig:
         "drug", "obs column of the drug, for dose-response fits across its doses", group="pathways and stages"
     )
     dose_key: str = option("dose", "obs column of the dose, for dose-response fits", group="pathways and stages")
+    volcanoes: str = option(
+        "best",
+        "volcano plots: 'best' (each cell type's condition with the most DE genes) or 'all' (every condition too)",
+        group="pathways and stages",
+        choices=("best", "all"),
+    )
     title: str = option(
         "drugprint report",
         "report title (default: 'drugprint report: INPUT')",

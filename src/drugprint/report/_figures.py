@@ -11,7 +11,7 @@ from anndata import AnnData
 
 from .. import pl
 from .._anndata import categories
-from ..resources import KEY_PATHWAYS, compounds, key_genes, resolve_compound
+from ..resources import KEY_PATHWAYS, key_genes
 
 #: At most this many pathways in the heatmap and each tier table.
 MAX_SOURCES = 16
@@ -20,12 +20,6 @@ MAX_SOURCES = 16
 def slug(text: str) -> str:
     """A file-name-safe form of a label."""
     return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower()
-
-
-def is_imid_study(conditions) -> bool:
-    """Whether any condition is a compound of the registry (thalidomide and its progeny)."""
-    known = set(compounds().index)
-    return any(resolve_compound(str(c).split(" @ ")[0]) in known for c in conditions)
 
 
 def shown_sources(table: pd.DataFrame, alpha: float = 0.05, n: int = MAX_SOURCES) -> list[str]:
@@ -73,6 +67,8 @@ class FigureInputs:
     composition: AnnData | None = None
     extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     responsive: Sequence[str] = ()
+    volcanoes: str = "best"
+    doses: bool = False  # a dose series backs the word "potency"
 
 
 def draw_all(figs: Path, inputs: FigureInputs) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
@@ -138,12 +134,27 @@ def _group_figures(draw, g: str, f: FigureInputs, metrics: dict) -> dict[str, st
     made["volcano"] = draw(
         f"volcano_{name}", pl.volcano, sig, best["signature"], highlight=highlight_genes(g, f.imid), alpha=alpha
     )
+    if f.volcanoes == "all":  # every condition's volcano as well, shown folded
+        made["volcanoes"] = [
+            (
+                s["condition"],
+                draw(
+                    f"volcano_{name}_{slug(s['condition'])}",
+                    pl.volcano,
+                    sig,
+                    s["signature"],
+                    highlight=highlight_genes(g, f.imid),
+                    alpha=alpha,
+                ),
+            )
+            for _, s in rows.iterrows()
+        ]
     srcs = []
     if f.pathway_table is not None:
         mine = f.pathway_table[f.pathway_table[f.groupby] == g]
         srcs = shown_sources(mine, alpha) if (mine["padj"] < alpha).any() else []  # what moved here, key first
     if f.potency is not None and srcs:
-        made["tiers"] = draw(f"tiers_{name}", pl.potency_tiers, f.potency, g, sources=srcs)
+        made["tiers"] = draw(f"tiers_{name}", pl.potency_tiers, f.potency, g, sources=srcs, dose_series=f.doses)
     rank = f.rank
     if rank is not None and (rank["group"] == g).sum() >= 2 and rank.loc[rank["group"] == g, "n_sources"].max() > 0:
         made["rank"] = draw(f"rank_{name}", pl.potency_rank, rank, g)

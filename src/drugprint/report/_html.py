@@ -16,12 +16,12 @@ def e(x) -> str:
 
 
 def img(path: Path, caption: str, *, wide: bool = False) -> str:
-    """A figure embedded as base64 PNG, with its caption (click: full size)."""
+    """A figure embedded as base64 PNG, with its caption (click: the figure opens in place at full width)."""
     data = base64.b64encode(path.read_bytes()).decode()
     cls = " class='wide'" if wide else ""
     return (
         f'<figure{cls}><img alt="{e(caption)}" src="data:image/png;base64,{data}" '
-        f'onclick="window.open(this.src)"><figcaption>{e(caption)}</figcaption></figure>'
+        f'onclick="this.parentNode.classList.toggle(&quot;open&quot;)"><figcaption>{e(caption)}</figcaption></figure>'
     )
 
 

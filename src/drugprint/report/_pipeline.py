@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Literal
 
 from .. import get
 from .._env import logger, versions
@@ -46,6 +47,7 @@ def run(
     skip: Sequence[str] = (),
     drug_key: str = "drug",
     dose_key: str = "dose",
+    volcanoes: Literal["best", "all"] = "best",
     random_state: int = 0,
     n_cpus: int = 1,
     n_jobs: int = 1,
@@ -97,6 +99,9 @@ def run(
     drug_key, dose_key
         ``obs`` columns of the drug and its dose, for :func:`~drugprint.tl.dose_response` (run when a drug was given
         at three or more doses: the conditions are then drug × dose).
+    volcanoes
+        ``"best"``: one volcano per cell type (its condition with the most DE genes); ``"all"``: every
+        condition's too, folded under the DE section.
     random_state
         Seed of the resampling in :func:`drugprint.tl.potency_rank` and :func:`drugprint.tl.compare`.
     n_cpus, n_jobs

@@ -13,6 +13,7 @@ from .._anndata import categories
 from .._labels import pretty
 from ..resources import KEY_PATHWAYS
 from ..tl._sets.methods import SET_METHODS
+from ._headline import group_order, headline_table, legend, readouts, verdict
 from ._html import e, grid, group_figs, img, table
 from ._sentences import (
     composition_summary,
@@ -48,8 +49,9 @@ def _shown_compare(r) -> pd.DataFrame | None:
 
 
 def summary(r):
-    """What moved in each group, its potency order, the most and least alike conditions, the composition."""
-    parts = [group_summary(r, g) for g in _groups(r)]
+    """The answer first (a verdict and the headline table), then each cell type in words, similarity, composition."""
+    ro = readouts(r, imid=r["figures"]["imid"])
+    parts = [group_summary(r, g) for g in group_order(r)]
     compare = _shown_compare(r)
     if compare is not None:
         metrics = r["figures"]["metric"]
@@ -58,7 +60,8 @@ def summary(r):
             parts.append(sentence)
     if r.get("composition") is not None:
         parts.append(composition_summary(r["composition"], r.config.groupby, r["dropped"], r.config.alpha))
-    return "summary", "Summary", "<div class='summary'><p>" + "</p><p>".join(parts) + "</p></div>"
+    head = f"<p class='verdict'>{verdict(r, ro)}</p>{headline_table(ro, r)}{legend(r)}"
+    return "summary", "Summary", f"<div class='summary'>{head}</div><p>" + "</p><p>".join(parts) + "</p>"
 
 
 def _tests_sentence(r) -> str:
@@ -149,18 +152,17 @@ def composition(r):
         f"<b>{e(params['control'])}</b>; p-values are adjusted over the cell types of each condition. A drug "
         "that kills one cell type raises the proportions of all others a little, so read the strongest "
         "changes first.</p>",
-        grid(
-            [
-                img(
-                    figs / f"{overview['composition']}.png",
-                    "Proportion of each cell type per condition: bars the mean, points the samples; "
-                    f"* padj < {alpha:g} against the control.",
-                ),
-                img(
-                    figs / f"{overview['composition_heatmap']}.png",
-                    f"log2 fold change of each cell type's mean proportion; * padj < {alpha:g}.",
-                ),
-            ]
+        img(
+            figs / f"{overview['composition']}.png",
+            "Proportion of each cell type per condition: bars the mean, points the samples; "
+            f"* padj < {alpha:g} against the control.",
+            wide=True,
+        ),
+        img(
+            figs / f"{overview['composition_heatmap']}.png",
+            "The fitted difference of each cell type's proportion against the control (covariates adjusted, the "
+            f"numbers the tests and the headline use); * padj < {alpha:g}.",
+            wide=True,
         ),
     ]
     hits = comp[comp["padj"] < alpha]
@@ -197,21 +199,49 @@ def de(r):
     parts = [
         f"<p>Genes at adjusted p &lt; {alpha:g} (up / down) for "
         + ("each condition against the control" if default else "each test")
-        + ", adjusted within each cell type (<code>padj</code>)"
+        + f", adjusted within each cell type (<code>padj</code>): {int(summary['n_deg'].sum())} calls in all."
         + (
-            f"; adjusted over all cell types' tests of the same condition at once (<code>padj_global</code>, "
-            f"muscat's p_adj.glb) there are {int(summary['n_deg_global'].sum())} calls in all against "
-            f"{int(summary['n_deg'].sum())} (per condition and cell type: <code>tables/de_summary.csv</code>)"
+            " Adjusted instead over all cell types' tests of the same condition at once (<code>padj_global</code>, "
+            f"muscat's p_adj.glb), there are {int(summary['n_deg_global'].sum())} (per condition and cell type: "
+            "<code>tables/de_summary.csv</code>)."
             if "n_deg_global" in summary
             else ""
         )
-        + ":</p>",
+        + "</p>",
         table(updown, index=True, scroll=True),
-        "<p>Fits (one per cell type; seconds):</p>",
-        table(r["de"]["fits"][["group", "n_profiles", "n_genes_tested", "design", "seconds"]]),
+        _fits(r["de"]),
         group_figs(figs, groups, per_group, {"volcano": "volcano of the condition with most DE genes"}),
+        _all_volcanoes(figs, groups, per_group),
     ]
     return "de", "4. Differential expression per cell type", "".join(parts)
+
+
+def _fits(de: dict) -> str:
+    """One row per fit: its profiles per condition and residual df (what the tests rest on), and the engine's notes."""
+    fits = de["fits"]
+    cols = ["group", "profiles_per_condition", "residual_df", "n_genes_tested", "design"]
+    cols += [
+        c for c in ("dispersion_trend", "block_correlation") if c in fits and fits[c].astype(str).str.len().gt(0).any()
+    ]
+    parts = [
+        "<p>Fits (one per cell type: the profiles of each condition and the residual degrees of freedom its "
+        "tests rest on):</p>",
+        table(fits[[c for c in cols if c in fits] + ["seconds"]]),
+    ]
+    if de.get("warnings"):
+        items = "".join(f"<li>{e(w)}</li>" for w in de["warnings"])
+        parts.append(f"<p>What the fits reported:</p><ul class='notes'>{items}</ul>")
+    return "".join(parts)
+
+
+def _all_volcanoes(figs, groups, per_group) -> str:
+    """Every condition's volcano, when the run asked for them (``volcanoes="all"``), folded."""
+    items = [
+        img(figs / f"{name}.png", f"{g}: {cond}.") for g in groups for cond, name in per_group[g].get("volcanoes", [])
+    ]
+    return (
+        f"<details><summary>Volcano of every condition ({len(items)})</summary>{grid(items)}</details>" if items else ""
+    )
 
 
 def _basis_note(record: dict) -> str:
@@ -234,8 +264,9 @@ def _basis_note(record: dict) -> str:
 
 
 def pathways(r):
-    """The pathway heatmaps, the potency tiers and ranks."""
-    title = "5. Pathways and potency"
+    """The pathway heatmaps, the tiers and ranks of effect (potency where a dose series backs the word)."""
+    doses = r.stages.get("dose") == "done"
+    title = "5. Pathways and potency" if doses else "5. Pathways and the size of each effect"
     record = r.get("pathways_record")
     if record is None:
         return "pathways", title, f"<p>Pathways {e(r.stages.get('pathways', ''))}.</p>"
@@ -246,17 +277,17 @@ def pathways(r):
         _basis_note(record),
         img(
             figs / f"{overview['heatmap']}.png",
-            f"Pathway scores ({method}) per cell type and condition: the key pathways that moved, then those that "
-            f"moved most often; dots: padj < {alpha:g}. One colour scale for all cell types, so colours compare "
-            "between them; its limit is the 99th percentile of |score| (stronger cells saturate), so a few extreme "
-            "cells do not wash out the rest.",
+            "Pathways per cell type and condition, coloured by the mean log2 fold change of their genes (one scale "
+            "for all cell types, so colours compare between them): the key pathways that moved, then those that "
+            f"moved most often; dots: padj < {alpha:g} ({method}).",
             wide=True,
         ),
     ]
     for key, name in overview.items():
         if key.startswith("heatmap_"):
             coll = r.provenance["other_gene_sets"].get(key[len("heatmap_") :], {})
-            parts.append(img(figs / f"{name}.png", f"{coll.get('source', key)}: scores per cell type.", wide=True))
+            caption = f"{coll.get('source', key)}: mean log2 fold change of each set's genes per cell type."
+            parts.append(img(figs / f"{name}.png", caption, wide=True))
     th = r["thresholds"]
     parts.append(
         f"<p>Tiers: <b>none</b> (not significant), then by the mean |log2FC| of the pathway's genes: <b>modest</b> "
@@ -264,19 +295,43 @@ def pathways(r):
         "(in the cells of the tier tables; <code>log2fc_lo</code>, <code>log2fc_hi</code> in "
         "<code>tables/potency_pathways.csv</code>)."
         + (
-            " The potency score pools every responsive pathway and panel (scaled effects); its intervals, "
-            "P(first) and the p-value of each order come from redrawing the effects from the replicates."
+            f" The {'potency' if doses else 'effect'} score pools every responsive pathway and panel (scaled "
+            "effects); its intervals, P(first) and the p-value of each order come from redrawing the effects from "
+            "the replicates."
+            + ("" if doses else " Without a dose series these rank effects at the tested concentrations, not potency.")
             if r.get("rank") is not None
             else ""
         )
         + "</p>"
     )
-    kinds = {"tiers": "pathway × condition potency tiers", "rank": "potency ranking with 95 % intervals"}
+    word = "potency" if doses else "effect (at the tested concentration)"
+    kinds = {"tiers": f"pathway × condition {word} tiers", "rank": f"{word} ranking with 95 % intervals"}
     parts.append(group_figs(figs, groups, per_group, kinds))
     silent = [g for g in groups if "tiers" not in per_group[g]]
     if silent:
         parts.append(f"<p>No pathway reached significance for any condition in: {', '.join(map(e, silent))}.</p>")
     return "pathways", title, "".join(parts)
+
+
+def _coverage(r) -> str:
+    """Genes tested of each panel, per cell type: what each panel's claim rests on, and which were not scored."""
+    cov, scored = r.get("panel_coverage"), r.get("panels")
+    if cov is None or not len(cov):
+        return ""
+    cov = cov.drop_duplicates(["group", "panel"])
+    done = set() if scored is None else set(zip(scored[r.config.groupby].astype(str), scored["source"], strict=True))
+    cov = cov.assign(
+        cell=[
+            f"{t}/{n}" + ("" if (str(g), p) in done else " (not scored)")
+            for g, p, t, n in zip(cov["group"], cov["panel"], cov["n_tested"], cov["n_genes"], strict=True)
+        ]
+    )
+    shown = cov.pivot_table(index="group", columns="panel", values="cell", aggfunc="first")
+    return (
+        "<p>Genes tested of each panel (tested / in the panel). A panel is scored only where at least half of its "
+        "genes, and two, were tested: a panel's name claims a programme, and a quarter of it is not that "
+        "programme.</p>" + table(shown, index=True)
+    )
 
 
 def panels(r):
@@ -299,6 +354,7 @@ def panels(r):
         if len(called)
         else "<p>No panel moved significantly in any cell type.</p>"
     )
+    parts.append(_coverage(r))
     if imid:
         parts.append(
             "<p class='note'>Neosubstrates (IKZF1, IKZF3, CK1α …) are degraded as <i>proteins</i>. Their mRNA "
@@ -316,26 +372,35 @@ def similarity(r):
     if compare is None:
         return "similarity", title, f"<p>Similarity {e(r.stages.get('compare', ''))}.</p>"
     figs, _, per_group = _figs(r)
-    if "effect_r" in r["figures"]["metric"].values():
-        parts = [
-            "<p>Similarity is the <b>effect correlation</b>: donors are split in halves, one drug's effect in "
-            "one half is correlated with the other's in the other half and corrected for split-half "
-            "reliability, so the shared control cannot create similarity. Missing where a drug has no "
-            "reproducible effect.</p>"
-        ]
-    else:
-        parts = [
-            "<p class='note'>Similarity is the Spearman correlation of the signatures. Signatures tested "
-            "against the same control share its noise, which inflates their correlation.</p>"
-        ]
+    metric = r["figures"]["metric"]
+    by = {m: [g for g, v in metric.items() if v == m] for m in dict.fromkeys(metric.values())}
+    parts = []
+    if "effect_r" in by:
+        parts.append(
+            f"<p>In {e(', '.join(by['effect_r']))} similarity is the <b>effect correlation</b>: donors are split in "
+            "halves, one drug's effect in one half is correlated with the other's in the other half and corrected "
+            "for split-half reliability (capped at 1), so the shared control cannot create similarity.</p>"
+        )
+    if "spearman" in by:
+        parts.append(
+            f"<p class='note'>In {e(', '.join(by['spearman']))} similarity is the Spearman correlation of the "
+            "signatures (too few donors to split): signatures tested against the same control share its noise, "
+            "which inflates their correlation.</p>"
+        )
     parts.append(group_figs(figs, _groups(r), per_group, {"similarity": "condition × condition similarity"}))
+    ok = compare["comparable"].astype(bool) if "comparable" in compare else pd.Series(True, index=compare.index)
     names = ("group", "a", "b", "effect_r", "effect_r_lo", "effect_r_hi", "spearman", "spearman_lo", "spearman_hi")
     cols = [c for c in (*names, "jaccard") if c in compare]
     parts.append(
-        table(compare[cols], scroll=True)
-        if len(compare)
-        else "<p>No cell type responded, so no similarity is shown (it would compare noise).</p>"
+        table(compare.loc[ok, cols], scroll=True)
+        if ok.any()
+        else "<p>No pair of conditions could be compared: none has a reproducible effect in the same cell type.</p>"
     )
+    if (~ok).any():
+        parts.append(
+            f"<p>{int((~ok).sum())} pair(s) left out, and why:</p>"
+            + table(compare.loc[~ok, ["group", "a", "b", "note"]], scroll=True)
+        )
     return "similarity", title, "".join(parts)
 
 

@@ -6,24 +6,36 @@ import numpy as np
 import pandas as pd
 
 from .._labels import pretty
+from ..tl._compare import alike_pairs
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 from ._html import e, interval
 
 
-def _by_size(col: pd.Series) -> pd.Series:
-    return -col.abs() if col.name == "score" else col
+def top_pathways(table: pd.DataFrame, gk: str, group: str, alpha: float, n: int = 3, *, by: str = "padj") -> str:
+    """The group's ``n`` strongest pathways at ``padj < alpha``, each with the condition that moved it most.
 
-
-def top_pathways(table: pd.DataFrame, gk: str, group: str, alpha: float, n: int = 3) -> str:
-    """The group's ``n`` strongest pathways at ``padj < alpha``: direction, condition, effect with interval, padj."""
-    hits = table[(table[gk] == group) & (table["padj"] < alpha)].sort_values(["padj", "score"], key=_by_size)
-    hits = hits.drop_duplicates("source").head(n)
-    return "; ".join(
-        f"{e(pretty(r['source']))} {'up' if r['log2fc'] > 0 else 'down'} in {e(r['condition'])} "
-        f"(mean log2FC {r['log2fc']:+.2f}{interval(r['log2fc_lo'], r['log2fc_hi'])}, padj {r['padj']:.1g})"
-        for _, r in hits.iterrows()
-    )
+    ``by="padj"``: the smallest adjusted p-value first; ``"effect"``: the largest mean log2FC first (to describe
+    what moved most where nothing was called). Each names the other conditions where it passed ``alpha``.
+    """
+    hits = table[(table[gk] == group) & (table["padj"] < alpha)]
+    if by == "padj":
+        order = hits.groupby("source", sort=False)["padj"].min().sort_values(kind="stable").index[:n]
+    else:
+        size = hits["log2fc"].abs().groupby(hits["source"], sort=False).max()
+        order = size.sort_values(ascending=False, kind="stable").index[:n]
+    parts = []
+    for source in order:
+        rows = hits[hits["source"] == source]
+        rows = rows.reindex(rows["log2fc"].abs().sort_values(ascending=False, kind="stable").index)
+        r = rows.iloc[0]
+        others = [e(c) for c in rows["condition"].iloc[1:]]
+        parts.append(
+            f"{e(pretty(r['source']))} {'up' if r['log2fc'] > 0 else 'down'} in {e(r['condition'])} "
+            f"(mean log2FC {r['log2fc']:+.2f}{interval(r['log2fc_lo'], r['log2fc_hi'])}, padj {r['padj']:.1g})"
+            + (f", also in {', '.join(others)}" if others and by == "padj" else "")
+        )
+    return "; ".join(parts)
 
 
 def profiles_sentence(adata, pdata, groupby: str, n_samples: int, min_cells: int) -> str:
@@ -153,8 +165,29 @@ def could_not_tell(g: str, low_df: pd.DataFrame, method: str, n_deg: int, fits: 
     )
 
 
+#: What a set test's p-value asks, by its null.
+QUESTIONS = {
+    "competitive": "did the set's genes move more than the other genes?",
+    "self-contained": "did the set's genes move at all?",
+    "gene-level": "descriptive only (genes counted as independent)",
+}
+
+
+def _question(method: str) -> str:
+    """What a pathway's padj answers, and what its interval answers: they are different questions."""
+    spec = SET_METHODS[method]
+    return (
+        f"interval: the mean log2FC of the set's genes, how far they moved; padj: {e(method)}, {e(spec.null)}, "
+        f"{QUESTIONS.get(spec.null, e(spec.hypothesis))}"
+    )
+
+
+def _folded(title: str, text: str) -> str:
+    return f" <details class='more'><summary>{title}</summary>{text}</details>"
+
+
 def group_summary(r, g: str) -> str:
-    """The summary's paragraph on one group: what moved (or why no call), then its potency order."""
+    """The summary's paragraph on one group: what moved (or why no call), then its order of effect."""
     c = r.config
     gk, alpha, summary = c.groupby, c.alpha, r["de_summary"]
     n_deg = int(summary.loc[summary["group"] == g, "n_deg"].max())
@@ -167,53 +200,63 @@ def group_summary(r, g: str) -> str:
     moved = mine.loc[mine["padj"] < alpha, "source"].nunique()
     spec = SET_METHODS[method]
     weak = low_df is not None and spec.replicates and not spec.power_at_low_df and (low_df["group"] == g).any()
+    largest = _folded(
+        "Largest effects, not significant",
+        f"({_question(method)}): {top_pathways(table, gk, g, alpha=1.0, by='effect')}.",
+    )
     if moved == 0 and weak:
-        text = could_not_tell(g, low_df, method, n_deg, r["de"]["fits"]) + (
-            f" Largest effects (interval: how far the set's genes moved on average; padj: {e(method)}, whether "
-            f"they moved more than other genes — a different question): "
-            f"{top_pathways(table, gk, g, alpha=1.0)}."
-        )
+        text = could_not_tell(g, low_df, method, n_deg, r["de"]["fits"]) + largest
     elif moved == 0:
         text = (
-            f"<b>{e(g)}</b>: no pathway reached padj &lt; {alpha:g} (up to {n_deg} DE genes per "
-            f"condition). Largest effects (intervals: the set's own mean log2FC; padj: {e(method)}, not "
-            f"significant): {top_pathways(table, gk, g, alpha=1.0)}."
+            f"<b>{e(g)}</b>: no pathway reached padj &lt; {alpha:g} with {e(method)} (up to {n_deg} DE genes per "
+            f"condition)." + largest
         )
     else:
         text = (
             f"<b>{e(g)}</b>: {moved} of {mine['source'].nunique()} pathways moved (up to {n_deg} "
-            f"DE genes per condition). Strongest: {top_pathways(table, gk, g, alpha)}."
+            f"DE genes per condition). Strongest ({_question(method)}): {top_pathways(table, gk, g, alpha)}."
         )
-    return text + _potency_sentence(r.get("rank"), g)
+    return text + _order_sentence(r.get("rank"), g, r.stages.get("dose") == "done")
 
 
-def _potency_sentence(rank: pd.DataFrame | None, g: str) -> str:
+def _order_sentence(rank: pd.DataFrame | None, g: str, doses: bool) -> str:
+    """The group's order of effect: potency only where a dose series backs the word."""
     rows = None if rank is None else rank[rank["group"] == g].sort_values("rank")
     if rows is None or len(rows) < 2 or rows["n_sources"].max() <= 0:
         return ""
     top = rows.iloc[0]
     order = " &gt; ".join(e(c) for c in rows["condition"])
+    what = "Potency" if doses else "Order of effect at the tested concentration"
     if not np.isfinite(top["p_first"]):
-        return f" Potency {order} (no replicates: no interval, so no claim on the order)."
+        return f" {what}: {order} (no replicates: no interval, so no claim on the order)."
     return (
-        f" Potency {order} across {int(top['n_sources'])} responsive pathways and panels: "
-        f"{e(top['condition'])} first with score {top['score']:.2f} [{top['score_lo']:.2f}, "
-        f"{top['score_hi']:.2f}], rank interval {top['rank_lo']:.0f}–{top['rank_hi']:.0f}, "
-        f"P(first) = {top['p_first']:.2f}, order against the next p = {top['p_vs_next']:.2g}."
+        f" {what}: {order} (over {int(top['n_sources'])} responsive pathways and panels; {e(top['condition'])} "
+        f"first with P = {top['p_first']:.2f}, rank interval {top['rank_lo']:.0f}–{top['rank_hi']:.0f}; against "
+        f"the next, p = {top['p_vs_next']:.2g})."
     )
 
 
 def similarity_sentence(compare: pd.DataFrame, metric: str) -> str | None:
-    """The most and least alike pair of conditions, by the effect correlation when measured, else Spearman."""
+    """The most and least alike comparable pairs by ``metric`` (one pair: only it), and the pairs left out."""
     col = metric if metric in compare else "spearman"
-    best = compare.dropna(subset=[col]).sort_values(col)
-    if not len(best):
+    what = "effect correlation (split donors, capped at 1)" if col == "effect_r" else "Spearman of the signatures"
+    most, least = alike_pairs(compare, col)
+    if most is None:
         return None
-    lo, hi = best.iloc[0], best.iloc[-1]
-    what = "effect correlation (split donors)" if col == "effect_r" else "signature correlation"
 
     def fmt(row):
         ci = f" [{row[col + '_lo']:.2f}, {row[col + '_hi']:.2f}]" if np.isfinite(row.get(f"{col}_lo", np.nan)) else ""
         return f"{e(row['a'])} vs {e(row['b'])} in {e(row['group'])}: {row[col]:.2f}{ci}"
 
-    return f"Most alike by {what}: {fmt(hi)}; least alike: {fmt(lo)}."
+    text = (
+        f"Most alike by {what}: {fmt(most)}; least alike: {fmt(least)}."
+        if least is not None
+        else f"One pair could be compared, by {what}: {fmt(most)}."
+    )
+    if "comparable" in compare and (~compare["comparable"].astype(bool)).any():
+        n = int((~compare["comparable"].astype(bool)).sum())
+        text += (
+            f" {n} pair(s) left out: a condition without a reproducible effect correlates with the others only "
+            "through the shared control (<code>note</code> in <code>tables/similarity.csv</code>)."
+        )
+    return text

@@ -22,11 +22,12 @@ from .. import get, pp, tl
 from .._anndata import categories
 from .._env import logger
 from .._results import caller_stacklevel
-from ..resources import KEY_PATHWAYS, genesets
+from ..resources import KEY_PATHWAYS, genesets, is_imid_study, panels_for
+from ..resources import panels as shipped_panels
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 from ._config import RunConfig
-from ._figures import FigureInputs, draw_all, is_imid_study, slug
+from ._figures import FigureInputs, draw_all, slug
 from ._summaries import de_summary, dropped_profiles
 
 
@@ -105,7 +106,7 @@ def stages(config: RunConfig) -> list[Stage]:
         Stage("dropped", _dropped, ("pdata",), ("dropped",)),
         Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), False, _no_direction),
         *nets,
-        Stage("panels", _panels, ("sig",), ("panels",), True, _no_direction),
+        Stage("panels", _panels, ("sig",), ("panels", "panels_low_df", "panel_coverage"), True, _no_direction),
         Stage("potency", _potency, ("pathways",), ("potency", "potency_panels", "thresholds")),
         Stage("rank", _rank, ("potency",), ("rank",), True, _one_arm),
         Stage("compare", _compare, ("sig",), ("compare",), True, _nothing_to_compare),
@@ -131,25 +132,27 @@ def _pseudobulk(r: Results) -> dict:
 
 def _de(r: Results) -> dict:
     c = r.config
-    sig = tl.de(
-        r["pdata"],
-        condition_key=c.condition_key,
-        control=c.control,
-        groupby=c.groupby,
-        covariates=c.covariates,
-        design=c.design,
-        contrasts=c.contrasts,
-        coef=c.coef,
-        reduced=c.reduced,
-        block=c.block,
-        method=c.method,
-        robust=c.robust,
-        match=c.match,
-        alpha=c.alpha,
-        n_cpus=c.n_cpus,
-        n_jobs=c.n_jobs,
-        verbose=c.verbose,
-    )
+    with warnings.catch_warnings(record=True) as caught:  # the engines' own warnings, for the report too
+        warnings.simplefilter("always")
+        sig = tl.de(
+            r["pdata"],
+            condition_key=c.condition_key,
+            control=c.control,
+            groupby=c.groupby,
+            covariates=c.covariates,
+            design=c.design,
+            contrasts=c.contrasts,
+            coef=c.coef,
+            reduced=c.reduced,
+            block=c.block,
+            method=c.method,
+            robust=c.robust,
+            match=c.match,
+            alpha=c.alpha,
+            n_cpus=c.n_cpus,
+            n_jobs=c.n_jobs,
+            verbose=c.verbose,
+        )
     rec = sig.uns["de"]
     engine = ENGINES[rec["method"]]
     de = {k: rec[k] for k in ("method", "robust", "control", "covariates", "tests", "fits", "skipped", "match")}
@@ -159,7 +162,10 @@ def _de(r: Results) -> dict:
         filter=rec["filter_genes"],
         scale=rec["scale"],
         record={k: v for k, v in rec.items() if k not in ("fits", "skipped", "replicates")},
+        warnings=list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning))),
     )
+    for w in caught:  # still shown where the run was started
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return {"sig": sig, "de": de}
 
 
@@ -223,8 +229,20 @@ def _other_net(key: str) -> Callable[[Results], dict]:
 
 
 def _panels(r: Results) -> dict:
-    tl.panels(r["sig"], method=r.config.pathway_method)
-    return {"panels": get.pathway_table(r["sig"], "panels")}
+    """The shipped panels that suit the cell types; the IMiD panels only in a study of IMiD compounds."""
+    sig = r["sig"]
+    imid = is_imid_study(categories(sig.obs["condition"]))
+    groups = categories(sig.obs[r.config.groupby])
+    suited = {p for g in groups for p in panels_for(str(g), imid=imid)}
+    tl.panels(
+        sig, {name: genes for name, genes in shipped_panels().items() if name in suited}, method=r.config.pathway_method
+    )
+    rec = sig.uns["panels"]
+    return {
+        "panels": get.pathway_table(sig, "panels"),
+        "panels_low_df": rec.get("low_df"),
+        "panel_coverage": rec.get("coverage"),
+    }
 
 
 def _potency(r: Results) -> dict:
@@ -328,6 +346,8 @@ def _figures(r: Results) -> dict:
         composition=r.get("cells"),
         extra_tables=extra,
         responsive=responsive,
+        volcanoes=r.config.volcanoes,
+        doses=r.stages.get("dose") == "done",
     )
     overview, per_group, metric = draw_all(r.out / "figures", inputs)
     return {"figures": {"overview": overview, "per_group": per_group, "metric": metric, "imid": imid}}
