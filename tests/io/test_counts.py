@@ -67,9 +67,11 @@ def test_featurecounts_with_sheet_and_symbol_map(tmp_path):
 
 def test_featurecounts_annotation_kept(tmp_path):
     _featurecounts(tmp_path / "counts.txt")
-    adata = dp.io.read_counts(tmp_path / "counts.txt")
+    adata = dp.io.read_counts(tmp_path / "counts.txt", map_ids=False)
     assert adata.var.loc["ENSG00000185811.21", "length"] == 5913
     assert adata.var.loc["ENSG00000185811.21", "chr"] == "chr7"
+    assert adata.var.loc["ENSG00000185811.21", ["start", "end", "strand"]].tolist() == [50304068, 50405101, "+"]
+    assert "gene_ids" not in adata.uns and "gene_ids" not in adata.var
 
 
 def _salmon(path, names, reads):

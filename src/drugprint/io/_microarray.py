@@ -14,8 +14,8 @@ from anndata import AnnData
 
 from .._checks import check_choice
 from .._tables import read_table
-from ._ids import map_ids
-from ._samples import SheetLike, attach, open_text, sample_sheet
+from ._ids import check_map_ids, to_symbols, translate_ids
+from ._samples import Orientation, SheetLike, attach, genes_in_rows, open_text, sample_sheet
 
 
 def parse_series_matrix(path: str | PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -103,6 +103,30 @@ def _annotation(annotation, table: pd.DataFrame, gene_col: str | None) -> pd.Ser
     return pd.Series(df[symbol].to_numpy(), index=df[probe].astype(str).to_numpy())
 
 
+def _read_values(
+    p: Path, sheet: pd.DataFrame | None, gene_col: str | None, orientation: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A plain table as probes × samples (IDs read as text), and the sample annotation of a samples × probes one."""
+    first = read_table(p, nrows=0).columns[0]
+    table = read_table(p, index_col=0, dtype={first: str})
+    table.index = table.index.astype(str)
+    non_numeric = [c for c in table.columns if c != gene_col and not pd.api.types.is_numeric_dtype(table[c])]
+    values = table.drop(columns=[*non_numeric, *([gene_col] if gene_col in table.columns else [])])
+    if gene_col is not None:
+        if orientation == "samples_x_genes":
+            raise ValueError("gene_col names a column of gene symbols, so the table is probes × samples; drop it.")
+        rows = True
+    else:
+        rows = genes_in_rows(values, sheet, orientation, p.name)
+    if rows:
+        if non_numeric:
+            raise ValueError(
+                f"Columns {non_numeric[:5]} are not numeric; pass gene_col= for a symbol column or remove them."
+            )
+        return table, pd.DataFrame()
+    return values.T.rename_axis(index=None, columns=None), table[non_numeric].rename_axis(index=None)
+
+
 def read_microarray(
     path: str | PathLike,
     samples: SheetLike = None,
@@ -112,13 +136,16 @@ def read_microarray(
     gene_col: str | None = None,
     collapse: Literal["max_mean", "mean"] | None = "max_mean",
     log2: bool | Literal["auto"] = "auto",
+    orientation: Orientation = "auto",
+    map_ids: bool | Literal["auto"] = "auto",
 ) -> AnnData:
     """Read normalised microarray intensities into an AnnData (samples × genes).
 
     Parameters
     ----------
     path
-        A probes × samples table (CSV/TSV; first column the probe ID) or a GEO series-matrix file
+        A probes × samples table (CSV/TSV; first column the probe ID), a samples × probes one (first column the
+        sample ID; its non-numeric columns join ``obs``), or a GEO series-matrix file
         (``*_series_matrix.txt[.gz]``), whose ``!Sample_`` lines become ``obs``.
     samples
         Sample sheet (path or DataFrame) keyed by the table's sample names (GSM accessions for GEO); its
@@ -137,11 +164,25 @@ def read_microarray(
     log2
         Whether to log2-transform. ``"auto"`` transforms (with a warning) when values exceed 100, i.e. the
         data were not logged; values below 1 are floored at 1 first.
+    orientation
+        Of a table: ``"genes_x_samples"`` (probes in rows), ``"samples_x_genes"`` or ``"auto"``: the axis naming
+        more of the sample sheet's samples holds the samples, else the longer axis holds the probes; a tie is
+        broken by the first column's header (``probe``, ``ID_REF``, ``gene`` … or ``sample`` …) or is an error.
+        (A table with ``gene_col`` and a GEO series matrix are probes × samples.)
+    map_ids
+        Without ``annotation`` or ``gene_col``, name probes that are human Ensembl IDs (``ENSG…``, versioned or
+        not) or Entrez IDs (whole numbers; also Brainarray's ``ENSG…_at`` and ``7157_at``) by their NCBI Gene
+        symbol, through :func:`drugprint.resources.gene_table`, as :func:`drugprint.io.read_counts` does: ``"auto"``
+        when at least 90 % of the names are such IDs, ``True`` always, ``False`` never. An ID without a symbol
+        keeps its ID; of IDs sharing a symbol, the one with the highest mean intensity takes it (the first on
+        ties) and the others keep their ID. The IDs are kept in ``var["gene_ids"]``, the record in
+        ``uns["gene_ids"]``, with a warning.
 
     Returns
     -------
-    AnnData with log2 intensities in ``X``; ``var`` has ``n_probes`` and the kept ``probe`` (``max_mean``);
-    ``uns["io"]`` records the source, the collapse rule and whether the data were log-transformed.
+    AnnData with log2 intensities in ``X``; ``var`` has ``n_probes`` and the kept ``probe`` (``max_mean``), or
+    ``gene_ids`` and ``symbol`` (IDs named by symbol, recorded in ``uns["gene_ids"]``); ``uns["io"]`` records the
+    source, the collapse rule and whether the data were log-transformed.
 
     Examples
     --------
@@ -154,17 +195,22 @@ def read_microarray(
     ('p2', 9.0)
     """
     check_choice(collapse, ["max_mean", "mean", None], name="collapse")
+    check_choice(orientation, ["auto", "genes_x_samples", "samples_x_genes"], name="orientation")
+    check_map_ids(map_ids)
+    if map_ids is True and (annotation is not None or gene_col is not None):
+        raise ValueError("map_ids=True maps IDs by drugprint's gene table; pass it without annotation or gene_col.")
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"No file at {str(p)!r}.")
     with open_text(p) as fh:
         head = fh.read(4096)
     geo = "!Series_" in head or "!series_matrix_table_begin" in head or "!Sample_" in head
+    sheet = sample_sheet(samples, sample_col=sample_col)
+    table_obs = pd.DataFrame()
     if geo:
         table, geo_obs = parse_series_matrix(p)
     else:
-        table = read_table(p, index_col=0)
-        table.index = table.index.astype(str)
+        table, table_obs = _read_values(p, sheet, gene_col, orientation)
         geo_obs = None
     genes = _annotation(annotation, table, gene_col)
     if gene_col is not None:
@@ -188,9 +234,15 @@ def read_microarray(
     expr = pd.DataFrame(values, index=table.index, columns=table.columns)
 
     var = pd.DataFrame(index=expr.index)
+    id_record = None
+    if genes is None:
+        mapped = to_symbols(expr.index, expr.mean(axis=1).to_numpy(), map_ids=map_ids, what="mean intensity")
+        if mapped is not None:
+            names, var, id_record = mapped
+            expr.index = names
     what = "gene_col" if gene_col is not None else "annotation"
     if genes is not None and collapse is not None:
-        sym = pd.Series(map_ids(expr.index, genes, what=what), index=expr.index, dtype=object)
+        sym = pd.Series(translate_ids(expr.index, genes, what=what), index=expr.index, dtype=object)
         sym = sym.where(sym.notna(), None).map(
             lambda s: None if s in (None, "", "---") else str(s).split("///")[0].strip()
         )
@@ -210,11 +262,11 @@ def read_microarray(
             expr = expr.groupby(sym.to_numpy()).mean()
             var = pd.DataFrame({"n_probes": n_probes.reindex(expr.index).to_numpy()}, index=expr.index)
     elif genes is not None:
-        var["symbol"] = map_ids(expr.index, genes, what=what).to_numpy()
+        var["symbol"] = translate_ids(expr.index, genes, what=what).to_numpy()
     var.index = var.index.astype(str)
 
-    sheet = sample_sheet(samples, sample_col=sample_col)
     obs = attach(pd.Index(expr.columns.astype(str)), sheet)
+    obs = obs.join(table_obs.drop(columns=obs.columns.intersection(table_obs.columns)))
     if geo_obs is not None:
         obs = geo_obs.reindex(obs.index).join(obs, rsuffix="_sheet") if len(obs.columns) else geo_obs.reindex(obs.index)
     adata = AnnData(X=expr.T.to_numpy(), obs=obs, var=var)
@@ -225,4 +277,6 @@ def read_microarray(
         "collapse": str(collapse),
         "log2_applied": logged,
     }
+    if id_record is not None:
+        adata.uns["gene_ids"] = id_record
     return adata

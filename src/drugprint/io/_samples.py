@@ -6,6 +6,7 @@ import gzip
 import warnings
 from os import PathLike
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -67,3 +68,41 @@ def attach(obs_names: pd.Index, sheet: pd.DataFrame | None) -> pd.DataFrame:
             f"{len(extra)} sample(s) of the sheet have no data and are left out: {extra[:8]}", UserWarning, stacklevel=3
         )
     return sheet.loc[list(obs_names)].copy()
+
+
+Orientation = Literal["auto", "genes_x_samples", "samples_x_genes"]
+#: First-column headers that say a table's rows are genes (or probes), or samples; they break ties of shape.
+GENE_HEADERS = {"gene", "genes", "gene_id", "geneid", "gene_name", "gene_symbol", "symbol", "ensembl", "ensembl_id"}
+GENE_HEADERS |= {"entrez", "entrez_id", "probe", "probe_id", "probeset", "probeset_id", "id_ref", "feature_id"}
+SAMPLE_HEADERS = {"sample", "samples", "sample_id", "sample_name", "geo_accession", "gsm"}
+
+
+def genes_in_rows(df: pd.DataFrame, sheet: pd.DataFrame | None, orientation: str, name: str) -> bool:
+    """Whether a table is genes × samples (else samples × genes).
+
+    ``orientation="auto"`` decides by the sample sheet (the axis naming more of its samples), else by shape (the
+    longer axis holds the genes); a tie is broken by the first column's header (``gene``, ``probe`` … or
+    ``sample`` …) or is an error asking for ``orientation=``.
+    """
+    if orientation != "auto":
+        return orientation == "genes_x_samples"
+    header = str(df.index.name or "").strip().lower()
+    hint = True if header in GENE_HEADERS else False if header in SAMPLE_HEADERS else None
+    if sheet is not None:
+        in_cols = len(set(df.columns.astype(str)) & set(sheet.index))
+        in_rows = len(set(df.index.astype(str)) & set(sheet.index))
+        if not in_cols and not in_rows:
+            raise ValueError(f"No sample of the sheet ({sheet.index[:3].tolist()} …) names a row or column of {name}.")
+        if in_cols != in_rows:
+            return in_cols > in_rows
+        why = f"the sample sheet names {in_cols} of its rows and {in_cols} of its columns"
+    elif df.shape[0] != df.shape[1]:
+        return df.shape[0] > df.shape[1]
+    else:
+        why = f"it has as many rows as columns ({df.shape[0]}) and no sample sheet tells them apart"
+    if hint is not None:
+        return hint
+    raise ValueError(
+        f"Cannot tell whether {name} is genes × samples or samples × genes: {why}. Pass "
+        "orientation='genes_x_samples' or 'samples_x_genes' (or name the first column 'gene' or 'sample')."
+    )
