@@ -21,7 +21,13 @@ import pytest
 import drugprint as dp
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ["h.all.v2023.1.Hs.symbols.gmt", "progeny_human_top500.csv", "README.md"]
+DATA = [
+    "h.all.v2023.1.Hs.symbols.gmt",
+    "progeny_human_top500.csv",
+    "hcop_mouse_human.tsv.xz",
+    "human_genes.tsv.xz",
+    "README.md",
+]
 
 pytest.importorskip("hatchling", reason="building the wheel needs hatchling (the test extra installs it)")
 
@@ -78,7 +84,9 @@ print(json.dumps({
     "file": dp.__file__, "data": str(data_dir()),
     "hallmark": int(hm["source"].nunique()), "progeny": int(pg["source"].nunique()),
     "progeny_genes": int(pg.groupby("source").size().min()),
+    "go_bp": int(dp.resources.genesets("go_bp")["source"].nunique()),
     "sha256": [hm.attrs["sha256"], pg.attrs["sha256"]],
+    "human_genes": dp.resources.gene_table().attrs["sha256"],
 }))
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -96,8 +104,9 @@ print(json.dumps({
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert Path(out["file"]).is_relative_to(target), out["file"]  # not the editable src/
     assert Path(out["data"]) == target / "drugprint" / "data"
-    assert (out["hallmark"], out["progeny"], out["progeny_genes"]) == (50, 14, 500)
+    assert (out["hallmark"], out["progeny"], out["progeny_genes"], out["go_bp"]) == (50, 14, 500, 15975)
     assert out["sha256"] == [dp.resources.COLLECTIONS[k]["sha256"] for k in ("hallmark", "progeny")]
+    assert out["human_genes"] == dp.resources.gene_table().attrs["sha256"]
 
 
 def test_sdist_carries_data_and_builds_the_same_wheel(sdist, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 import drugprint as dp
 from drugprint.resources import _files
 from drugprint.resources._files import data_dir, data_file
+from drugprint.resources._ids import GENE_TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,8 @@ def test_every_shipped_file_is_listed_with_its_checksum():
     for name, sha in rows.items():
         assert hashlib.sha256((ROOT / "data" / name).read_bytes()).hexdigest() == sha, name
     recorded = {m["file"]: m["sha256"] for m in dp.resources.COLLECTIONS.values() if m["file"]}
+    recorded |= {m["file"]: m["sha256"] for m in dp.resources.ORTHOLOGY.values()}  # mouse orthologues
+    recorded[GENE_TABLE["file"]] = GENE_TABLE["sha256"]  # the human gene identifiers
     assert recorded == rows
 
 

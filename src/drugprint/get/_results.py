@@ -9,6 +9,7 @@ from mudata import MuData
 
 from .._docs import doc_params
 from .._results import TIERS, stored, table_copy
+from .._signatures import group_key
 
 
 def _params(tool: str, what: str = "sig") -> str:
@@ -214,6 +215,69 @@ def overlap_table(sig: AnnData, key: str = "deg_overlap") -> pd.DataFrame:
         df.insert(0, "group", group)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+#: The stored columns of :func:`enrich_table`, in order (``group``, ``condition`` and ``term`` are inserted).
+ENRICH_COLUMNS = [
+    "signature",
+    "direction",
+    "source",
+    "n_set",
+    "n_list",
+    "n_universe",
+    "overlap",
+    "expected",
+    "odds_ratio",
+    "pvalue",
+    "padj",
+    "genes",
+]
+
+
+@doc_params(params=_params("enrich"))
+def enrich_table(sig: AnnData, key: str = "enrich") -> pd.DataFrame:
+    """Over-representation of each signature's up and down genes, from :func:`drugprint.tl.enrich`.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    One row per signature × direction × tested set (not only the significant ones), by p-value within each
+    signature and direction: ``signature``, its ``group`` (when grouped) and ``condition``, ``direction``
+    (``"up"``, ``"down"``, ``"any"``), ``source`` (e.g. the GO ID), ``term``, ``n_set`` (the set's genes in the
+    universe), ``n_list``, ``n_universe``, ``overlap``, ``expected``, ``odds_ratio``, ``pvalue``, ``padj``
+    (Benjamini–Hochberg within the signature and direction) and ``genes`` (the list's genes in the set, for
+    sets at ``pvalue < 0.05``).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    >>> dp.tl.enrich(sig, "hallmark", min_size=5)
+    >>> tab = dp.get.enrich_table(sig)
+    >>> tab.columns[:6].tolist()
+    ['signature', 'group', 'condition', 'direction', 'source', 'term']
+    """
+    table = stored(sig, key, tool="enrich").copy()
+    terms = stored(sig, key, tool="enrich", entry="terms")
+    for col in ("signature", "direction", "source"):
+        table[col] = table[col].astype(str)
+    sizes = stored(sig, key, tool="enrich", entry="lists").astype({"signature": str, "direction": str})
+    table = table.merge(sizes, on=["signature", "direction"], how="left", sort=False)
+    table.insert(
+        table.columns.get_loc("overlap") + 1, "expected", table["n_set"] * table["n_list"] / table["n_universe"]
+    )
+    table = table[[c for c in ENRICH_COLUMNS if c in table]]
+    table.insert(table.columns.get_loc("source") + 1, "term", table["source"].map(terms.set_index("source")["term"]))
+    obs = sig.obs.reindex(table["signature"])
+    table.insert(1, "condition", obs["condition"].astype(str).to_numpy() if "condition" in obs else "")
+    group = group_key(sig)
+    if group is not None:
+        table.insert(1, "group", obs[group].astype(str).to_numpy())
+    return table.reset_index(drop=True)
 
 
 @doc_params(params=_params("dose_response"))

@@ -12,7 +12,7 @@ from anndata import AnnData
 from .._checks import check_choice
 from .._signatures import condition_labels, deg_counts, group_key
 from .._signatures import groups as groups_of
-from ._results import compare_table, potency_table
+from ._results import compare_table, enrich_table, potency_table
 
 #: pathways whose fall is reported as impairment of the cell cycle (Table 2's wording)
 CELL_CYCLE = ("HALLMARK_G2M_CHECKPOINT", "HALLMARK_E2F_TARGETS", "HALLMARK_MITOTIC_SPINDLE", "IMID_PROLIFERATION")
@@ -112,10 +112,24 @@ def _tiers(sig: AnnData, groups, potency_key: str, sources) -> pd.DataFrame:
     return wide[conds]
 
 
-def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.DataFrame:
+def _top_terms(sig: AnnData, enrich_key: str, alpha: float, n: int) -> dict[tuple[str, str], str]:
+    """(signature, direction) → its ``n`` most over-represented terms at ``padj < alpha``, as ``term (ID)``."""
+    rec = sig.uns.get(enrich_key)
+    if not isinstance(rec, dict) or "table" not in rec:
+        return {}
+    tab = enrich_table(sig, enrich_key)
+    tab = tab[tab["padj"] < alpha].sort_values(["pvalue", "source"], kind="stable")
+    return {
+        (s, d): "; ".join(f"{t} ({src})" for t, src in zip(rows["term"][:n], rows["source"][:n], strict=True))
+        for (s, d), rows in tab.groupby(["signature", "direction"], sort=False)
+    }
+
+
+def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int, enrich_key: str) -> pd.DataFrame:
     gk = group_key(sig)
     n_up, n_down = deg_counts(sig, alpha)
     has = key in sig.obsm
+    terms = _top_terms(sig, enrich_key, alpha, n_pathways)
     rows = []
     for i in range(sig.n_obs):
         group = str(sig.obs[gk].iloc[i]) if gk else "all"
@@ -126,6 +140,7 @@ def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.D
             "condition": str(sig.obs["condition"].iloc[i]),
             "n_up": int(n_up[i]),
             "n_down": int(n_down[i]),
+            "n_total": int(n_up[i] + n_down[i]),
         }
         if has:
             sc = sig.obsm[key].iloc[i]
@@ -134,6 +149,9 @@ def _degs(sig: AnnData, groups, alpha: float, key: str, n_pathways: int) -> pd.D
             down = sc[(q < alpha) & (sc < 0)].sort_values().index[:n_pathways]
             row["top_pathways_up"] = "; ".join(up)
             row["top_pathways_down"] = "; ".join(down)
+        if terms or enrich_key in sig.uns:
+            name = sig.obs_names[i]
+            row["top_terms_up"], row["top_terms_down"] = terms.get((name, "up"), ""), terms.get((name, "down"), "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -150,6 +168,7 @@ def summary_table(
     n_pathways: int = 3,
     potency_key: str = "potency",
     compare_key: str = "compare",
+    enrich_key: str = "enrich",
 ) -> pd.DataFrame:
     """Summary tables in the form of the seed's Tables 1–3, from the results the tools stored.
 
@@ -162,8 +181,10 @@ def summary_table(
     - ``"tiers"`` (Table 2, after :func:`drugprint.tl.potency`): pathway × drug tiers per group, each called tier
       with its mean log2FC and interval from the replicates, e.g. ``"strong (+0.81 [+0.66, +0.96])"``; falling
       cell-cycle pathways read ``"impaired"`` or, when strong, ``"more significantly impaired"``.
-    - ``"degs"`` (Table 3): up/down DEG counts per group × drug (``padj < alpha``) with the top ``n_pathways``
-      pathways of ``obsm[key]`` each way.
+    - ``"degs"`` (Table 3): up, down and total DEG counts per group × drug (``padj < alpha``) with the top
+      ``n_pathways`` pathways of ``obsm[key]`` each way and, after :func:`drugprint.tl.enrich`, the top
+      ``n_pathways`` over-represented terms of the up and of the down genes (``top_terms_up``,
+      ``top_terms_down``: ``"term (GO:…)"``, ``padj < alpha``).
 
     Parameters
     ----------
@@ -177,8 +198,8 @@ def summary_table(
         Restrict groups; restrict pathways (``"tiers"``).
     alpha, key, n_pathways
         Significance level, scores and pathways listed per direction (``"degs"``).
-    potency_key, compare_key
-        ``key_added`` of :func:`drugprint.tl.potency` and :func:`drugprint.tl.compare`.
+    potency_key, compare_key, enrich_key
+        ``key_added`` of :func:`drugprint.tl.potency`, :func:`drugprint.tl.compare` and :func:`drugprint.tl.enrich`.
 
     Returns
     -------
@@ -210,4 +231,4 @@ def summary_table(
         return _pair(sig, tuple(drugs), groups, potency_key, compare_key)
     if kind == "tiers":
         return _tiers(sig, groups, potency_key, sources)
-    return _degs(sig, groups, alpha, key, n_pathways)
+    return _degs(sig, groups, alpha, key, n_pathways, enrich_key)

@@ -4,6 +4,7 @@ from ._compare import deg_upset, similarity
 from ._composition import composition, composition_heatmap
 from ._curves import dose_response, neosubstrates, time_course
 from ._dotplot import panel_dotplot
+from ._enrich import enrich_dotplot
 from ._heatmap import pathway_heatmap
 from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
@@ -13,6 +14,7 @@ __all__ = [
     "composition_heatmap",
     "deg_upset",
     "dose_response",
+    "enrich_dotplot",
     "neosubstrates",
     "panel_dotplot",
     "pathway_heatmap",

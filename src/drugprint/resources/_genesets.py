@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
+import lzma
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._tables import read_table
@@ -58,6 +61,24 @@ COLLECTIONS: dict[str, dict[str, str]] = {
         "sha256": "",
     },
 }
+
+
+#: The Gene Ontology collections: ontology code → its name. All three are read from one shipped file.
+GO_ONTOLOGIES = {"bp": "biological process", "mf": "molecular function", "cc": "cellular component"}
+GO_FILE = "go_human.tsv.xz"
+for _code, _long in GO_ONTOLOGIES.items():
+    COLLECTIONS[f"go_{_code}"] = {
+        "name": f"go_{_code}",
+        "file": GO_FILE,
+        "version": "GO release 2022-07-01; GO.db 3.16.0, org.Hs.eg.db 3.16.0 (NCBI Gene 2022-Sep12)",
+        "source": f"Gene Ontology {_long}: human genes annotated to each term or its descendants "
+        "(org.Hs.egGO2ALLEGS, every evidence code), as NCBI Gene symbols; sets named by GO ID, the term name in "
+        "the 'term' column",
+        "citation": "Gene Ontology Consortium 2023, Genetics 224:iyad031; Ashburner et al. 2000, Nat Genet 25:25",
+        "licence": "CC BY 4.0",
+        "sha256": "4f840ea8c6692dda9993b2ad0f96574ce7a1e4b0736ef4309ea0baf3e21920c5",
+        "annotated": "go",
+    }
 
 
 def _sha256(path: Path | importlib.resources.abc.Traversable) -> str:
@@ -136,6 +157,75 @@ def _imid() -> pd.DataFrame:
     return net
 
 
+@functools.lru_cache(maxsize=1)
+def _go_file() -> tuple[np.ndarray, pd.DataFrame]:
+    """The shipped GO file: every annotated gene (sorted symbols) and one row per term with its gene positions."""
+    with data_file(GO_FILE).open("rb") as fh, lzma.open(fh, "rt", encoding="utf-8") as text:
+        genes = np.array(text.readline().rstrip("\n").split("\t")[1:], dtype=object)
+        text.readline()  # "#meta": the releases, also in COLLECTIONS
+        rows = [line.rstrip("\n").split("\t") for line in text]
+    terms = pd.DataFrame(rows, columns=["go_id", "ontology", "term", "gaps"])
+    terms["positions"] = [np.cumsum(np.array(g.split(","), dtype=np.int64)) for g in terms.pop("gaps")]
+    return genes, terms
+
+
+def go_annotated() -> pd.Index:
+    """The human genes with at least one GO annotation, in any ontology (limma's ``goana`` universe).
+
+    Returns
+    -------
+    The genes' symbols (NCBI Gene), sorted.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> "IKZF1" in dp.resources.go_annotated()
+    True
+    """
+    return pd.Index(_go_file()[0], name="gene")
+
+
+def _go(code: str) -> pd.DataFrame:
+    genes, terms = _go_file()
+    terms = terms[terms["ontology"] == code.upper()]
+    sizes = terms["positions"].map(len).to_numpy()
+    net = pd.DataFrame(
+        {
+            "source": np.repeat(terms["go_id"].to_numpy(), sizes),
+            "target": genes[np.concatenate(terms["positions"].to_list())],
+            "weight": 1.0,
+            "term": np.repeat(terms["term"].to_numpy(), sizes),
+        }
+    )
+    net.attrs = dict(COLLECTIONS[f"go_{code}"])
+    return net
+
+
+def annotated_genes(net: pd.DataFrame) -> pd.Index:
+    """The genes a collection could have annotated: for GO, every gene with a GO annotation; else the net's genes.
+
+    Over-representation tests take their universe from it (the tested genes that carry an annotation).
+
+    Parameters
+    ----------
+    net
+        A net from :func:`genesets` (its ``attrs`` say which annotation it comes from) or any decoupler-style net.
+
+    Returns
+    -------
+    The gene symbols.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> len(dp.resources.annotated_genes(dp.resources.genesets("hallmark")))
+    4384
+    """
+    if net.attrs.get("annotated") == "go":
+        return go_annotated()
+    return pd.Index(pd.unique(net["target"].astype(str)), name="gene")
+
+
 def genesets(
     name: str | PathLike = "hallmark",
     *,
@@ -150,7 +240,9 @@ def genesets(
     ----------
     name
         ``"hallmark"`` (MSigDB Hallmark v2023.1), ``"progeny"`` (PROGENy human weights), ``"imid"``
-        (drugprint's curated IMiD/CELMoD sets), a path to a GMT or CSV file (CSV with ``source``, ``target``
+        (drugprint's curated IMiD/CELMoD sets), ``"go_bp"``, ``"go_mf"``, ``"go_cc"`` (Gene Ontology biological
+        process, molecular function, cellular component: sets named by GO ID, term names in a ``term`` column,
+        genes annotated to the term or its descendants), a path to a GMT or CSV file (CSV with ``source``, ``target``
         and optionally ``weight`` columns; ``.tsv``/``.txt`` tab-separated), or, with ``online=True``,
         ``"collectri"`` or ``"dorothea"``. A name with a file extension or a path separator is a path, and
         ``FileNotFoundError`` is raised when nothing is there.
@@ -184,6 +276,7 @@ def genesets(
     if key == "progeny" and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ValueError(f"top must be a positive integer, got {top!r}.")
     shipped = {"hallmark": _hallmark, "progeny": lambda: _progeny(top), "imid": _imid}
+    shipped.update({f"go_{code}": functools.partial(_go, code) for code in GO_ONTOLOGIES})
     if online and key in ONLINE:
         return fetch_or_fallback(
             key, shipped.get(key), timeout=timeout, refresh=refresh, top=top if key == "progeny" else None

@@ -6,6 +6,7 @@ from ._composition import composition
 from ._concat import concat_signatures
 from ._de import de, de_methods
 from ._dose import dose_response, hill, time_course
+from ._enrich import enrich
 from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
 from ._panels import panels, score_cells
@@ -25,6 +26,7 @@ __all__ = [
     "de_methods",
     "deg_overlap",
     "dose_response",
+    "enrich",
     "hill",
     "neosubstrates",
     "panels",
