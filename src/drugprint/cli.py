@@ -64,10 +64,23 @@ def _run_parser(sub, fmt) -> None:
         "signatures.h5ad and provenance.json.",
         formatter_class=fmt,
     )
-    r.add_argument("input", help="cells × genes: .h5ad, .h5mu or .zarr with raw counts")
+    r.add_argument(
+        "input",
+        help="cells × genes (.h5ad, .h5mu or .zarr with raw counts), or samples: a count table (.csv, .tsv, .txt, "
+        "featureCounts; with --samples) or, with --microarray, a log-intensity matrix",
+    )
     r.add_argument("--out", default="results", help="output directory")
     groups = {name: r.add_argument_group(name) for name in GROUPS}
     groups["the cells"].add_argument("--mod", default="rna", help="modality of an .h5mu file")
+    groups["the cells"].add_argument(
+        "--samples", default=None, help="sample sheet (CSV/TSV, one row per sample) for a count table or an array"
+    )
+    groups["the cells"].add_argument(
+        "--microarray",
+        action="store_true",
+        help="the input table holds log intensities (probes or genes × samples): read by dp.io.read_microarray, "
+        "fitted with limma unless --method says otherwise",
+    )
     for f in _options():
         _add_option(groups[f.metadata["group"]], f)
 
@@ -122,6 +135,25 @@ def contrasts(values: list[list[str]] | None):
     return out
 
 
+#: Inputs read as a table of samples (bulk counts or arrays) rather than cells.
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+
+
+def _read_input(args, argv) -> tuple:
+    """The input as AnnData, and whether its rows are samples (a count table, an array, --samples given)."""
+    from . import io
+
+    name = str(args.input).lower()
+    if args.microarray:
+        return io.read_microarray(args.input, args.samples), True
+    if name.endswith(TABLE_SUFFIXES):
+        return io.read_counts(args.input, args.samples), True
+    adata = io.read(args.input, mod=args.mod)
+    if args.samples is not None:
+        raise ValueError(f"--samples goes with a count table or an array; {args.input} is read as AnnData.")
+    return adata, str(args.groupby).lower() == "none"  # an AnnData of samples: --groupby none
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -132,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")  # figures are only written to files
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    from . import io, report
+    from . import report
 
     t0 = time.perf_counter()
     try:
@@ -144,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
             options = {f.name: getattr(args, f.name) for f in _options()}
             options["contrasts"] = contrasts(options["contrasts"])
             options["title"] = options["title"] or f"drugprint report: {args.input}"
-            adata = io.read(args.input, mod=args.mod)
+            adata, samples = _read_input(args, argv)
+            if samples:  # a study of samples: one group, each sample a profile
+                options["groupby"] = None
+                if args.microarray and not any(a.startswith("--method") for a in (argv or sys.argv)):
+                    options["method"] = "limma"
             res = report.run(adata, args.out, **options)
     except (KeyError, ValueError, TypeError, OSError) as err:  # bad input: one line; other errors keep a traceback
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

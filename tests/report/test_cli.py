@@ -467,3 +467,76 @@ def test_cli_design_flags(small_h5ad, tmp_path, capsys):
     assert "--contrast 'pomalidomide': give 'CONDITION REFERENCE'" in capsys.readouterr().err
     assert main(["run", str(small_h5ad), "--out", str(tmp_path), "--design", "~ drug", "--block", "donor"]) == 1
     assert "--block" in capsys.readouterr().err
+
+
+def test_report_enriches_the_up_and_down_genes(small_h5ad, tmp_path):
+    """GO BP over-representation of each condition's up and down genes runs by default: Table 3 names the top
+    terms, tables/enrich.csv holds every called term and each list's top 10; --skip enrich leaves it out."""
+    out = tmp_path / "res"
+    assert main(["run", str(small_h5ad), "--out", str(out), "--method", "voom", "--skip", "rank", "compare"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["stages"]["enrich"] == "done"
+    t3 = pd.read_csv(out / "tables" / "table3_degs.csv").set_index(["group", "condition"])
+    enrich = pd.read_csv(out / "tables" / "enrich.csv")
+    mez = enrich[(enrich["signature"] == "Myeloma|mezigdomide vs DMSO") & (enrich["padj"] < 0.05)]
+    for direction in ("up", "down"):
+        top = mez[mez["direction"] == direction].sort_values("pvalue").iloc[0]
+        assert t3.loc[("Myeloma", "mezigdomide"), f"top_terms_{direction}"].startswith(
+            f"{top['term']} ({top['source']})"
+        )
+    assert (t3["n_total"] == t3["n_up"] + t3["n_down"]).all()
+    per_list = enrich.groupby(["signature", "direction"]).size()
+    assert (per_list >= 10).all() and (
+        (enrich["padj"] < 0.05) | (enrich.groupby(["signature", "direction"]).cumcount() < 10)
+    ).all()
+    html = (out / "report.html").read_text()
+    assert "What the up and down genes do" in html and "Gene Ontology biological process" in html
+    assert (out / "figures" / "enrich_dotplot.png").exists()
+    assert main(["run", str(small_h5ad), "--out", str(out), "--method", "voom", "--skip", "enrich", "rank"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["stages"]["enrich"] == "skipped on request" and not (out / "tables" / "enrich.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def bulk_files(screen, tmp_path_factory):
+    """The screen's myeloma profiles as a bulk study: a count table (genes × samples) and its sample sheet."""
+    pdata = dp.pp.pseudobulk(screen[screen.obs["cell_type"] == "Myeloma"].copy())
+    pdata = pdata[pdata.obs["drug"].isin(["DMSO", "lenalidomide", "mezigdomide"]).to_numpy()].copy()
+    names = [f"S{i + 1:02d}" for i in range(pdata.n_obs)]
+    folder = tmp_path_factory.mktemp("bulk")
+    counts = pd.DataFrame(np.asarray(pdata.X, dtype=np.int64).T, index=pdata.var_names, columns=names)
+    counts.rename_axis("gene").to_csv(folder / "counts.csv")
+    sheet = pdata.obs[["drug", "donor"]].astype(str).set_axis(names).rename_axis("sample")
+    sheet.to_csv(folder / "samples.csv")
+    logcpm = np.log2((counts + 0.5) / (counts.sum() + 1) * 1e6)
+    logcpm.to_csv(folder / "array.csv")
+    return folder
+
+
+def test_cli_bulk_counts_through_the_report(bulk_files, tmp_path):
+    """A count table and a sample sheet: one group of samples, DE, pathways, GO of the up and down genes, Table 3;
+    the stages about cells are not run, and say why."""
+    out = tmp_path / "bulk"
+    args = ["run", str(bulk_files / "counts.csv"), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]
+    assert main([*args, "--condition-key", "drug", "--method", "voom", "--skip", "rank"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert (
+        prov["stages"]["composition"] == "not run: the input is samples (bulk), not cells: there are no cells to count"
+    )
+    assert all(prov["stages"][s] == "done" for s in ("de", "pathways", "enrich", "summaries", "figures"))
+    assert prov["de"]["covariates"] == ["donor"] and prov["pseudobulk"]["samples"] is True
+    t3 = pd.read_csv(out / "tables" / "table3_degs.csv").set_index("condition")
+    assert t3.loc["mezigdomide", "n_total"] > 50 and str(t3.loc["mezigdomide", "top_terms_down"]).count("(GO:") >= 1
+    html = re.sub(r"<[^>]+>", "", (out / "report.html").read_text())
+    assert "11 samples × 5,586 genes entered the fits as profiles, one per sample." in html  # one of 12 had <10 cells
+    assert "Samples per condition" in html and "The strongest response is in all samples under mezigdomide" in html
+
+
+def test_cli_microarray_through_the_report(bulk_files, tmp_path):
+    out = tmp_path / "array"
+    args = ["run", str(bulk_files / "array.csv"), "--microarray", "--samples", str(bulk_files / "samples.csv")]
+    assert main([*args, "--out", str(out), "--condition-key", "drug", "--skip", "rank", "compare"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["de"]["method"] == "limma" and prov["stages"]["pathways"] == "done"
+    de = pd.read_csv(out / "tables" / "de_summary.csv").set_index("condition")
+    assert de.loc["mezigdomide", "n_deg"] > 20

@@ -15,7 +15,7 @@ from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
-OPTIONAL_STAGES = ("composition", "panels", "rank", "compare", "dose", "time")
+OPTIONAL_STAGES = ("composition", "panels", "enrich", "rank", "compare", "dose", "time")
 
 #: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
 GROUPS = ("the cells", "the design", "pathways and stages")
@@ -39,7 +39,12 @@ class RunConfig:
     """Every option of :func:`drugprint.report.run` (see its Parameters), as one record."""
 
     sample_key: str = option("sample", "obs column of samples (the replicates)", group="the cells")
-    groupby: str = option("cell_type", "obs column of cell types; each is fitted separately", group="the cells")
+    groupby: str | None = option(
+        "cell_type",
+        "obs column of cell types; each is fitted separately ('none': the rows are samples, one group; count "
+        "tables and arrays are read that way)",
+        group="the cells",
+    )
     layer: str | None = option(
         None,
         "layer of raw counts (default: 'counts' if present, else .raw when X looks log-normalised, else X)",
@@ -132,6 +137,12 @@ class RunConfig:
         ),
         group="pathways and stages",
         choices=lambda: tuple(SET_METHODS),
+    )
+    enrich_net: str = option(
+        "go_bp",
+        "collection for the over-representation of each condition's up and down genes (go_bp, go_mf, go_cc, "
+        "hallmark or a GMT/CSV path)",
+        group="pathways and stages",
     )
     skip: Sequence[str] = option(
         (),

@@ -69,6 +69,7 @@ class FigureInputs:
     responsive: Sequence[str] = ()
     volcanoes: str = "best"
     doses: bool = False  # a dose series backs the word "potency"
+    enrich: bool = False  # the up and down genes' over-representation was tested (dp.tl.enrich)
 
 
 def draw_all(figs: Path, inputs: FigureInputs) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
@@ -99,6 +100,8 @@ def _overview(draw, f: FigureInputs) -> dict[str, str]:
         overview["composition_heatmap"] = draw(
             "composition_heatmap", pl.composition_heatmap, f.composition, alpha=alpha
         )
+    if f.enrich:
+        overview["enrich"] = draw("enrich_dotplot", pl.enrich_dotplot, sig, n_terms=8, alpha=alpha)
     if "panels" in sig.obsm and "cytotoxicity" in sig.obsm["panels"]:
         moved = sig.obs.loc[sig.obsm["panels_padj"]["cytotoxicity"] < alpha, f.groupby].astype(str).unique()
         if len(moved):  # the cell types where the panel moved, whatever they are called

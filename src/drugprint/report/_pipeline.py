@@ -25,7 +25,7 @@ def run(
     out: str | PathLike,
     *,
     sample_key: str = "sample",
-    groupby: str = "cell_type",
+    groupby: str | None = "cell_type",
     condition_key: str = "drug",
     control: str | None = None,
     covariates: Sequence[str] | None = None,
@@ -44,6 +44,7 @@ def run(
     min_cells: int = 10,
     nets: str | Sequence[str] = ("hallmark",),
     pathway_method: SetMethodName = "camera",
+    enrich_net: str = "go_bp",
     skip: Sequence[str] = (),
     drug_key: str = "drug",
     dose_key: str = "dose",
@@ -71,11 +72,14 @@ def run(
     Parameters
     ----------
     adata
-        Cells × genes with raw counts (``layers["counts"]``, ``.raw`` or ``X``) and the ``obs`` keys below.
+        Cells × genes with raw counts (``layers["counts"]``, ``.raw`` or ``X``) and the ``obs`` keys below; or,
+        with ``groupby=None``, samples × genes (bulk counts from :func:`~drugprint.io.read_counts`, or log
+        intensities from :func:`~drugprint.io.read_microarray` with ``method="limma"``): each sample is a profile
+        as it is, in one group, and the stages about cells (composition) are not run.
     out
         Output directory (created).
     sample_key, groupby, layer, use_raw, min_cells
-        As in :func:`drugprint.pp.pseudobulk`.
+        As in :func:`drugprint.pp.pseudobulk`; ``groupby=None``: the rows are samples (bulk), see ``adata``.
     condition_key, control, covariates, design, contrasts, coef, reduced, block, method, robust, match
         As in :func:`drugprint.tl.de` (``control=None``: the level labelled like a vehicle; ``covariates=None``:
         ``donor`` when present; ``design``: any formula instead, e.g. ``"~ donor + drug * time"``, with
@@ -93,9 +97,12 @@ def run(
         ``"pathways_<name>"``.
     pathway_method
         Test of :func:`drugprint.tl.pathways` and :func:`drugprint.tl.panels` (:func:`drugprint.tl.set_methods`).
+    enrich_net
+        Collection for :func:`~drugprint.tl.enrich`, the over-representation of each condition's up and down
+        genes (default Gene Ontology biological process; the top terms go into Table 3).
     skip
-        Optional stages to leave out: any of ``"composition"``, ``"panels"``, ``"rank"``, ``"compare"``,
-        ``"dose"``, ``"time"``.
+        Optional stages to leave out: any of ``"composition"``, ``"panels"``, ``"enrich"``, ``"rank"``,
+        ``"compare"``, ``"dose"``, ``"time"``.
     drug_key, dose_key
         ``obs`` columns of the drug and its dose, for :func:`~drugprint.tl.dose_response` (run when a drug was given
         at three or more doses: the conditions are then drug × dose).
@@ -126,7 +133,10 @@ def run(
     'report.html'
     """
     options = {k: v for k, v in locals().items() if k not in ("adata", "out")}
-    results = Results(config=RunConfig(**options), adata=adata, out=Path(out))
+    samples = groupby is None  # bulk: the rows are samples, one group
+    if samples:
+        options["groupby"], options["min_cells"] = "group", 1
+    results = Results(config=RunConfig(**options), adata=adata, out=Path(out), samples=samples)
     for folder in ("figures", "tables"):
         (results.out / folder).mkdir(parents=True, exist_ok=True)
     walk(results, stages(results.config))
@@ -134,7 +144,7 @@ def run(
     write_tables(results)
     results.provenance = provenance(results)
     (results.out / "provenance.json").write_text(json.dumps(results.provenance, indent=2, default=str))
-    results["sig"].write_h5ad(results.out / "signatures.h5ad")
+    results["sig"].write_h5ad(results.out / "signatures.h5ad", compression="gzip")
     report = render(results)
     results.timings["report"] = time.perf_counter() - t0
     logger.info("report written to %s", report)
@@ -165,6 +175,7 @@ TABLES = {
     "dropped": ("qc_dropped_profiles", False),
     "composition": ("composition", False),
     "composition_counts": ("composition_counts", False),
+    "enrich": ("enrich", False),
     "dose": ("dose_response", False),
     "time": ("time_course", False),
 }

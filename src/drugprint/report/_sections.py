@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._anndata import categories
 from .._labels import pretty
-from ..resources import KEY_PATHWAYS
+from ..resources import GO_ONTOLOGIES, KEY_PATHWAYS
 from ..tl._sets.methods import SET_METHODS
 from ._headline import group_order, headline_table, legend, readouts, verdict
 from ._html import e, grid, group_figs, img, table
@@ -85,8 +85,9 @@ def design(r):
     few = record is not None and record["low_df"] is not None and len(record["low_df"]) > 0
     n_samples = pdata.obs[c.sample_key].nunique()
     text = (
-        f"<p>{profiles_sentence(r.adata, pdata, c.groupby, n_samples, c.min_cells)} Each {e(c.groupby)} was fitted "
-        f"separately with {e(de['label'])}"
+        f"<p>{profiles_sentence(r.adata, pdata, c.groupby, n_samples, c.min_cells)} "
+        + (f"Each {e(c.groupby)} was fitted separately with " if not r.samples else "The samples were fitted with ")
+        + f"{e(de['label'])}"
         + (" and limma's robust empirical Bayes" if de["robust"] else "")
         + f" using the design <code>{e(de['design'])}</code>; {_tests_sentence(r)}. "
         f"{replicates_sentence(de['fits'], few, de['method'], c.alpha)} {filter_sentence(de)} "
@@ -120,6 +121,12 @@ def design(r):
 def qc(r):
     """Cells per group and condition, the profiles dropped for too few cells, the tests not made."""
     c, dropped = r.config, r["dropped"]
+    if r.samples:
+        counts = r["pdata"].obs.groupby(c.condition_key, observed=True).size().rename("samples").to_frame().T
+        parts = ["<h3>Samples per condition</h3>", table(counts, index=True)]
+        if len(r["de"]["skipped"]):
+            parts += ["<p>Not tested (and why):</p>", table(r["de"]["skipped"], scroll=True)]
+        return "qc", "2. Quality control", "".join(parts)
     parts = [
         f"<h3>Cells per {e(c.groupby)} and condition</h3>",
         table(r["qc"], index=True, scroll=True),
@@ -212,8 +219,47 @@ def de(r):
         _fits(r["de"]),
         group_figs(figs, groups, per_group, {"volcano": "volcano of the condition with most DE genes"}),
         _all_volcanoes(figs, groups, per_group),
+        _enrichment(r),
     ]
-    return "de", "4. Differential expression per cell type", "".join(parts)
+    title = "4. Differential expression" + ("" if r.samples else " per cell type")
+    return "de", title, "".join(parts)
+
+
+def _collection_name(net: dict, name: str) -> str:
+    """A collection as a sentence names it: ``Gene Ontology biological process``, or its recorded source."""
+    code = name.removeprefix("go_")
+    return (
+        f"Gene Ontology {GO_ONTOLOGIES[code]}"
+        if name.startswith("go_") and code in GO_ONTOLOGIES
+        else net.get("source", name)
+    )
+
+
+def _enrichment(r) -> str:
+    """What the up and the down genes do: Table 3 with the top terms of each list, and the dot plot."""
+    record = r.get("enrich_record")
+    if record is None:
+        return f"<h3>What the up and down genes do</h3><p>Over-representation {e(r.stages.get('enrich', ''))}.</p>"
+    params, net = record["params"], record["net"]
+    figs, overview, _ = _figs(r)
+    cols = ["group", "condition", "n_up", "n_down", "n_total", "top_terms_up", "top_terms_down"]
+    degs = r["degs"][[c for c in cols if c in r["degs"]]]
+    return (
+        "<h3>What the up and down genes do</h3>"
+        f"<p>The genes called up and those called down (padj &lt; {params['alpha']:g}) were tested separately for "
+        f"over-representation in {e(_collection_name(net, params['net']))} ({e(net.get('version', ''))}) by the "
+        "one-sided hypergeometric test of limma's goana: the universe is each signature's tested genes that carry "
+        f"an annotation, terms of {params['min_size']}–{params['max_size']} of those genes are tested, and p-values "
+        "are adjusted within each list. Table 3 (<code>tables/table3_degs.csv</code>; every list's top terms in "
+        "<code>tables/enrich.csv</code>):</p>"
+        + table(degs, scroll=True)
+        + img(
+            figs / f"{overview['enrich']}.png",
+            "Terms over-represented among the up (left) and down (right) "
+            f"genes: size the list's genes in the term, colour −log10 padj, black edge padj < {params['alpha']:g}.",
+            wide=True,
+        )
+    )
 
 
 def _fits(de: dict) -> str:

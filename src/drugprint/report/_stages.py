@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from anndata import AnnData
 
 from .. import get, pp, tl
@@ -42,6 +44,7 @@ class Results:
     stages: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)  # written once the stages ran
+    samples: bool = False  # the input is samples (bulk RNA-seq, arrays), not cells: one group, nothing summed
 
     def __getitem__(self, name: str) -> Any:
         return self.products[name]
@@ -107,6 +110,7 @@ def stages(config: RunConfig) -> list[Stage]:
         Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), False, _no_direction),
         *nets,
         Stage("panels", _panels, ("sig",), ("panels", "panels_low_df", "panel_coverage"), True, _no_direction),
+        Stage("enrich", _enrich, ("sig",), ("enrich", "enrich_record"), True, _no_lists),
         Stage("potency", _potency, ("pathways",), ("potency", "potency_panels", "thresholds")),
         Stage("rank", _rank, ("potency",), ("rank",), True, _one_arm),
         Stage("compare", _compare, ("sig",), ("compare",), True, _nothing_to_compare),
@@ -122,8 +126,39 @@ def net_key(i: int, name: str) -> str:
     return "pathways" if i == 0 else f"pathways_{slug(Path(name).stem if Path(name).suffix else name)}"
 
 
+#: The one group of a study of samples (bulk RNA-seq, arrays), in the column ``groupby`` names.
+SAMPLES = "all samples"
+
+
+def samples_as_profiles(adata: AnnData, sample_key: str, groupby: str, layer: str | None) -> AnnData:
+    """Bulk input: each sample is one profile as it is (counts or log values, never summed), all in one group."""
+    pdata = adata.copy()
+    if layer is not None:
+        pdata.X = pdata.layers[layer]
+    obs = pdata.obs
+    obs[groupby] = pd.Categorical([SAMPLES] * pdata.n_obs)
+    obs["n_cells"] = 1
+    if sample_key not in obs:
+        obs[sample_key] = pdata.obs_names.astype(str)
+    keys = [sample_key, groupby, "n_cells"]
+    pdata.uns["pseudobulk"] = {
+        "sample_key": sample_key,
+        "groupby": [groupby],
+        "layer": layer or "X",
+        "use_raw": False,
+        "samples": True,
+        "min_cells": 1,
+        "n_profiles": int(pdata.n_obs),
+        "dropped": pd.DataFrame(columns=keys),
+        "varying": pd.DataFrame({"column": [], "n_profiles": []}, dtype=object),
+    }
+    return pdata
+
+
 def _pseudobulk(r: Results) -> dict:
     c = r.config
+    if r.samples:
+        return {"pdata": samples_as_profiles(r.adata, c.sample_key, c.groupby, c.layer)}
     pdata = pp.pseudobulk(
         r.adata, sample_key=c.sample_key, groupby=c.groupby, layer=c.layer, use_raw=c.use_raw, min_cells=c.min_cells
     )
@@ -170,6 +205,8 @@ def _de(r: Results) -> dict:
 
 
 def _one_type(r: Results) -> str | None:
+    if r.samples:
+        return "the input is samples (bulk), not cells: there are no cells to count"
     groupby = r.config.groupby
     return f"a single {groupby} (proportions need two or more)" if r.adata.obs[groupby].nunique() < 2 else None
 
@@ -188,7 +225,7 @@ def _dropped(r: Results) -> dict:
     c = r.config
     dropped = dropped_profiles(
         r["pdata"].uns["pseudobulk"]["dropped"],
-        r.adata.obs,
+        r["pdata"].obs if r.samples else r.adata.obs,  # samples: none was dropped
         sample_key=c.sample_key,
         groupby=c.groupby,
         condition_key=c.condition_key,
@@ -243,6 +280,33 @@ def _panels(r: Results) -> dict:
         "panels_low_df": rec.get("low_df"),
         "panel_coverage": rec.get("coverage"),
     }
+
+
+def _no_lists(r: Results) -> str | None:
+    """Why there are no up or down lists to test: directionless tests, or no gene called anywhere."""
+    if _no_direction(r):
+        return _no_direction(r)
+    if not (np.nan_to_num(np.asarray(r["sig"].layers["padj"], dtype=float), nan=1.0) < r.config.alpha).any():
+        return f"no gene reached padj < {r.config.alpha:g} in any signature: there is no up or down list to test"
+    return None
+
+
+#: Rows of the enrichment written to tables/enrich.csv: every term at padj < alpha, and at least this many per list.
+ENRICH_ROWS = 10
+
+
+def _enrich(r: Results) -> dict:
+    """Over-representation (``enrich_net``, GO BP by default) of each signature's up and down genes.
+
+    The table keeps the called terms and the top ``ENRICH_ROWS`` of each list; all of it is in ``signatures.h5ad``.
+    """
+    c, sig = r.config, r["sig"]
+    tl.enrich(sig, c.enrich_net, alpha=c.alpha)
+    tab = get.enrich_table(sig)
+    top = tab.groupby(["signature", "direction"], sort=False).cumcount() < ENRICH_ROWS
+    rec = sig.uns["enrich"]
+    record = {"params": rec["params"], "net": rec["net"]}
+    return {"enrich": tab[(tab["padj"] < c.alpha) | top].reset_index(drop=True), "enrich_record": record}
 
 
 def _potency(r: Results) -> dict:
@@ -348,6 +412,7 @@ def _figures(r: Results) -> dict:
         responsive=responsive,
         volcanoes=r.config.volcanoes,
         doses=r.stages.get("dose") == "done",
+        enrich="enrich" in r.products,
     )
     overview, per_group, metric = draw_all(r.out / "figures", inputs)
     return {"figures": {"overview": overview, "per_group": per_group, "metric": metric, "imid": imid}}
