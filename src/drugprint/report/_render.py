@@ -34,6 +34,7 @@ table.headline th.group{text-align:left;vertical-align:top;background:#fff}table
 table.headline tr.first td,table.headline tr.first th{border-top:2px solid #bbb}
 table.headline td.up{background:#e3f4e3}table.headline td.down{background:#fbe4e4}
 table.headline td.called{font-weight:600}table.headline td.na{color:#aaa}
+table.headline sup{line-height:0;font-size:.85em}
 .legend{font-size:.8em;color:#555;margin:.2em 0 .8em}
 figure.open{grid-column:1/-1}figure.open img{width:100%;max-width:1400px;min-width:min(800px,100%);cursor:zoom-out}
 .note{background:#fff8e6;border-left:4px solid #f0b429;padding:.5em 1em;font-size:.9em}
