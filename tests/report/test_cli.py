@@ -505,7 +505,10 @@ def bulk_files(screen, tmp_path_factory):
     names = [f"S{i + 1:02d}" for i in range(pdata.n_obs)]
     folder = tmp_path_factory.mktemp("bulk")
     counts = pd.DataFrame(np.asarray(pdata.X, dtype=np.int64).T, index=pdata.var_names, columns=names)
-    counts.rename_axis("gene").to_csv(folder / "counts.csv")
+    genes = dp.resources.gene_table()
+    ensembl = genes[genes["ensembl"] != ""].drop_duplicates("symbol").set_index("symbol")["ensembl"]
+    ids = counts.index.map(lambda g: f"{ensembl[g]}.7" if g in ensembl.index else g)  # versioned, as GENCODE
+    counts.set_axis(ids).rename_axis("gene").to_csv(folder / "counts.csv")
     sheet = pdata.obs[["drug", "donor"]].astype(str).set_axis(names).rename_axis("sample")
     sheet.to_csv(folder / "samples.csv")
     logcpm = np.log2((counts + 0.5) / (counts.sum() + 1) * 1e6)
@@ -514,8 +517,8 @@ def bulk_files(screen, tmp_path_factory):
 
 
 def test_cli_bulk_counts_through_the_report(bulk_files, tmp_path):
-    """A count table and a sample sheet: one group of samples, DE, pathways, GO of the up and down genes, Table 3;
-    the stages about cells are not run, and say why."""
+    """A count table with Ensembl IDs and a sample sheet: symbols again on read, one group of samples, DE,
+    pathways, GO of the up and down genes, Table 3; the stages about cells are not run, and say why."""
     out = tmp_path / "bulk"
     args = ["run", str(bulk_files / "counts.csv"), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]
     assert main([*args, "--condition-key", "drug", "--method", "voom", "--skip", "rank"]) == 0
@@ -530,6 +533,17 @@ def test_cli_bulk_counts_through_the_report(bulk_files, tmp_path):
     html = re.sub(r"<[^>]+>", "", (out / "report.html").read_text())
     assert "11 samples × 5,586 genes entered the fits as profiles, one per sample." in html  # one of 12 had <10 cells
     assert "Samples per condition" in html and "The strongest response is in all samples under mezigdomide" in html
+    de = pd.read_csv(out / "tables" / "de_results.csv")
+    assert {"IRF4", "MYC", "ISG15"} <= set(de["gene"])  # Ensembl IDs read back as symbols
+
+    out = tmp_path / "nosets"  # genes no collection knows: pathways not run, the report still written
+    probes = pd.read_csv(bulk_files / "counts.csv", index_col=0).set_axis([f"probe_{i}" for i in range(5586)])
+    probes.rename_axis("gene").to_csv(tmp_path / "probes.csv")
+    args = ["run", str(tmp_path / "probes.csv"), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]
+    assert main([*args, "--condition-key", "drug", "--method", "voom"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["stages"]["pathways"].startswith("not run: No gene") and prov["stages"]["de"] == "done"
+    assert prov["stages"]["potency"] == "not run: needs pathways, which no earlier stage produced"
 
 
 def test_cli_microarray_through_the_report(bulk_files, tmp_path):

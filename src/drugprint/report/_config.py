@@ -15,7 +15,7 @@ from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
-OPTIONAL_STAGES = ("composition", "panels", "enrich", "rank", "compare", "dose", "time")
+OPTIONAL_STAGES = ("composition", "pathways", "panels", "enrich", "rank", "compare", "dose", "time")
 
 #: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
 GROUPS = ("the cells", "the design", "pathways and stages")

@@ -101,8 +101,9 @@ def run(
         Collection for :func:`~drugprint.tl.enrich`, the over-representation of each condition's up and down
         genes (default Gene Ontology biological process; the top terms go into Table 3).
     skip
-        Optional stages to leave out: any of ``"composition"``, ``"panels"``, ``"enrich"``, ``"rank"``,
-        ``"compare"``, ``"dose"``, ``"time"``.
+        Optional stages to leave out: any of ``"composition"``, ``"pathways"``, ``"panels"``, ``"enrich"``,
+        ``"rank"``, ``"compare"``, ``"dose"``, ``"time"``. An optional stage that cannot run on the data (genes
+        no collection knows, one arm …) is reported as not run, with the reason; the run goes on.
     drug_key, dose_key
         ``obs`` columns of the drug and its dose, for :func:`~drugprint.tl.dose_response` (run when a drug was given
         at three or more doses: the conditions are then drug × dose).

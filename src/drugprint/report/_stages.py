@@ -107,7 +107,7 @@ def stages(config: RunConfig) -> list[Stage]:
         Stage("de", _de, ("pdata",), ("sig", "de")),
         Stage("composition", _composition, ("de",), ("cells", "composition", "composition_record"), True, _one_type),
         Stage("dropped", _dropped, ("pdata",), ("dropped",)),
-        Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), False, _no_direction),
+        Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), True, _no_direction),
         *nets,
         Stage("panels", _panels, ("sig",), ("panels", "panels_low_df", "panel_coverage"), True, _no_direction),
         Stage("enrich", _enrich, ("sig",), ("enrich", "enrich_record"), True, _no_lists),
