@@ -351,3 +351,47 @@ def neosubstrate_table(mdata: MuData, key: str = "neosubstrates") -> pd.DataFram
     ['IKZF1']
     """
     return table_copy(stored(mdata, key, tool="neosubstrates", what="mdata"))
+
+
+#: The stored columns of :func:`gsea_table`, in order (``group``, ``condition`` and ``term`` are inserted).
+GSEA_COLUMNS = ["signature", "source", "n_set", "es", "nes", "pvalue", "padj", "n_leading_edge", "leading_edge"]
+
+
+@doc_params(params=_params("gsea"))
+def gsea_table(sig: AnnData, key: str = "gsea") -> pd.DataFrame:
+    """Preranked GSEA of each signature, with each set's leading-edge genes, from :func:`drugprint.tl.gsea`.
+
+    Parameters
+    ----------
+    {params}
+
+    Returns
+    -------
+    One row per signature × tested set, by p-value within each signature: ``signature``, its ``group`` (when
+    grouped) and ``condition``, ``source`` (the set, e.g. the GO ID), ``term`` (the GO term's name; else the
+    source), ``n_set`` (the set's genes among the signature's ranked genes), ``es``, ``nes``, ``pvalue`` (from the
+    gene-set permutation null), ``padj`` (Benjamini–Hochberg within the signature), ``n_leading_edge`` and
+    ``leading_edge`` (those genes, ``";"``-joined in the order of the ranked list).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["Myeloma"], method="voom", verbose=False)
+    >>> dp.tl.gsea(sig, "hallmark", n_perm=200)
+    >>> tab = dp.get.gsea_table(sig)
+    >>> tab.columns[:6].tolist()
+    ['signature', 'group', 'condition', 'source', 'term', 'n_set']
+    """
+    table = stored(sig, key, tool="gsea").copy()
+    terms = stored(sig, key, tool="gsea", entry="terms")
+    for col in ("signature", "source"):
+        table[col] = table[col].astype(str)
+    table = table[[c for c in GSEA_COLUMNS if c in table]]
+    table.insert(table.columns.get_loc("source") + 1, "term", table["source"].map(terms.set_index("source")["term"]))
+    obs = sig.obs.reindex(table["signature"])
+    table.insert(1, "condition", obs["condition"].astype(str).to_numpy() if "condition" in obs else "")
+    group = group_key(sig)
+    if group is not None:
+        table.insert(1, "group", obs[group].astype(str).to_numpy())
+    return table.reset_index(drop=True)

@@ -5,6 +5,7 @@ from ._composition import composition, composition_heatmap
 from ._curves import dose_response, neosubstrates, time_course
 from ._dotplot import panel_dotplot
 from ._enrich import enrich_dotplot
+from ._gsea import gsea_plot
 from ._heatmap import pathway_heatmap
 from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
@@ -15,6 +16,7 @@ __all__ = [
     "deg_upset",
     "dose_response",
     "enrich_dotplot",
+    "gsea_plot",
     "neosubstrates",
     "panel_dotplot",
     "pathway_heatmap",

@@ -7,6 +7,7 @@ from ._concat import concat_signatures
 from ._de import de, de_methods
 from ._dose import dose_response, hill, time_course
 from ._enrich import enrich
+from ._gsea import gsea
 from ._neosubstrates import call_degradation, neosubstrates
 from ._overlap import deg_overlap
 from ._panels import panels, score_cells
@@ -27,6 +28,7 @@ __all__ = [
     "deg_overlap",
     "dose_response",
     "enrich",
+    "gsea",
     "hill",
     "neosubstrates",
     "panels",

@@ -9,4 +9,6 @@ Imports run downward only, in this order (a module imports only those above it):
 - ``dupcor`` (``duplicateCorrelation``, GLS fits), ``dispersion`` (DESeq2's dispersions), ``lrt``
 - the engines' fits: ``limma``, ``voom``, ``deseq2``, ``ttest``
 - ``replicates`` (what replicate-level tests keep from a fit), ``settests`` (camera, fry, activity)
+- on one signature's genes: ``ora`` (over-representation, limma's ``goana``), ``gsea`` (preranked GSEA: running
+  sum, leading edge, gene-set permutations)
 """
