@@ -386,15 +386,20 @@ def test_gene_subset_keeps_replicates_valid(sig_all):
 
 
 def test_score_cells_names_missing_genes_and_reads_backed_data(screen, tmp_path):
-    """Mouse symbols: an error naming the data's genes, not four NaN columns; a panel without genes is warned; a
-    backed AnnData is read from disk (it used to fail with '_CSRDataset' has no attribute 'copy')."""
+    """Mouse symbols are matched through orthologues (species="human": an error naming the data's genes, not NaN
+    columns); a panel without genes is warned; a backed AnnData is read from disk (it used to fail with
+    '_CSRDataset' has no attribute 'copy')."""
     import anndata as ad
     from scipy import sparse
 
     mouse = screen.copy()
     mouse.var_names = [g.capitalize() for g in mouse.var_names]
     with pytest.raises(ValueError, match=r"No gene of the 5 sets .* is among the data's \d+ genes \(e.g. "):
-        dp.tl.score_cells(mouse)
+        dp.tl.score_cells(mouse, species="human")
+    scored = dp.tl.score_cells(mouse, {"cyto": ["NKG7", "GZMA", "PRF1"]}, copy=True)
+    human = dp.tl.score_cells(screen, {"cyto": ["NKG7", "GZMA", "PRF1"]}, copy=True)
+    assert scored.uns["panel"]["matched_by"].startswith("mouse orthologs")
+    np.testing.assert_allclose(scored.obs["panel_cyto"], human.obs["panel_cyto"])
     with pytest.warns(UserWarning, match=r"Panel\(s\) made_up have no gene among adata.var_names"):
         dp.tl.score_cells(screen, {"cyto": ["NKG7", "GZMB"], "made_up": ["NOTAGENE1"]}, copy=True)
     cells = screen.copy()
@@ -404,3 +409,18 @@ def test_score_cells_names_missing_genes_and_reads_backed_data(screen, tmp_path)
     in_memory = dp.tl.score_cells(cells, {"cyto": ["NKG7", "GZMB", "PRF1"]}, copy=True)
     dp.tl.score_cells(backed, {"cyto": ["NKG7", "GZMB", "PRF1"]})
     np.testing.assert_allclose(backed.obs["panel_cyto"], in_memory.obs["panel_cyto"])
+
+
+def test_pathways_species(sig_all):
+    """species= chooses how a human collection meets the data: detected (mouse symbols through orthologues),
+    "human" as given (mouse symbols then match nothing), recorded in params and matched_by."""
+    sig = sig_all[sig_all.obs["cell_type"] == "Myeloma"].copy()
+    mouse = sig.copy()
+    mouse.var_names = [g.capitalize() for g in mouse.var_names]
+    dp.tl.pathways(mouse, method="activity")
+    assert mouse.uns["pathways"]["matched_by"].startswith("mouse orthologs")
+    assert mouse.uns["pathways"]["params"]["species"] == "detected"
+    with pytest.raises(ValueError, match="No gene set has at least tmin=5 tested genes"):
+        dp.tl.pathways(mouse, method="activity", species="human")
+    dp.tl.pathways(sig, method="activity", species="human")
+    assert sig.uns["pathways"]["params"]["species"] == "human" and sig.uns["pathways"]["matched_by"] == "var_names"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ def panels(
     min_fraction: float = 0.5,
     key_added: str = "panels",
     level: float = 0.95,
+    species: Literal["human", "mouse"] | None = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Test gene panels (cytotoxicity, IRF4–MYC, IL2 de-repression, neosubstrate mRNA, interferon) on each signature.
@@ -87,6 +89,11 @@ def panels(
         A panel scored in no signature has no column.
     level
         Confidence level of the effect intervals.
+    species
+        The data's organism for matching the (human) collection: ``None`` detects mouse symbols (``Ikzf1``) or
+        ``ENSMUSG`` IDs and matches them through HCOP one-to-one orthologues (:func:`drugprint.resources.orthologs`),
+        ``"human"`` matches the genes as given, ``"mouse"`` always goes through the orthologues. The route is
+        recorded in ``uns[key_added]["matched_by"]``.
     {copy}
 
     Returns
@@ -127,6 +134,7 @@ def panels(
         coverage="panel",
         # a table, not a dict keyed by panel names (which may hold "/", refused in h5ad and zarr keys)
         extra={"panels": net[["source", "target"]].set_axis(["panel", "gene"], axis=1).reset_index(drop=True)},
+        species=species,
     )
     return sig if copy else None
 
@@ -141,6 +149,7 @@ def score_cells(
     layer: str | None = None,
     key_added: str = "panel",
     random_state: int = 0,
+    species: Literal["human", "mouse"] | None = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Per-cell module scores of each panel (:func:`scanpy.tl.score_genes`), computed within each cell type.
@@ -165,6 +174,9 @@ def score_cells(
         cell type and panel (``genes``) to ``adata.uns[key_added]``.
     random_state
         Seed of the control-gene sampling in :func:`scanpy.tl.score_genes`.
+    species
+        As in :func:`drugprint.tl.panels`: mouse data are matched through one-to-one orthologues (detected, or
+        ``"mouse"``); the route is recorded in ``uns[key_added]["matched_by"]``.
     {copy}
 
     Returns
@@ -183,13 +195,16 @@ def score_cells(
 
     from .._anndata import get_matrix
     from .._counts import is_dask, is_integer_valued
-    from ..resources import match_net
+    from ..resources import harmonise_net, match_net
 
     check_obs_keys(adata, [groupby])
     panels = shipped_panels() if panels is None else panels
     net = _panel_net(panels)
-    found = match_net(net, adata.var_names, min_fraction=0.0)  # no panel gene at all: the error names the data's genes
-    absent = list(found.index[found["n_matched"] == 0])
+    matched, matched_by = harmonise_net(net, adata.var, species=species)  # mouse data: through orthologues
+    if matched.empty:  # no panel gene at all: the error names the data's genes
+        match_net(net, adata.var_names, min_fraction=0.0, species=species)
+    genes_of = matched.groupby("source", sort=False)["target"].agg(list)
+    absent = [p for p in panels if p not in genes_of.index]
     if absent:
         warnings.warn(
             f"Panel(s) {', '.join(absent)} have no gene among adata.var_names: their columns stay NaN.",
@@ -208,8 +223,8 @@ def score_cells(
     used = []
     for ct in work.obs[groupby].dropna().unique():
         sub = work[work.obs[groupby] == ct].copy()
-        for name, genes in net.groupby("source", sort=False)["target"]:
-            present = [g for g in genes if g in sub.var_names]
+        for name, genes in genes_of.items():
+            present = [g for g in dict.fromkeys(genes) if g in sub.var_names]
             if not present:
                 logger.info("score_cells: panel %s has no gene in the data", name)
                 continue
@@ -224,5 +239,6 @@ def score_cells(
     target.uns[key_added] = {
         "genes": pd.DataFrame(used, columns=[groupby, "panel", "n_genes"]),
         "params": {"groupby": groupby, "layer": layer or "X", "random_state": random_state},
+        "matched_by": matched_by,
     }
     return target if copy else None

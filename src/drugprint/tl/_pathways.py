@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import pandas as pd
 from anndata import AnnData
@@ -26,6 +27,7 @@ def pathways(
     id_column: str | None = None,
     level: float = 0.95,
     inter_gene_cor: float | None = None,
+    species: Literal["human", "mouse"] | None = None,
     copy: bool = False,
     **kwargs,
 ) -> AnnData | None:
@@ -90,6 +92,11 @@ def pathways(
     inter_gene_cor
         camera only: ``None`` estimates each set's inter-gene correlation from the residuals (calibrated
         when programmes co-vary); a number (limma's default 0.01) fixes it.
+    species
+        The data's organism for matching the (human) collection: ``None`` detects mouse symbols (``Ikzf1``) or
+        ``ENSMUSG`` IDs and matches them through HCOP one-to-one orthologues (:func:`drugprint.resources.orthologs`),
+        ``"human"`` matches the genes as given, ``"mouse"`` always goes through the orthologues. The route is
+        recorded in ``uns[key_added]["matched_by"]``.
     {copy}
     **kwargs
         Passed to the decoupler method (gene-level methods only).
@@ -135,6 +142,7 @@ def pathways(
         id_column=id_column,
         level=level,
         inter_gene_cor=inter_gene_cor,
+        species=species,
         **kwargs,
     )
     return sig if copy else None

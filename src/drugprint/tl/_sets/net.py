@@ -16,13 +16,19 @@ SLASH = "\u2215"
 
 
 def prepare_net(
-    sig: AnnData, net: pd.DataFrame, layer: str | None, id_column: str | None, min_fraction: float
+    sig: AnnData,
+    net: pd.DataFrame,
+    layer: str | None,
+    id_column: str | None,
+    min_fraction: float,
+    species: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.DataFrame]:
     """The net as given (with weights), the net on ``sig``'s genes, how genes were matched, and the overlap per set.
 
     The net on ``sig``'s genes has ``source``, ``target`` (a ``var_name``), ``weight`` and ``input_target`` (the
     identifier the net used). Errors name duplicated gene names, a missing ``layer`` and, when no gene matches,
-    the identifiers the data has.
+    the identifiers the data has. ``species``: as :func:`drugprint.resources.harmonise_net` (``None`` detects
+    mouse data and matches them through orthologues).
     """
     original = net if "weight" in net.columns else net.assign(weight=1.0)
     slashed = sorted({str(x) for x in original["source"] if "/" in str(x)})
@@ -41,9 +47,9 @@ def prepare_net(
         raise KeyError(
             f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}. Is this a signatures AnnData?"
         )
-    matched, matched_by = harmonise_net(original, sig.var, id_column=id_column)
+    matched, matched_by = harmonise_net(original, sig.var, id_column=id_column, species=species)
     if matched.empty:  # say which identifiers the data has, not the (empty) matched ones
-        match_net(original, sig.var_names, min_fraction=min_fraction)
+        match_net(original, sig.var_names, min_fraction=min_fraction, species=species)
     report = match_net(original, matched["input_target"].unique(), min_fraction=min_fraction)
     return original, matched[["source", "target", "weight", "input_target"]], matched_by, report
 

@@ -33,6 +33,7 @@ def score_sets(
     level: float = 0.95,
     inter_gene_cor: float | None = None,
     coverage: str | None = None,
+    species: str | None = None,
     extra: dict | None = None,
     **kwargs,
 ) -> None:
@@ -48,7 +49,7 @@ def score_sets(
     spec = SET_METHODS[method]
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-    original, matched, matched_by, overlap = prepare_net(sig, net, layer, id_column, min_fraction)
+    original, matched, matched_by, overlap = prepare_net(sig, net, layer, id_column, min_fraction, species)
     net = matched[["source", "target", "weight"]]
     need = minimum(overlap, tmin, min_tested_fraction)
     sources = pd.Index(list(dict.fromkeys(net["source"])))
@@ -86,6 +87,7 @@ def score_sets(
             "min_fraction": float(min_fraction),
             "min_tested_fraction": float(min_tested_fraction),
             "id_column": id_column or "",
+            "species": species or "detected",
         },
         "null": spec.described,
         "net": provenance(original),
