@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -67,13 +68,20 @@ def _run_parser(sub, fmt) -> None:
     r.add_argument(
         "input",
         help="cells × genes (.h5ad, .h5mu or .zarr with raw counts), or samples: a count table (.csv, .tsv, .txt, "
-        "featureCounts; with --samples) or, with --microarray, a log-intensity matrix",
+        "featureCounts), a folder of salmon or kallisto outputs (one subfolder per sample), each with --samples, "
+        "or, with --microarray, a log-intensity matrix",
     )
     r.add_argument("--out", default="results", help="output directory")
     groups = {name: r.add_argument_group(name) for name in GROUPS}
     groups["the cells"].add_argument("--mod", default="rna", help="modality of an .h5mu file")
     groups["the cells"].add_argument(
         "--samples", default=None, help="sample sheet (CSV/TSV, one row per sample) for a count table or an array"
+    )
+    groups["the cells"].add_argument(
+        "--gene-map",
+        default=None,
+        help="two-column table (CSV/TSV) from the count table's identifiers to genes: transcript → gene for "
+        "salmon/kallisto transcript files, or IDs → symbols",
     )
     groups["the cells"].add_argument(
         "--microarray",
@@ -137,6 +145,22 @@ def contrasts(values: list[list[str]] | None):
 
 #: Inputs read as a table of samples (bulk counts or arrays) rather than cells.
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+#: The per-sample files of a quantification folder (one subfolder per sample), by tool.
+QUANT_FILES = ("quant.genes.sf", "quant.sf", "abundance.tsv")
+
+
+def _quant_files(folder):
+    """The salmon or kallisto files of a folder with one subfolder per sample (the first kind found)."""
+    from pathlib import Path
+
+    for name in QUANT_FILES:
+        files = sorted(Path(folder).glob(f"*/{name}"))
+        if files:
+            return files
+    raise ValueError(
+        f"{folder} is a folder without {' or '.join(QUANT_FILES)} in its subfolders (one per sample): give a count "
+        "table, a folder of salmon or kallisto outputs, or cells (.h5ad, .h5mu, .zarr)."
+    )
 
 
 def _read_input(args, argv) -> tuple:
@@ -147,10 +171,14 @@ def _read_input(args, argv) -> tuple:
     if args.microarray:
         return io.read_microarray(args.input, args.samples), True
     if name.endswith(TABLE_SUFFIXES):
-        return io.read_counts(args.input, args.samples), True
+        return io.read_counts(args.input, args.samples, gene_map=args.gene_map), True
+    if os.path.isdir(args.input) and not name.rstrip("/").endswith(".zarr"):
+        return io.read_counts(_quant_files(args.input), args.samples, gene_map=args.gene_map), True
     adata = io.read(args.input, mod=args.mod)
-    if args.samples is not None:
-        raise ValueError(f"--samples goes with a count table or an array; {args.input} is read as AnnData.")
+    if args.samples is not None or args.gene_map is not None:
+        raise ValueError(
+            f"--samples and --gene-map go with a count table or an array; {args.input} is read as AnnData."
+        )
     return adata, str(args.groupby).lower() == "none"  # an AnnData of samples: --groupby none
 
 

@@ -554,3 +554,28 @@ def test_cli_microarray_through_the_report(bulk_files, tmp_path):
     assert prov["de"]["method"] == "limma" and prov["stages"]["pathways"] == "done"
     de = pd.read_csv(out / "tables" / "de_summary.csv").set_index("condition")
     assert de.loc["mezigdomide", "n_deg"] > 20
+
+
+def test_cli_salmon_folder(bulk_files, tmp_path):
+    """A folder of salmon outputs (one subfolder per sample, transcript level) with a transcript → gene map."""
+    counts = pd.read_csv(bulk_files / "counts.csv", index_col=0)
+    counts = counts.iloc[:1500]
+    tx = [f"{g}-tx{k}" for g in counts.index for k in (1, 2)]
+    for sample in counts.columns:
+        reads = np.repeat(counts[sample].to_numpy() / 2, 2)  # two transcripts per gene, half the reads each
+        folder = tmp_path / "salmon" / sample
+        folder.mkdir(parents=True)
+        lines = ["Name\tLength\tEffectiveLength\tTPM\tNumReads"] + [
+            f"{t}\t2000\t1850.5\t1.0\t{r:.1f}" for t, r in zip(tx, reads, strict=True)
+        ]
+        (folder / "quant.sf").write_text("\n".join(lines) + "\n")
+    pd.DataFrame({"tx": tx, "gene": [t.rsplit("-tx", 1)[0] for t in tx]}).to_csv(tmp_path / "tx2gene.csv", index=False)
+    out = tmp_path / "res"
+    args = ["run", str(tmp_path / "salmon"), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]
+    args += ["--gene-map", str(tmp_path / "tx2gene.csv"), "--condition-key", "drug", "--method", "voom"]
+    assert main([*args, "--skip", "rank", "compare", "enrich"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["input"]["n_genes"] <= 1500 and prov["stages"]["de"] == "done"
+    de = pd.read_csv(out / "tables" / "de_results.csv")  # transcripts → versioned Ensembl genes → symbols
+    assert de["gene"].str.startswith("ENSG").mean() < 0.01 and {"CDK4", "CDK1", "CDC6"} <= set(de["gene"])
+    assert main(["run", str(tmp_path), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]) == 1

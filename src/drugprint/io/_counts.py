@@ -277,8 +277,9 @@ def read_counts(
         An identifier mapped to two different genes is an error.
     map_ids
         Name genes given as human Ensembl IDs (``ENSG…``, versioned or not) or Entrez IDs (whole numbers) by their
-        NCBI Gene symbol, through :func:`drugprint.resources.gene_table` (used when neither ``gene_map`` nor
-        ``symbol_col`` is given). ``"auto"`` maps when at least 90 % of the gene names are IDs of one kind (and
+        NCBI Gene symbol, through :func:`drugprint.resources.gene_table` (after ``gene_map`` too: transcripts
+        mapped to Ensembl genes are then named by symbol, the map's identifiers kept in ``var["mapped_from"]``).
+        ``"auto"`` maps when at least 90 % of the gene names are IDs of one kind (and
         at least half of them are known); ``True`` maps whatever IDs there are; ``False`` keeps the IDs. Rule:
         an ID without a symbol keeps its ID; IDs that share a symbol are not summed: the one with the highest
         total count takes the symbol (the first in the file on ties), the others keep their ID. The IDs are kept
@@ -373,6 +374,12 @@ def read_counts(
     if gmap is not None:
         what = "symbol_col" if symbol_col is not None else "gene_map"
         counts, var = _apply_gene_map(counts, var_extra, gmap, fmt, what)
+        if map_ids is not False:  # e.g. transcript → Ensembl gene by gene_map, then Ensembl → symbol
+            mapped = to_symbols(counts.index, counts.sum(axis=1).to_numpy(), map_ids="auto", what="total count")
+            if mapped is not None:
+                names, id_var, id_record = mapped
+                var = id_var.join(var.rename(columns={"gene_ids": "mapped_from"}).set_axis(names))
+                counts.index = names
     else:
         if counts.index.has_duplicates:
             dup = counts.index[counts.index.duplicated()].unique()[:5].tolist()
