@@ -217,6 +217,17 @@ def overlap_table(sig: AnnData, key: str = "deg_overlap") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _labelled(sig: AnnData, table: pd.DataFrame, terms: pd.DataFrame) -> pd.DataFrame:
+    """A set table with each set's ``term`` after ``source`` and the signature's ``group`` and ``condition``."""
+    table.insert(table.columns.get_loc("source") + 1, "term", table["source"].map(terms.set_index("source")["term"]))
+    obs = sig.obs.reindex(table["signature"])
+    table.insert(1, "condition", obs["condition"].astype(str).to_numpy() if "condition" in obs else "")
+    group = group_key(sig)
+    if group is not None:
+        table.insert(1, "group", obs[group].astype(str).to_numpy())
+    return table.reset_index(drop=True)
+
+
 #: The stored columns of :func:`enrich_table`, in order (``group``, ``condition`` and ``term`` are inserted).
 ENRICH_COLUMNS = [
     "signature",
@@ -271,13 +282,7 @@ def enrich_table(sig: AnnData, key: str = "enrich") -> pd.DataFrame:
         table.columns.get_loc("overlap") + 1, "expected", table["n_set"] * table["n_list"] / table["n_universe"]
     )
     table = table[[c for c in ENRICH_COLUMNS if c in table]]
-    table.insert(table.columns.get_loc("source") + 1, "term", table["source"].map(terms.set_index("source")["term"]))
-    obs = sig.obs.reindex(table["signature"])
-    table.insert(1, "condition", obs["condition"].astype(str).to_numpy() if "condition" in obs else "")
-    group = group_key(sig)
-    if group is not None:
-        table.insert(1, "group", obs[group].astype(str).to_numpy())
-    return table.reset_index(drop=True)
+    return _labelled(sig, table, terms)
 
 
 @doc_params(params=_params("dose_response"))
@@ -388,10 +393,4 @@ def gsea_table(sig: AnnData, key: str = "gsea") -> pd.DataFrame:
     for col in ("signature", "source"):
         table[col] = table[col].astype(str)
     table = table[[c for c in GSEA_COLUMNS if c in table]]
-    table.insert(table.columns.get_loc("source") + 1, "term", table["source"].map(terms.set_index("source")["term"]))
-    obs = sig.obs.reindex(table["signature"])
-    table.insert(1, "condition", obs["condition"].astype(str).to_numpy() if "condition" in obs else "")
-    group = group_key(sig)
-    if group is not None:
-        table.insert(1, "group", obs[group].astype(str).to_numpy())
-    return table.reset_index(drop=True)
+    return _labelled(sig, table, terms)
