@@ -52,10 +52,11 @@ def gsea(
     deviation from 0 of the running sum that rises at the set's genes by their ``|value|`` (weight ``p = 1``) and
     falls at the others. Its p-value comes from the gene-set permutation null: the ES of ``n_perm`` random sets of
     the same size drawn from the ranked genes, ``(1 + #{null at least as extreme}) / (1 + #{null of ES's
-    sign})``; NES = ES / |mean of the null ES of its sign|. Benjamini–Hochberg adjusts within each signature. The
-    leading edge is the set's genes at or before the running sum's peak for a positive ES, at or after it for a
-    negative one: the genes that carry the score. The null treats genes as exchangeable: co-regulated genes make
-    the p-values liberal (Wu & Smyth 2012), which the replicate-based tests avoid when replicates exist.
+    sign})``; NES = ES divided by the absolute mean of the null ES of its sign. Benjamini–Hochberg adjusts within
+    each signature. The leading edge is the set's genes at or before the running sum's peak for a positive ES, at
+    or after it for a negative one: the genes that carry the score. The null treats genes as exchangeable:
+    co-regulated genes make the p-values liberal (Wu & Smyth 2012), which the replicate-based tests avoid when
+    replicates exist.
 
     Parameters
     ----------
