@@ -163,7 +163,7 @@ def _quant_files(folder):
     )
 
 
-def _read_input(args, argv) -> tuple:
+def _read_input(args) -> tuple:
     """The input as AnnData, and whether its rows are samples (a count table, an array, --samples given)."""
     from . import io
 
@@ -204,11 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             options = {f.name: getattr(args, f.name) for f in _options()}
             options["contrasts"] = contrasts(options["contrasts"])
             options["title"] = options["title"] or f"drugprint report: {args.input}"
-            adata, samples = _read_input(args, argv)
+            options["method"] = options["method"] or ("limma" if args.microarray else "deseq2")
+            adata, samples = _read_input(args)
             if samples:  # a study of samples: one group, each sample a profile
                 options["groupby"] = None
-                if args.microarray and not any(a.startswith("--method") for a in (argv or sys.argv)):
-                    options["method"] = "limma"
             res = report.run(adata, args.out, **options)
     except (KeyError, ValueError, TypeError, OSError) as err:  # bad input: one line; other errors keep a traceback
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

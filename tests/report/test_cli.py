@@ -579,3 +579,15 @@ def test_cli_salmon_folder(bulk_files, tmp_path):
     de = pd.read_csv(out / "tables" / "de_results.csv")  # transcripts → versioned Ensembl genes → symbols
     assert de["gene"].str.startswith("ENSG").mean() < 0.01 and {"CDK4", "CDK1", "CDC6"} <= set(de["gene"])
     assert main(["run", str(tmp_path), "--samples", str(bulk_files / "samples.csv"), "--out", str(out)]) == 1
+
+
+def test_panels_shown_when_pathways_are_skipped(small_h5ad, tmp_path):
+    """--skip pathways: no tiers, but the panels section still lists the panels called, from the panels table."""
+    out = tmp_path / "res"
+    assert main(["run", str(small_h5ad), "--out", str(out), "--method", "voom", "--skip", "pathways", "enrich"]) == 0
+    panels = pd.read_csv(out / "tables" / "panels.csv")
+    called = panels[panels["padj"] < 0.05]
+    html = (out / "report.html").read_text()
+    section = html[html.index("6. Gene panels") :]
+    assert len(called) > 0 and "Panels done" not in html
+    assert all(f"<td>{src}</td>" in section for src in called["source"].unique())

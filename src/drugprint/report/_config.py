@@ -106,7 +106,11 @@ class RunConfig:
         group="the design",
     )
     method: str = option(
-        "deseq2", "DE engine (voom is much faster)", group="the design", choices=lambda: tuple(ENGINES)
+        "deseq2",
+        "DE engine (voom is much faster; default: deseq2, limma for --microarray)",
+        group="the design",
+        choices=lambda: tuple(ENGINES),
+        cli_default=None,
     )
     robust: bool = option(
         False,

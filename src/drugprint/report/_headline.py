@@ -63,14 +63,8 @@ def low_df_groups(r) -> dict[str, int]:
 
 
 def activity_calls(r) -> set[tuple[str, str]]:
-    """``(signature, source)`` of the pathways and panels the activity test called in the few-replicate fits."""
-    record = r.get("pathways_record")
-    lows = [None if record is None else record["low_df"], r.get("panels_low_df")]
-    out = set()
-    for low in (x for x in lows if x is not None and len(x)):
-        for _, row in low[low["called_by_activity"] > 0].iterrows():
-            out |= {(row["signature"], call.rsplit(" ", 1)[0]) for call in row["activity_calls"].split("; ")}
-    return out
+    """``(signature, source)`` the activity test called at the run's ``alpha`` in fits with few residual df."""
+    return set(r.get("pathways_activity", set())) | set(r.get("panels_activity", set()))
 
 
 def _effect(effect: float, lo: float, hi: float) -> str:

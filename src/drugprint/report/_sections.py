@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._anndata import categories
 from .._labels import pretty
+from .._signatures import conditions
 from ..resources import GO_ONTOLOGIES, KEY_PATHWAYS
 from ..tl._sets.methods import SET_METHODS
 from ._headline import group_order, headline_table, legend, readouts, verdict
@@ -32,7 +33,7 @@ def _groups(r) -> list[str]:
 
 
 def _conditions(r) -> list[str]:
-    return [str(c) for c in categories(r["sig"].obs["condition"])]
+    return [str(c) for c in conditions(r["sig"])]
 
 
 def _figs(r):
@@ -382,8 +383,8 @@ def _coverage(r) -> str:
 
 def panels(r):
     """The gene panels: cytotoxicity dot plot, panels called, and what transcripts can say of degradation."""
-    potency_panels = r.get("potency_panels")
-    if potency_panels is None:
+    scored, potency_panels = r.get("panels"), r.get("potency_panels")
+    if scored is None:
         return "panels", "6. Gene panels", f"<p>Panels {e(r.stages.get('panels', ''))}.</p>"
     figs, overview, _ = _figs(r)
     imid = r["figures"]["imid"]
@@ -393,12 +394,14 @@ def panels(r):
         parts.append(img(figs / f"{overview['cytotoxicity']}.png", caption, wide=True))
     else:
         parts.append("<p>The cytotoxicity panel (NKG7, GZMB, PRF1, IFNG …) moved in no cell type.</p>")
-    called = potency_panels[potency_panels["tier"].astype(str) != "none"]
-    cols = ["group", "condition", "source", "log2fc", "log2fc_lo", "log2fc_hi", "padj", "tier"]
+    if potency_panels is not None:  # with their tiers
+        called = potency_panels[potency_panels["tier"].astype(str) != "none"].astype({"tier": str})
+        cols = ["group", "condition", "source", "log2fc", "log2fc_lo", "log2fc_hi", "padj", "tier"]
+    else:  # pathways left out: no tiers, the calls alone
+        called = scored[scored["padj"] < r.config.alpha]
+        cols = [r.config.groupby, "condition", "source", "log2fc", "log2fc_lo", "log2fc_hi", "padj"]
     parts.append(
-        table(called[cols].astype({"tier": str}), scroll=True)
-        if len(called)
-        else "<p>No panel moved significantly in any cell type.</p>"
+        table(called[cols], scroll=True) if len(called) else "<p>No panel moved significantly in any cell type.</p>"
     )
     parts.append(_coverage(r))
     if imid:

@@ -28,6 +28,7 @@ from ..resources import KEY_PATHWAYS, genesets, is_imid_study, panels_for
 from ..resources import panels as shipped_panels
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
+from ..tl._sets.replicate import LOW_DF
 from ._config import RunConfig
 from ._figures import FigureInputs, draw_all, slug
 from ._summaries import de_summary, dropped_profiles
@@ -107,9 +108,16 @@ def stages(config: RunConfig) -> list[Stage]:
         Stage("de", _de, ("pdata",), ("sig", "de")),
         Stage("composition", _composition, ("de",), ("cells", "composition", "composition_record"), True, _one_type),
         Stage("dropped", _dropped, ("pdata",), ("dropped",)),
-        Stage("pathways", _pathways, ("sig",), ("pathways", "pathways_record", "nets"), True, _no_direction),
+        Stage(
+            "pathways",
+            _pathways,
+            ("sig",),
+            ("pathways", "pathways_record", "nets", "pathways_activity"),
+            True,
+            _no_direction,
+        ),
         *nets,
-        Stage("panels", _panels, ("sig",), ("panels", "panels_low_df", "panel_coverage"), True, _no_direction),
+        Stage("panels", _panels, ("sig",), ("panels", "panels_activity", "panel_coverage"), True, _no_direction),
         Stage("enrich", _enrich, ("sig",), ("enrich", "enrich_record"), True, _no_lists),
         Stage("potency", _potency, ("pathways",), ("potency", "potency_panels", "thresholds")),
         Stage("rank", _rank, ("potency",), ("rank",), True, _one_arm),
@@ -241,6 +249,21 @@ def _no_direction(r: Results) -> str | None:
     return None
 
 
+def activity_called(sig: AnnData, key: str, alpha: float) -> set[tuple[str, str]]:
+    """``(signature, source)`` the activity test calls at ``padj < alpha`` in fits with few residual df.
+
+    Read from the tool's record of each fit (every call, not the ten ``low_df`` lists by name, at the run's level).
+    """
+    out = set()
+    for rec in sig.uns[key].get("replicates", {}).values():
+        if int(rec["df_residual"]) > LOW_DF:
+            continue
+        called = np.asarray(rec["activity_padj"]) < alpha
+        for i, j in zip(*np.nonzero(called), strict=True):
+            out.add((str(rec["signatures"][i]), str(rec["sources"][j])))
+    return out
+
+
 def _pathways(r: Results) -> dict:
     c, sig = r.config, r["sig"]
     nets = {net_key(i, n): genesets(n) for i, n in enumerate(c.nets)}
@@ -254,7 +277,8 @@ def _pathways(r: Results) -> dict:
         "record": {k: v for k, v in rec.items() if k not in ("net", "overlap", "basis", "replicates")},
         "pvalue_basis": rec["basis"]["basis"].value_counts().to_dict(),
     }
-    return {"pathways": get.pathway_table(sig, "pathways"), "pathways_record": record, "nets": nets}
+    out = {"pathways": get.pathway_table(sig, "pathways"), "pathways_record": record, "nets": nets}
+    return {**out, "pathways_activity": activity_called(sig, "pathways", c.alpha)}
 
 
 def _other_net(key: str) -> Callable[[Results], dict]:
@@ -277,7 +301,7 @@ def _panels(r: Results) -> dict:
     rec = sig.uns["panels"]
     return {
         "panels": get.pathway_table(sig, "panels"),
-        "panels_low_df": rec.get("low_df"),
+        "panels_activity": activity_called(sig, "panels", r.config.alpha),
         "panel_coverage": rec.get("coverage"),
     }
 

@@ -13,7 +13,7 @@ from anndata import AnnData
 from .._docs import doc_params, key_added
 from .._results import store
 from .._signatures import check_signatures
-from ..resources import annotated_genes, genesets, provenance
+from ..resources import annotated_genes, genesets, harmonise_net, match_net, provenance
 from ._stats.multitest import bh
 from ._stats.ora import hypergeometric, membership
 
@@ -29,12 +29,33 @@ def _lists(padj: np.ndarray, lfc: np.ndarray, alpha: float, lfc_threshold: float
     }
 
 
-def _collection(net: str | PathLike | pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+#: The pseudo-set that carries a collection's annotated genes through the same matching as its sets.
+_ANNOTATED = "\0annotated"
+
+
+def set_members(sig: AnnData, net, *, species: str | None = None, annotated: bool = False):
+    """A collection's sets as a sets × ``var_names`` 0/1 matrix, matched as :func:`drugprint.tl.pathways` matches.
+
+    The net's genes reach the data through :func:`drugprint.resources.harmonise_net` (Ensembl versions, a symbol
+    column of ``var``, mouse orthologues); no match at all is :func:`~drugprint.resources.match_net`'s error,
+    which names the data's genes. Returns the net as loaded, the set names, the matrix, how genes were matched,
+    and (``annotated``) which ``var_names`` carry an annotation in the collection's source, matched the same way.
+    """
     net = genesets(net) if not isinstance(net, pd.DataFrame) else net
-    missing = {"source", "target"} - set(net.columns)
-    if missing:
-        raise KeyError(f"net needs columns 'source' and 'target'; missing {sorted(missing)}.")
-    return net, annotated_genes(net)
+    sets = net[["source", "target"]].astype(str).assign(weight=1.0)
+    pairs = sets
+    if annotated:
+        extra = pd.DataFrame({"source": _ANNOTATED, "target": annotated_genes(net).astype(str), "weight": 1.0})
+        pairs = pd.concat([sets, extra], ignore_index=True)
+    pairs.attrs = dict(net.attrs)
+    matched, matched_by = harmonise_net(pairs, sig.var, species=species)
+    if not (matched["source"] != _ANNOTATED).any():  # the error names the data's genes and the sets
+        match_net(sets, sig.var_names, min_fraction=0.0, species=species)
+    extra_rows = (matched["source"] == _ANNOTATED).to_numpy()
+    on_list = sig.var_names.isin(matched.loc[extra_rows, "target"]) if annotated else None
+    sets = matched[~extra_rows]
+    names, member = membership(sets["source"].to_numpy(), sets["target"].to_numpy(), sig.var_names)
+    return net, names, member, matched_by, on_list
 
 
 @doc_params(
@@ -53,6 +74,7 @@ def enrich(
     directions: Sequence[Direction] = ("up", "down"),
     min_size: int = 10,
     max_size: int = 500,
+    species: Literal["human", "mouse"] | None = None,
     key_added: str = "enrich",
     copy: bool = False,
 ) -> AnnData | None:
@@ -80,6 +102,9 @@ def enrich(
         The lists tested: ``"up"``, ``"down"``, ``"any"`` (both together).
     min_size, max_size
         Sets with fewer or more genes in the universe are not tested.
+    species
+        As in :func:`drugprint.tl.pathways`: how the (human) collection meets the data's genes (``None``: mouse
+        symbols detected and matched through one-to-one orthologues, the annotated universe too).
     {key_added}
     {copy}
 
@@ -98,8 +123,6 @@ def enrich(
     >>> top["source"], top["term"]  # doctest: +SKIP
     ('GO:0034340', 'response to type I interferon')
     """
-    if not isinstance(sig, AnnData):
-        raise TypeError(f"enrich expects a signatures AnnData, got {type(sig).__name__}.")
     check_signatures(sig, layers=("padj", "log2fc"))
     unknown = [d for d in directions if d not in ("up", "down", "any")]
     if unknown or not directions:
@@ -109,16 +132,7 @@ def enrich(
             f"Need 0 < alpha <= 1, lfc_threshold >= 0 and 1 <= min_size <= max_size; got alpha={alpha}, "
             f"lfc_threshold={lfc_threshold}, min_size={min_size}, max_size={max_size}."
         )
-    net, annotated = _collection(net)
-    names, member = membership(
-        net["source"].astype(str).to_numpy(), net["target"].astype(str).to_numpy(), sig.var_names
-    )
-    if member.nnz == 0:
-        raise ValueError(
-            f"No gene of the collection is among the signatures' genes (e.g. {list(sig.var_names[:3])}); are they "
-            "named by another identifier (Ensembl IDs?) or another organism?"
-        )
-    on_list = sig.var_names.isin(annotated)
+    net, names, member, matched_by, on_list = set_members(sig, net, species=species, annotated=True)
     padj = np.asarray(sig.layers["padj"], dtype=float)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
     frames, lists = [], []
@@ -142,7 +156,8 @@ def enrich(
             frame.insert(0, "direction", direction)
             frame.insert(0, "signature", str(signature))
             frame["padj"] = bh(frame["pvalue"].to_numpy())
-            frame["genes"] = _overlap_genes(member, keep, universe & called[direction], sig.var_names, frame["pvalue"])
+            hits = universe & called[direction]
+            frame["genes"] = _overlap_genes(member, keep, hits, sig.var_names, frame["pvalue"], alpha)
             frames.append(frame.sort_values(["pvalue", "source"], kind="stable"))
     table = pd.concat(frames, ignore_index=True)
     for col in ("signature", "direction", "source"):
@@ -156,17 +171,20 @@ def enrich(
         "min_size": int(min_size),
         "max_size": int(max_size),
         "universe": "tested genes (finite padj) with at least one annotation in the collection's source",
+        "matched_by": matched_by,
     }
     sizes = pd.DataFrame(lists, columns=["signature", "direction", "n_list", "n_universe"])
     entries = {"table": table, "lists": sizes, "terms": terms, "net": provenance(net)}
     return store(sig, key_added, entries, params, copy=copy, tool="enrich", getter="enrich_table")
 
 
-def _overlap_genes(member, keep: np.ndarray, hits: np.ndarray, genes: pd.Index, pvalue: pd.Series) -> np.ndarray:
-    """The list's genes in each kept set, ``";"``-joined, for the sets at ``pvalue < 0.05`` (else ``""``)."""
+def _overlap_genes(
+    member, keep: np.ndarray, hits: np.ndarray, genes: pd.Index, pvalue: pd.Series, alpha: float
+) -> np.ndarray:
+    """The list's genes in each kept set, ``";"``-joined, for the sets at ``pvalue < alpha`` (else ``""``)."""
     rows = np.flatnonzero(keep)
     out = np.full(rows.size, "", dtype=object)
-    for j in np.flatnonzero(pvalue.to_numpy() < 0.05):
+    for j in np.flatnonzero(pvalue.to_numpy() < alpha):
         cols = member.indices[member.indptr[rows[j]] : member.indptr[rows[j] + 1]]
         out[j] = ";".join(genes[cols[hits[cols]]])
     return out

@@ -15,11 +15,10 @@ from .._docs import doc_params, key_added
 from .._results import store
 from .._signatures import check_signatures
 from ..resources import provenance
-from ._enrich import _collection, _terms
+from ._enrich import _terms, set_members
 from ._sets.methods import GENE_LEVEL_NOTE
 from ._stats import gsea as stats
 from ._stats.multitest import bh
-from ._stats.ora import membership
 
 #: The statistics a signature can be ranked by.
 RANK_LAYERS = ("stat", "log2fc")
@@ -40,6 +39,7 @@ def gsea(
     max_size: int = 500,
     n_perm: int = 1000,
     random_state: int = 0,
+    species: Literal["human", "mouse"] | None = None,
     key_added: str = "gsea",
     copy: bool = False,
 ) -> AnnData | None:
@@ -76,6 +76,9 @@ def gsea(
     n_perm
         Random sets drawn per set size for the null (the smallest p-value is about ``2 / n_perm``).
     {random_state}
+    species
+        As in :func:`drugprint.tl.pathways`: how the (human) collection meets the data's genes (``None``: mouse
+        symbols detected and matched through one-to-one orthologues).
     {key_added}
     {copy}
 
@@ -97,15 +100,7 @@ def gsea(
     check_choice(layer, RANK_LAYERS, name="layer")
     check_signatures(sig, layers=(layer,))
     _check_sizes(min_size, max_size, n_perm)
-    net, _ = _collection(net)
-    names, member = membership(
-        net["source"].astype(str).to_numpy(), net["target"].astype(str).to_numpy(), sig.var_names
-    )
-    if member.nnz == 0:
-        raise ValueError(
-            f"No gene of the collection is among the signatures' genes (e.g. {list(sig.var_names[:3])}); are they "
-            "named by another identifier (Ensembl IDs?) or another organism?"
-        )
+    net, names, member, matched_by, _ = set_members(sig, net, species=species)
     values = np.asarray(sig.layers[layer], dtype=float)
     frames = [
         _one_signature(str(s), values[i], member, names, sig.var_names, min_size, max_size, n_perm, random_state)
@@ -127,6 +122,7 @@ def gsea(
         "n_perm": int(n_perm),
         "random_state": int(random_state),
         "weight": 1,
+        "matched_by": matched_by,
         "null": f"gene-set permutation: random sets of the same size from the ranked genes; {GENE_LEVEL_NOTE}",
     }
     entries = {"table": table, "terms": _terms(net, names), "net": provenance(net)}
