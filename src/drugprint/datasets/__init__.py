@@ -2,5 +2,6 @@
 
 from ._baselines import CELL_TYPES
 from ._imid_screen import COMPOSITION, DRUGS, activity, gene_universe, imid_screen
+from ._screen import screen
 
-__all__ = ["CELL_TYPES", "COMPOSITION", "DRUGS", "activity", "gene_universe", "imid_screen"]
+__all__ = ["CELL_TYPES", "COMPOSITION", "DRUGS", "activity", "gene_universe", "imid_screen", "screen"]
