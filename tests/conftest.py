@@ -24,6 +24,20 @@ def screen():
 
 
 @pytest.fixture(scope="session")
+def compound_screen():
+    """A simulated compound screen: 40 compounds (8 families, a quarter inactive) × 2 lines × 3 replicates."""
+    return dp.datasets.screen(40, n_genes=1000, cell_lines=2, random_state=3)
+
+
+@pytest.fixture(scope="session")
+def compound_sig(compound_screen):
+    """Its signatures, fitted in blocks of 10 compounds (voom), with Hallmark pathways (read-only)."""
+    sig = dp.tl.de(compound_screen, condition_key="compound", covariates=["replicate"], method="voom", verbose=False)
+    dp.tl.pathways(sig)
+    return sig
+
+
+@pytest.fixture(scope="session")
 def pdata(screen):
     return dp.pp.pseudobulk(screen, sample_key="sample", groupby="cell_type")
 

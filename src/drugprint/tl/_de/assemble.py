@@ -17,6 +17,7 @@ from .plan import Plan
 #: The columns of ``uns["de"]["fits"]``: one row per fitted group.
 FIT_COLUMNS = [
     "group",
+    "part",
     "n_profiles",
     "profiles_per_condition",
     "residual_df",
@@ -38,6 +39,9 @@ def assemble(pdata: AnnData, plan: Plan, fitted: list, params: dict) -> AnnData:
     (method, alpha, executor …), written into ``uns["de"]`` in the record's order.
     """
     rows, results, fits, replicates = [], [], [], {}
+    places = []  # (group, test) positions of the rows, to order them when groups were fitted in blocks
+    group_at = {g: i for i, g in enumerate(plan.groups)}
+    test_at = {spec.label: i for i, spec in enumerate(plan.specs)}
     for job, (tables, info, seconds) in zip(plan.jobs, fitted, strict=True):
         logger.info(
             "de: %s fitted in %.1f s (%d profiles, %d genes)", job.group, seconds, len(job.meta), job.tested.sum()
@@ -52,12 +56,16 @@ def assemble(pdata: AnnData, plan: Plan, fitted: list, params: dict) -> AnnData:
         for key, spec in job.specs.items():
             name, row = _row(job, spec, plan.groupby, plan.condition_key, plan.cond_col)
             rows.append((name, row))
+            places.append((group_at[job.group], test_at[spec.label]))
             results.append(tables[key])
             if isinstance(job.tests[key], np.ndarray):  # omnibus rows have no contrast for set tests
                 signatures.append(name)
                 contrasts.append(job.tests[key])
         if signatures:  # voom weights per profile only where a replicate-level set test can use them
             replicates[f"fit{len(replicates)}"] = _replicate_record(job, info, plan, pdata, signatures, contrasts)
+    if any(job.part for job in plan.jobs):  # blocks of conditions: rows back in the tests' order within each group
+        order = sorted(range(len(rows)), key=places.__getitem__)
+        rows, results = [rows[i] for i in order], [results[i] for i in order]
     sig = _signatures(pdata, rows, results, plan.groupby)
     sig.layers["padj_global"] = global_padj(sig)
     sig.uns["de"] = _record(plan, params, fits, replicates)
@@ -79,6 +87,7 @@ def _fit_row(job: FitJob, info: dict, seconds: float, plan: Plan) -> dict:
     omnibus_df = [t.df for t in job.tests.values() if isinstance(t, Omnibus)]
     return {
         "group": job.group,
+        "part": job.part,
         "n_profiles": len(job.meta),
         "profiles_per_condition": _per_condition(job.meta, plan.cond_col),
         "residual_df": int(design.matrix.shape[0] - np.linalg.matrix_rank(design.matrix.to_numpy(float))),
@@ -212,7 +221,7 @@ def _record(plan: Plan, params: dict, fits: list[dict], replicates: dict) -> dic
         "filter_genes": "filterByExpr (edgeR's rule)" if plan.filter_genes else "none",
         "scale": "counts" if plan.is_counts else "log values",
     }
-    run = {k: params[k] for k in ("alpha", "robust", "n_cpus", "n_jobs", "client", "executor")}
+    run = {k: params[k] for k in ("conditions_per_fit", "alpha", "robust", "n_cpus", "n_jobs", "client", "executor")}
     options = {k: params[k] for k in ("mod", "allow_single_cells", "allow_normalized")}
     return {
         **resolved,

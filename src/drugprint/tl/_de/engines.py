@@ -35,6 +35,7 @@ class FitJob:
     block: np.ndarray | None = None
     specs: dict = field(default_factory=dict)  # key → the TestSpec it answers
     n_zero: int = 0  # genes with no count in the group, left out of data (DESeq2's independent filtering counts them)
+    part: str = ""  # "k/n" for block k of a group fitted in n blocks of conditions, "" for a whole group
 
 
 @dataclass(frozen=True)

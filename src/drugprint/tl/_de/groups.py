@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -131,9 +131,21 @@ def _skip(skipped: list, group: str, reason: str) -> None:
 
 
 def plan_group(
-    group: str, meta: pd.DataFrame, x: np.ndarray, var_names: pd.Index, setup: GroupSetup, skipped: list
+    group: str,
+    meta: pd.DataFrame,
+    x: np.ndarray,
+    var_names: pd.Index,
+    setup: GroupSetup,
+    skipped: list,
+    *,
+    genes: np.ndarray | None = None,
+    part: str = "",
 ) -> FitJob | None:
-    """The fit of one group (a :class:`~drugprint.tl._de.engines.FitJob`), or ``None`` with the reasons recorded."""
+    """The fit of one group (a :class:`~drugprint.tl._de.engines.FitJob`), or ``None`` with the reasons recorded.
+
+    For a block of a group (``part``, e.g. ``"2/34"``), ``genes`` are the genes the whole group's filter kept; of
+    those the block tests the ones with data in its profiles.
+    """
     s = setup
     levels = _levels(group, meta, s, skipped)
     if levels is None:
@@ -162,12 +174,15 @@ def plan_group(
     if s.block is not None and block is None:
         return None
     counts = pd.DataFrame(x[keep], index=sub.index, columns=var_names)
-    tested = _tested_genes(counts, sub, design, s)
+    if genes is None:
+        tested = _tested_genes(counts, sub, design, s)
+    else:
+        tested = genes & _tested_genes(counts, sub, design, replace(s, filter_genes=False))
     if tested.sum() == 0:
         _skip(skipped, group, "no gene passed the expression filter.")
         return None
     n_zero = int((~tested).sum()) if s.is_counts and not s.filter_genes else 0  # all-zero genes, as R would see them
-    return FitJob(group, sub, counts.loc[:, tested], tested, design, tests, pairs, block, labels, n_zero)
+    return FitJob(group, sub, counts.loc[:, tested], tested, design, tests, pairs, block, labels, n_zero, part)
 
 
 def _levels(group: str, meta: pd.DataFrame, s: GroupSetup, skipped: list):

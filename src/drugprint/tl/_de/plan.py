@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,8 @@ from ..._anndata import categories, get_matrix, to_dense
 from ..._counts import resolve_counts_layer
 from ..._env import logger
 from ..._results import caller_stacklevel
+from .._stats.filter import filter_by_expr
+from .blocks import block_sizes, design_factors, split_group, why_not_blocks
 from .call import resolve_call
 from .checks import check_scale, refuse_single_cells
 from .engines import Engine, FitJob
@@ -66,6 +68,7 @@ def make_plan(
     filter_genes: bool | None,
     allow_single_cells: bool,
     allow_normalized: bool,
+    conditions_per_fit: int | str | None = None,
 ) -> Plan:
     """Resolve the call, check the data and plan every group's fit; errors name the argument to fix."""
     call = resolve_call(
@@ -82,8 +85,6 @@ def make_plan(
         block=block,
         match=match,
     )
-    for note in call.notes:
-        logger.info("de: %s", note)
     obs, cond_col, ref_levels, specs, skipped = _conditions(pdata.obs, call, condition_key, match)
     layer, x, is_counts = _values(pdata, engine, call, layer, allow_single_cells, allow_normalized)
     filter_genes = is_counts if filter_genes is None else filter_genes
@@ -99,8 +100,7 @@ def make_plan(
         filter_genes=filter_genes,
         is_counts=is_counts,
     )
-    jobs = [plan_group(g, obs.loc[m], x[m], pdata.var_names, setup, skipped) for g, m in _masks(group_of, all_groups)]
-    jobs = [job for job in jobs if job is not None]
+    jobs, notes = _plan_jobs(call, obs, x, pdata.var_names, setup, skipped, (group_of, all_groups), conditions_per_fit)
     _check_tests_found(specs, jobs, skipped)
     if not jobs:
         why = replication_problem(obs, cond_col, group_of, min_replicates, call.covariates)
@@ -117,7 +117,7 @@ def make_plan(
         covariates=call.covariates,
         display=call.display,
         specs=specs,
-        notes=call.notes,
+        notes=notes,
         match=match,
         cond_col=cond_col,
         layer=layer,
@@ -126,6 +126,59 @@ def make_plan(
         groups=all_groups,
         jobs=jobs,
         skipped=skipped,
+    )
+
+
+def _plan_jobs(call, obs, x, var_names, setup: GroupSetup, skipped: list, groups: tuple, per_fit) -> tuple[list, list]:
+    """Every group's job (or its blocks' jobs, when it can and must be fitted in blocks), and the call's notes."""
+    sizes = block_sizes(per_fit)
+    cond_col, notes, jobs = setup.cond_col, list(call.notes), []
+    for note in call.notes:
+        logger.info("de: %s", note)
+    blockable = np.isfinite(sizes[0]) and not why_not_blocks(
+        setup.specs, call.control, cond_col, call.formula, cond_col != call.condition_key, setup.block
+    )
+    factors = design_factors(obs, call.variables, cond_col) if blockable else []
+    for g, m in _masks(*groups):
+        planned = _blocked(g, obs.loc[m], x[m], var_names, setup, skipped, factors, sizes) if blockable else None
+        if planned is None:
+            planned = [plan_group(g, obs.loc[m], x[m], var_names, setup, skipped)]
+        else:
+            notes.append(_block_note(g, planned, sizes[0], factors))
+        jobs += [job for job in planned if job is not None]
+    return jobs, notes
+
+
+def _blocked(group, meta, x, var_names, setup: GroupSetup, skipped: list, factors: list[str], sizes) -> list | None:
+    """A group with more than ``sizes[1]`` conditions planned as blocks of ``sizes[0]`` (:mod:`.blocks`), or ``None``.
+
+    The genes are filtered once over the whole group (edgeR's rule by condition), so that every signature of the
+    group is tested on the same genes; tests of conditions absent from the group are recorded with the first block.
+    """
+    blocks = split_group(meta, setup.cond_col, setup.ref_levels[0], factors, sizes, setup.min_replicates)
+    if blocks is None:
+        return None
+    genes = np.ones(len(var_names), dtype=bool)
+    if setup.filter_genes:
+        genes = filter_by_expr(pd.DataFrame(x, index=meta.index, columns=var_names), meta[setup.cond_col], None)
+    present = set(meta[setup.cond_col].astype(str))
+    absent = [s for s in setup.specs if s.condition not in present]
+    jobs = []
+    for k, b in enumerate(blocks):
+        specs = [s for s in setup.specs if s.condition in set(b.conditions)] + (absent if k == 0 else [])
+        part = replace(setup, specs=specs)
+        jobs.append(plan_group(group, meta.loc[b.mask], x[b.mask], var_names, part, skipped, genes=genes, part=b.label))
+    return jobs
+
+
+def _block_note(group: str, jobs: list, size, factors: list[str]) -> str:
+    """What ``uns["de"]["notes"]`` says of a group fitted in blocks."""
+    fitted = [j for j in jobs if j is not None]
+    n = sum(len(j.specs) for j in fitted)
+    shared = f"sharing their {', '.join(factors)}" if factors else "of the group"
+    return (
+        f"{group}: {n} conditions fitted in {len(jobs)} blocks of at most {int(size)}, each with the control "
+        f"profiles {shared}; each test's variance rests on its block's profiles."
     )
 
 

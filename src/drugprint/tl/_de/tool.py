@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from anndata import AnnData
 from mudata import MuData
@@ -38,6 +38,7 @@ def de(
     layer: str | None = None,
     min_replicates: int = 2,
     filter_genes: bool | None = None,
+    conditions_per_fit: int | Literal["auto"] | None = "auto",
     alpha: float = 0.05,
     robust: bool = False,
     n_cpus: int = 1,
@@ -127,6 +128,17 @@ def de(
         values for a ``design=`` formula, as edgeR does); default: when the data are counts. Otherwise counts
         keep every gene with a non-zero count, and log-scale data every gene with more non-missing values
         than coefficients.
+    conditions_per_fit
+        Screens: a group with many conditions is fitted in blocks of at most this many conditions, each block
+        with the control profiles that share its conditions' levels of the design's factors (plate, replicate
+        …), so that the cost grows linearly with the number of compounds. ``"auto"``: blocks of 10 in groups of
+        more than 30 conditions (smaller studies are one fit, as before); a number ``k``: blocks of ``k`` in groups
+        of more than ``k``. Taken when every test is a condition against the control and the condition is an
+        additive term of the design (the default tests); otherwise the group is one fit of the whole design. The genes
+        are filtered once per group; each test's residual variance (and its empirical-Bayes prior, DESeq2's
+        dispersions) rests on its block's profiles instead of the whole screen's (see the statistics page). The
+        blocks are listed in ``uns["de"]["fits"]`` (``part``) and noted in ``uns["de"]["notes"]``. ``None``:
+        always one fit per group.
     alpha
         Significance level used by DESeq2's independent filtering.
     robust
@@ -136,10 +148,10 @@ def de(
     n_cpus
         Processes used by pydeseq2 within each fit.
     n_jobs
-        Groups fitted in parallel (processes); results are identical to ``n_jobs=1``. Each worker limits BLAS to
-        one thread, so ``n_jobs`` × ``n_cpus`` should not exceed the cores available.
+        Groups (and blocks of conditions) fitted in parallel (processes); results are identical to ``n_jobs=1``.
+        Each worker limits BLAS to one thread, so ``n_jobs`` × ``n_cpus`` should not exceed the cores available.
     client
-        A ``dask.distributed`` client: each group's fit is then a task on its cluster (the group's data scattered
+        A ``dask.distributed`` client: each fit (group or block) is then a task on its cluster (its data scattered
         to a worker, the fit run there with BLAS limited to one thread, as with ``n_jobs``); results are
         identical to ``n_jobs=1`` and come back in group order. ``n_jobs`` is ignored when a client is given (the
         cluster's workers set the parallelism; a warning when ``n_jobs`` is not 1); ``n_cpus`` still applies
@@ -228,6 +240,7 @@ def de(
         filter_genes=filter_genes,
         allow_single_cells=allow_single_cells,
         allow_normalized=allow_normalized,
+        conditions_per_fit=conditions_per_fit,
     )
     options = FitOptions(is_counts=plan.is_counts, alpha=alpha, robust=robust, n_cpus=n_cpus)
     fitted, executor = run_jobs(plan.jobs, method, options, n_jobs=n_jobs, verbose=verbose, client=client)
@@ -236,10 +249,10 @@ def de(
         "reduced": reduced,
         "block": block,
         "min_replicates": min_replicates,
+        "conditions_per_fit": "none" if conditions_per_fit is None else str(conditions_per_fit),
         "alpha": float(alpha),
         "robust": bool(robust),
-        "n_cpus": int(n_cpus),
-        "n_jobs": int(n_jobs),
+        **{"n_cpus": int(n_cpus), "n_jobs": int(n_jobs)},
         "client": "" if client is None else str(client.scheduler.address),
         "executor": executor,
         "mod": mod,
