@@ -311,3 +311,43 @@ def test_concat_errors(six_donors):
     other.var_names = [f"X{i}" for i in range(other.n_vars)]
     with pytest.raises(ValueError, match="share no gene"):
         dp.tl.concat_signatures([sig, other])
+
+
+def test_screen_compares_each_signature_with_its_neighbours(compound_screen, compound_sig):
+    """More than 30 signatures: full matrices of estimates, intervals for each one's nearest neighbours only."""
+    sig = compound_sig.copy()
+    dp.tl.compare(sig, n_boot=60, n_neighbors=5)
+    tab = dp.get.compare_table(sig)
+    line = str(sig.obs["cell_line"].cat.categories[0])
+    mat = dp.get.similarity_matrix(sig, line)
+    assert mat.shape == (40, 40) and np.isfinite(mat.to_numpy()).all()
+    rows = tab[tab["group"] == line]
+    assert len(rows) <= 40 * 5 and len(rows) >= 40 * 5 // 2
+    assert set(rows["a"]) | set(rows["b"]) == set(mat.index)
+    assert not rows.duplicated(["a", "b"]).any()
+    inside = (rows["spearman_lo"] <= rows["spearman"] + 1e-12) & (rows["spearman"] <= rows["spearman_hi"] + 1e-12)
+    assert inside.all()
+    # each listed pair is among the nearest of one of its members
+    values = mat.to_numpy().copy()
+    np.fill_diagonal(values, -np.inf)
+    kth = np.sort(values, axis=1)[:, -5]
+    where = {n: i for i, n in enumerate(mat.index)}
+    for a, b, r in rows[["a", "b", "spearman"]].itertuples(index=False):
+        assert r >= min(kth[where[a]], kth[where[b]]) - 1e-12
+    # strong compounds' nearest neighbour shares their planted family
+    truth = compound_screen.uns["screen_truth"]["compounds"]
+    strong = [c for c in mat.index if truth.loc[c, "tier"] == "strong"]
+    same = [truth.loc[mat.columns[np.argmax(values[where[c]])], "family"] == truth.loc[c, "family"] for c in strong]
+    assert np.mean(same) >= 0.8
+    assert sig.uns["compare"]["params"]["pairs"] == "auto"
+
+
+def test_pairs_all_lists_every_pair(sig_all):
+    sig = sig_all[sig_all.obs["cell_type"] == "NK"].copy()
+    dp.tl.compare(sig, n_boot=20, pairs="neighbors", n_neighbors=1)
+    few = dp.get.compare_table(sig)
+    dp.tl.compare(sig, n_boot=20, pairs="all")
+    every = dp.get.compare_table(sig)
+    assert len(every) == 5 * 4 // 2 and len(few) < len(every)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        dp.tl.compare(sig, n_neighbors=0)

@@ -56,12 +56,17 @@ def _similarity(x: np.ndarray, metric: str, picks: np.ndarray | None = None) -> 
         x = _rank(x) if picks is None else _resampled_ranks(x, picks)
     elif picks is not None:
         x = x[:, picks].transpose(1, 0, 2)
+    x = _unit_rows(x, metric)
+    return np.einsum("...ig,...jg->...ij", x, x)
+
+
+def _unit_rows(x: np.ndarray, metric: str) -> np.ndarray:
+    """Rows centred (Spearman on ranks, Pearson) and scaled to length 1, so that a dot product is the metric."""
     if metric in ("spearman", "pearson"):
         x = x - x.mean(axis=-1, keepdims=True)
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
     norm[norm == 0] = np.nan
-    x = x / norm
-    return np.einsum("...ig,...jg->...ij", x, x)
+    return x / norm
 
 
 def _interval(draws: np.ndarray, q: list[float]) -> np.ndarray:
@@ -342,6 +347,8 @@ def compare(
     min_reliability: float = 0.2,
     n_boot: int = 200,
     level: float = 0.95,
+    pairs: Literal["auto", "all", "neighbors"] = "auto",
+    n_neighbors: int = 10,
     random_state: int = 0,
     key_added: str = "compare",
     copy: bool = False,
@@ -371,6 +378,12 @@ def compare(
       [−1, 1], and ``effect_r_raw`` keeps the uncapped estimate.
 
     The drugs of each group are clustered (average linkage on 1 − Spearman of the signatures).
+
+    **Screens.** The similarity matrices of the point estimates are always complete (one matrix product per
+    metric; :func:`drugprint.get.similarity_matrix`). In a group of more than 30 signatures (``pairs="auto"``),
+    the table and the resampled intervals cover only each signature's ``n_neighbors`` most similar signatures
+    (by Spearman, else the first metric; a pair listed once), so that a screen of a thousand compounds costs
+    about ten thousand intervals per group instead of half a million.
 
     The table (:func:`drugprint.get.compare_table`) is long, one row per group × pair (``a``, ``b``): each metric
     with ``_lo``/``_hi``; ``jaccard``, ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with
@@ -404,6 +417,9 @@ def compare(
         correlation is given.
     n_boot, level
         Bootstrap replicates and interval level.
+    pairs, n_neighbors
+        Which pairs the table lists, with intervals: ``"all"``; ``"neighbors"``: each signature with its
+        ``n_neighbors`` most similar; ``"auto"``: all in groups of at most 30 signatures, else neighbours.
     random_state
         Seed of the bootstrap and the donor splits (equal seeds give equal results; each group draws its own
         stream, so a group's results do not depend on which other groups are compared).
@@ -443,6 +459,8 @@ def compare(
         n_boot=n_boot,
         level=level,
         random_state=random_state,
+        pairs=pairs,
+        n_neighbors=n_neighbors,
     )
     # positional keys: group and drug labels ("CD4/CD8 T", "len/dex") may hold characters that HDF5 and zarr
     # keys refuse, so labels are stored as values only (read with dp.get.similarity_matrix)
@@ -467,9 +485,11 @@ def compare_signatures(
     n_boot: int,
     level: float,
     random_state: int,
+    pairs: str = "auto",
+    n_neighbors: int = 10,
 ) -> tuple[pd.DataFrame, list[dict], dict]:
     """The table, the per-group records and the parameters of :func:`compare`, stored nowhere."""
-    _check(sig, layer, metrics, ci, level, pdata, donor_key)
+    _check(sig, layer, metrics, ci, level, pdata, donor_key, pairs, n_neighbors)
     gk = resolve_groupby(sig, groupby)
     group_of = group_labels(sig, gk or "none")
     values_all = np.asarray(sig.layers[layer], dtype=float)
@@ -490,10 +510,8 @@ def compare_signatures(
             continue
         x = values[:, genes]
         est = {m: _similarity(x, m) for m in metrics}
-        bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if ci == "genes":
-            picks = rng.integers(0, genes.size, size=(n_boot, genes.size))
-            bounds = {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
+        listed = _listed_pairs(est, metrics, pairs, n_neighbors)
+        bounds = _bounds(x, metrics, listed, n_boot, q, rng) if ci == "genes" else {}
         effect = None
         if pdata is not None:
             effect = _group_effect(
@@ -513,28 +531,73 @@ def compare_signatures(
                 rng,
             )
         deg = None if padj is None else _degs(padj, lfc_all[idx], values, alpha)
-        rows += _pair_rows(sig, group, idx, names, int(genes.size), est, bounds, deg, effect, alpha, min_reliability)
+        rows += _pair_rows(
+            sig, group, idx, names, int(genes.size), est, bounds, deg, effect, alpha, min_reliability, listed
+        )
         records.append(_record(group, names, est, metrics))
     if not rows:
         raise ValueError("No group has two signatures with at least 3 informative genes to compare.")
-    params = {
-        "layer": layer,
-        "metrics": list(metrics),
-        "alpha": alpha,
-        "n_top": n_top,
-        "ci": ci,
-        "n_boot": n_boot,
-        "level": level,
-        "random_state": random_state,
-        "groupby": gk or "",
-    }
+    params = {"layer": layer, "metrics": list(metrics), "alpha": alpha, "n_top": n_top, "ci": ci, "n_boot": n_boot}
+    params |= {"level": level, "pairs": pairs, "n_neighbors": int(n_neighbors), "random_state": random_state}
+    params["groupby"] = gk or ""
     return pd.DataFrame(rows), records, params
 
 
-def _check(sig: AnnData, layer: str, metrics, ci: str, level: float, pdata, donor_key: str) -> None:
-    """Errors that name the unknown metric, layer or level, or the ``pdata`` columns missing."""
+#: ``pairs="auto"``: groups with more signatures than this list each one's nearest neighbours only
+ALL_PAIRS_UP_TO = 30
+
+
+def _listed_pairs(est: dict, metrics, pairs: str, n_neighbors: int) -> np.ndarray | None:
+    """The pairs ``(i, j)``, ``i < j``, a group's table lists: ``None`` for all, else each row's nearest."""
+    n = next(iter(est.values())).shape[0]
+    if pairs == "all" or (pairs == "auto" and n <= ALL_PAIRS_UP_TO):
+        return None
+    sim = np.array(est["spearman" if "spearman" in est else metrics[0]], dtype=float)
+    np.fill_diagonal(sim, -np.inf)
+    sim = np.nan_to_num(sim, nan=-np.inf)
+    k = min(n_neighbors, n - 1)
+    nearest = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    i = np.repeat(np.arange(n), k)
+    a, b = np.minimum(i, nearest.ravel()), np.maximum(i, nearest.ravel())
+    return np.unique(np.column_stack([a, b]), axis=0)
+
+
+def _bounds(x: np.ndarray, metrics, listed: np.ndarray | None, n_boot: int, q: list, rng) -> dict:
+    """Percentile intervals (lo, hi matrices) over bootstrap resamples of the genes, for the ``listed`` pairs only.
+
+    With every pair listed the draws are whole similarity matrices; with a screen's neighbours they are the
+    listed pairs' similarities, drawn a few resamples at a time so that memory stays bounded.
+    """
+    picks = rng.integers(0, x.shape[1], size=(n_boot, x.shape[1]))
+    if listed is None:
+        return {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
+    out = {}
+    a, b = listed[:, 0], listed[:, 1]
+    step = max(1, 2_000_000 // x.size)
+    for m in metrics:
+        draws = np.concatenate(
+            [_pair_similarity(x, m, picks[s : s + step], a, b) for s in range(0, n_boot, step)], axis=0
+        )
+        lo, hi = (np.full((x.shape[0], x.shape[0]), np.nan) for _ in range(2))
+        lo[a, b], hi[a, b] = _interval(draws, q)
+        lo[b, a], hi[b, a] = lo[a, b], hi[a, b]
+        out[m] = (lo, hi)
+    return out
+
+
+def _pair_similarity(x: np.ndarray, metric: str, picks: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The similarities (draws × pairs) of rows ``a`` and ``b`` in each resample of the genes (``picks``)."""
+    y = _unit_rows(_resampled_ranks(x, picks) if metric == "spearman" else x[:, picks].transpose(1, 0, 2), metric)
+    return np.einsum("dpg,dpg->dp", y[:, a], y[:, b])
+
+
+def _check(sig: AnnData, layer: str, metrics, ci: str, level: float, pdata, donor_key: str, pairs, k) -> None:
+    """Errors that name the unknown metric, layer, level or pairs, or the ``pdata`` columns missing."""
     for m in metrics:
         check_choice(m, METRICS, name="metric")
+    check_choice(pairs, ["auto", "all", "neighbors"], name="pairs")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
     check_choice(ci, ["genes", "none"], name="ci")
     if layer not in sig.layers:
         raise KeyError(f"sig.layers has no {layer!r}; present: {list(sig.layers.keys())}.")
@@ -554,38 +617,50 @@ def _degs(padj: np.ndarray, lfc: np.ndarray, values: np.ndarray, alpha: float) -
 
 
 def _pair_rows(
-    sig: AnnData, group: str, idx, names, n_genes: int, est, bounds, deg, effect, alpha: float, min_reliability: float
+    sig: AnnData,
+    group: str,
+    idx,
+    names,
+    n_genes: int,
+    est,
+    bounds,
+    deg,
+    effect,
+    alpha: float,
+    min_reliability: float,
+    listed: np.ndarray | None = None,
 ) -> list[dict]:
-    """One row per pair of a group's signatures: each similarity with its interval, DEG overlap, effect correlation."""
+    """One row per listed pair (all by default) of a group's signatures: similarities, DEG overlap, effect r."""
     fitted, fit_key = _fit_keys(sig)
     platform = sig.obs["platform"].astype(str) if "platform" in sig.obs else pd.Series("", index=sig.obs_names)
     rows = []
-    for i in range(len(idx)):
-        for j in range(i + 1, len(idx)):
-            row = {"group": group, "a": names[i], "b": names[j], "n_genes": n_genes}
-            for m, values in est.items():
-                row[m] = float(values[i, j])
-                if m in bounds:
-                    row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
-            if deg is not None:
-                row.update(_deg_overlap(*deg, i, j))
-            if effect is not None:
-                r, lo, hi, rel = effect
-                row.update(
-                    {
-                        "effect_r": float(np.clip(r[i, j], -1, 1)),  # beyond ±1 is sampling noise: capped
-                        "effect_r_lo": float(np.clip(lo[i, j], -1, 1)),
-                        "effect_r_hi": float(np.clip(hi[i, j], -1, 1)),
-                        "effect_r_raw": float(r[i, j]),
-                        "reliability_a": float(rel[i]),
-                        "reliability_b": float(rel[j]),
-                    }
-                )
-            row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
-            row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
-            row["note"] = _pair_note(row, alpha, min_reliability)
-            row["comparable"] = not row["note"]
-            rows.append(row)
+    if listed is None:
+        listed = np.column_stack(np.triu_indices(len(idx), 1))
+    for i, j in listed.tolist():
+        row = {"group": group, "a": names[i], "b": names[j], "n_genes": n_genes}
+        for m, values in est.items():
+            row[m] = float(values[i, j])
+            if m in bounds:
+                row[f"{m}_lo"], row[f"{m}_hi"] = float(bounds[m][0][i, j]), float(bounds[m][1][i, j])
+        if deg is not None:
+            row.update(_deg_overlap(*deg, i, j))
+        if effect is not None:
+            r, lo, hi, rel = effect
+            row.update(
+                {
+                    "effect_r": float(np.clip(r[i, j], -1, 1)),  # beyond ±1 is sampling noise: capped
+                    "effect_r_lo": float(np.clip(lo[i, j], -1, 1)),
+                    "effect_r_hi": float(np.clip(hi[i, j], -1, 1)),
+                    "effect_r_raw": float(r[i, j]),
+                    "reliability_a": float(rel[i]),
+                    "reliability_b": float(rel[j]),
+                }
+            )
+        row["shared_reference"] = bool(fitted[idx[i]] and fit_key[idx[i]] == fit_key[idx[j]])
+        row["cross_platform"] = bool(platform.iloc[idx[i]] != platform.iloc[idx[j]])
+        row["note"] = _pair_note(row, alpha, min_reliability)
+        row["comparable"] = not row["note"]
+        rows.append(row)
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,43 +16,68 @@ from .._results import store
 from .._signatures import condition_labels, group_labels, resolve_groupby
 
 
-def _replicate_draws(
-    sig: AnnData, keys: list[str], group: str, names: list[str], sources: list[str], n_draws: int, rng
-) -> np.ndarray | None:
-    """Draws (n_draws × signatures × sources) of the effects' sampling error, from the group's replicates.
+@dataclass
+class _Unit:
+    """One fit's share of a group's signatures: their positions, ``L`` with ``L L' = K``, residuals, df."""
+
+    rows: np.ndarray  # positions among the group's signatures
+    chol: np.ndarray  # signatures × signatures
+    resid: np.ndarray  # profiles × sources
+    df: int
+
+
+def _replicate_units(sig: AnnData, keys: list[str], group: str, names: list[str], sources: list[str]) -> list | None:
+    """The fits holding a group's signatures, each with what its draws need; ``None`` when one is missing.
 
     Each key's record (``uns[key]["replicates"]``) holds the residuals of the set activities of one fit
-    (profiles × sets) and ``K = C (X'X)^-1 C'`` of its signatures. ``L Z R / sqrt(df)`` with ``L L' = K``,
-    ``Z`` standard normal (signatures × profiles) and ``R`` the residuals has covariance ``K ⊗ R'R/df``: the
-    joint sampling covariance of every condition's effect on every set, whatever the number of sets; each
-    draw is scaled by ``sqrt(df / chi2_df)`` (a multivariate t) for the error in the residual variances.
+    (profiles × sets) and ``K = C (X'X)^-1 C'`` of its signatures. A group fitted whole is one unit; a screen
+    fitted in blocks of conditions (:func:`~drugprint.tl.de`) has one unit per block.
     """
-    where = {}  # source -> (record, position of each signature, column of the source)
+    units: dict[tuple, dict] = {}  # the names a fit holds -> source -> (record, positions, column)
     for key in keys:
         recs = sig.uns[key].get("replicates", {}) if isinstance(sig.uns.get(key), dict) else {}
         for rec in recs.values():
             stored = [str(s) for s in np.asarray(rec["signatures"])]
-            if str(rec["group"]) != group or not set(names) <= set(stored):
+            held = tuple(n for n in names if n in set(stored))
+            if str(rec["group"]) != group or not held:
                 continue
-            pos = [stored.index(n) for n in names]
+            pos = [stored.index(n) for n in held]
             for j, src in enumerate(str(s) for s in np.asarray(rec["sources"])):
-                where.setdefault(src, (rec, pos, j))
-    if not all(s in where for s in sources):
+                units.setdefault(held, {}).setdefault(src, (rec, pos, j))
+    covered = [n for held in units for n in held]
+    if sorted(covered) != sorted(names) or not all(set(sources) <= set(u) for u in units.values()):
         return None
-    first, pos, _ = where[sources[0]]
-    k_mat, df = np.asarray(first["k"], dtype=float)[np.ix_(pos, pos)], int(first["df_residual"])
-    columns = []
-    for source in sources:
-        rec, pos, j = where[source]
-        if not np.allclose(np.asarray(rec["k"], dtype=float)[np.ix_(pos, pos)], k_mat):
-            return None  # sources from different fits cannot be drawn jointly
-        columns.append(np.asarray(rec["residuals"], dtype=float)[:, j])
-    resid = np.column_stack(columns)  # profiles × sources
-    w, v = np.linalg.eigh(k_mat)
-    chol = v * np.sqrt(np.clip(w, 0.0, None))
-    z = rng.standard_normal((n_draws, len(names), resid.shape[0]))
-    scale = np.sqrt(df / rng.chisquare(df, n_draws))[:, None, None]
-    return scale * np.einsum("ij,bjn,ns->bis", chol, z, resid) / np.sqrt(df)
+    out = []
+    for held, where in units.items():
+        first, pos, _ = where[sources[0]]
+        k_mat = np.asarray(first["k"], dtype=float)[np.ix_(pos, pos)]
+        columns = []
+        for source in sources:
+            rec, pos, j = where[source]
+            if not np.allclose(np.asarray(rec["k"], dtype=float)[np.ix_(pos, pos)], k_mat):
+                return None  # sources from different fits cannot be drawn jointly
+            columns.append(np.asarray(rec["residuals"], dtype=float)[:, j])
+        w, v = np.linalg.eigh(k_mat)
+        rows = np.asarray([names.index(n) for n in held])
+        out.append(_Unit(rows, v * np.sqrt(np.clip(w, 0.0, None)), np.column_stack(columns), int(first["df_residual"])))
+    return out
+
+
+def _draw_noise(units: list[_Unit], n_names: int, n_draws: int, rng) -> np.ndarray:
+    """Draws (n_draws × signatures × sources) of the effects' sampling error, from each fit's replicates.
+
+    ``L Z R / sqrt(df)`` with ``Z`` standard normal (signatures × profiles) and ``R`` the residuals has
+    covariance ``K ⊗ R'R/df``: the joint sampling covariance of every condition's effect on every set, whatever
+    the number of sets; each draw is scaled by ``sqrt(df / chi2_df)`` (a multivariate t) for the error in the
+    residual variances. Blocks of a screen are drawn independently: the control profiles they share correlate
+    their effects positively, so differences between blocks are drawn with a little more spread than they have.
+    """
+    out = np.empty((n_draws, n_names, units[0].resid.shape[1]))
+    for u in units:
+        z = rng.standard_normal((n_draws, len(u.rows), u.resid.shape[0]))
+        scale = np.sqrt(u.df / rng.chisquare(u.df, n_draws))[:, None, None]
+        out[:, u.rows] = scale * np.einsum("ij,bjn,ns->bis", u.chol, z, u.resid) / np.sqrt(u.df)
+    return out
 
 
 def _scores(effects: np.ndarray) -> np.ndarray:
@@ -149,14 +175,12 @@ def potency_rank(
         e = e[:, responsive]
         score = _scores(e)
         rank = (-score).argsort().argsort() + 1
-        noise = _replicate_draws(
-            sig, present, group, list(sig.obs_names[idx]), list(eff.columns[responsive]), n_draws, rng
-        )
+        units = _replicate_units(sig, present, group, list(sig.obs_names[idx]), list(eff.columns[responsive]))
         stats = {c: dict(blank) for c in range(len(names))}
-        if noise is None:
+        if units is None:
             no_replicates.append(group)
         else:
-            _draw_stats(stats, e, noise, rank, q, n_draws)
+            _draw_stats(stats, e, _boot_scores(e, units, n_draws, rng), rank, q, n_draws)
         for i, c in enumerate(names):
             rows.append(
                 {
@@ -166,7 +190,7 @@ def potency_rank(
                     "rank": int(rank[i]),
                     **stats[i],
                     "n_sources": int(responsive.sum()),
-                    "basis": "no replicates: no interval" if noise is None else "replicates",
+                    "basis": "no replicates: no interval" if units is None else "replicates",
                 }
             )
     if no_replicates:
@@ -208,9 +232,15 @@ def _effects(sig: AnnData, keys: Sequence[str], sources) -> tuple[list[str], pd.
     return present, eff, padj
 
 
-def _draw_stats(stats: dict, e: np.ndarray, noise: np.ndarray, rank: np.ndarray, q: list, n_draws: int) -> None:
-    """Intervals of scores and ranks, P(first) and each order's p-value, from the effects redrawn with ``noise``."""
-    boot = _scores(e[None] + noise)  # draws × conditions
+def _boot_scores(e: np.ndarray, units: list[_Unit], n_draws: int, rng, batch: int = 8_000_000) -> np.ndarray:
+    """Scores (draws × conditions) of the effects redrawn from the replicates, in batches of draws (bounded memory)."""
+    per_batch = max(1, batch // max(e.size, 1))
+    sizes = [min(per_batch, n_draws - start) for start in range(0, n_draws, per_batch)]
+    return np.concatenate([_scores(e[None] + _draw_noise(units, e.shape[0], n, rng)) for n in sizes])
+
+
+def _draw_stats(stats: dict, e: np.ndarray, boot: np.ndarray, rank: np.ndarray, q: list, n_draws: int) -> None:
+    """Intervals of scores and ranks, P(first) and each order's p-value, from the redrawn scores ``boot``."""
     boot_rank = (-boot).argsort(axis=1).argsort(axis=1) + 1
     lo, hi = np.percentile(boot, q, axis=0)
     rlo, rhi = np.percentile(boot_rank, q, axis=0)
