@@ -15,7 +15,7 @@ from ._results import (
     time_course_table,
 )
 from ._summary import summary_table
-from ._tables import de_table, pathway_table, similarity_matrix
+from ._tables import de_table, pathway_table, query_table, similarity_matrix
 
 __all__ = [
     "compare_table",
@@ -32,6 +32,7 @@ __all__ = [
     "pathway_table",
     "potency_rank_table",
     "potency_table",
+    "query_table",
     "similarity_matrix",
     "summary_table",
     "time_course_table",

@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._checks import check_choice
-from .._results import pvalue_basis
+from .._results import pvalue_basis, stored, table_copy
 from .._signatures import LAYERS, check_signatures, group_key, select_rows
 from ._results import _comparisons, compare_table
 
@@ -216,3 +216,54 @@ def similarity_matrix(
     else:
         raise ValueError(f"Metric {metric!r} was not computed; available: {list(rec['matrices'])}.")
     return mat.loc[rec["order"], rec["order"]] if ordered else mat
+
+
+#: The label columns of :func:`query_table`, returned as strings.
+_QUERY_LABELS = ("query", "reference", "group", "condition", "study", "direction")
+
+
+def query_table(sig: AnnData, key: str = "query", query: str | None = None) -> pd.DataFrame:
+    """Each query's scores against the atlas entries, from :func:`drugprint.tl.query`.
+
+    Parameters
+    ----------
+    sig
+        Signatures after :func:`drugprint.tl.query`.
+    key
+        Its ``key_added``.
+    query
+        Keep only the rows of this query (a name of ``sig.obs_names``); default every query.
+
+    Returns
+    -------
+    One row per query × atlas entry scored (each query's ``n_top`` highest and lowest when the query was run with
+    ``n_top``), by query then ``rank``: ``query``; ``reference``, the atlas entry (CMap's "reference signature",
+    not its control); the entry's ``group`` and ``condition`` (and ``study`` when the atlas has one); ``score``
+    (``"spearman"``: ``r * sqrt(n_genes - 1)``; ``"wks"``: the normalised connectivity score); ``r`` or
+    ``wtcs``; ``n_genes``, the moving genes the entry was scored on; ``pvalue``; ``padj`` (Benjamini–Hochberg
+    within the query); ``direction`` (``"similar"``, ``"reversing"``, or ``"neither"`` for a score of 0) and
+    ``rank`` (1 = highest score within the query).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.pp.pseudobulk(dp.datasets.imid_screen("small"))
+    >>> sig = dp.tl.de(pdata, groups=["NK", "Myeloma"], method="voom", verbose=False)
+    >>> dp.tl.query(sig, sig, verbose=False)
+    >>> tab = dp.get.query_table(sig, query="NK|mezigdomide vs DMSO")
+    >>> tab.columns.tolist()[:6]
+    ['query', 'reference', 'group', 'condition', 'score', 'r']
+    >>> len(tab)  # the nine other signatures
+    9
+    """
+    table = stored(sig, key, tool="query")
+    if query is not None:
+        present = list(dict.fromkeys(table["query"].astype(str)))
+        if str(query) not in present:
+            raise KeyError(f"query {query!r} is not in sig.uns[{key!r}]; queries: {present[:10]}.")
+        table = table[(table["query"] == str(query)).to_numpy()]
+    out = table_copy(table)
+    for col in _QUERY_LABELS:
+        if col in out:
+            out[col] = out[col].astype(str)
+    return out

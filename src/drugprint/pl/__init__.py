@@ -7,6 +7,7 @@ from ._dotplot import panel_dotplot
 from ._enrich import enrich_dotplot
 from ._gsea import gsea_plot
 from ._heatmap import pathway_heatmap
+from ._query import query
 from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
 
@@ -22,6 +23,7 @@ __all__ = [
     "pathway_heatmap",
     "potency_rank",
     "potency_tiers",
+    "query",
     "similarity",
     "time_course",
     "volcano",

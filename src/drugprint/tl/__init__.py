@@ -13,6 +13,7 @@ from ._overlap import deg_overlap
 from ._panels import panels, score_cells
 from ._pathways import pathways
 from ._potency import potency
+from ._query import query
 from ._rank import potency_rank
 from ._sets import set_methods
 from ._summary import summary_table
@@ -35,6 +36,7 @@ __all__ = [
     "pathways",
     "potency",
     "potency_rank",
+    "query",
     "score_cells",
     "set_methods",
     "summary_table",
