@@ -100,3 +100,17 @@ def test_jobs_round_trip_through_cloudpickle(two, monkeypatch):
         assert a.keys() == b.keys()
         for key in a:
             pd.testing.assert_frame_equal(a[key], b[key], check_exact=True)
+
+
+def test_screen_blocks_and_their_set_tests_on_the_cluster(client, compound_screen, compound_sig):
+    """A screen's blocks are tasks too, and pathways' per-fit set tests run there with identical results."""
+    fit = {"condition_key": "compound", "covariates": ["replicate"], "method": "voom", "verbose": False}
+    on_cluster = dp.tl.de(compound_screen, client=client, **fit)
+    assert on_cluster.uns["de"]["executor"].startswith("dask")
+    serial = compound_sig.copy()
+    _assert_same(on_cluster, dp.tl.de(compound_screen, **fit))
+    dp.tl.pathways(on_cluster, client=client)
+    for key in ("pathways", "pathways_padj", "pathways_log2fc_lo", "pathways_log2fc_hi"):
+        pd.testing.assert_frame_equal(on_cluster.obsm[key], serial.obsm[key], check_exact=True)
+    in_processes = dp.tl.pathways(compound_sig, n_jobs=2, copy=True)
+    pd.testing.assert_frame_equal(in_processes.obsm["pathways"], serial.obsm["pathways"], check_exact=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 from anndata import AnnData
@@ -12,6 +12,9 @@ from .._docs import doc_params
 from ..resources import genesets
 from ._sets import score_sets
 from ._sets.methods import SetMethodName
+
+if TYPE_CHECKING:
+    import distributed
 
 
 @doc_params()
@@ -28,6 +31,9 @@ def pathways(
     level: float = 0.95,
     inter_gene_cor: float | None = None,
     species: Literal["human", "mouse"] | None = None,
+    n_jobs: int = 1,
+    client: distributed.Client | None = None,
+    verbose: bool = False,
     copy: bool = False,
     **kwargs,
 ) -> AnnData | None:
@@ -97,6 +103,12 @@ def pathways(
         ``ENSMUSG`` IDs and matches them through HCOP one-to-one orthologues (:func:`drugprint.resources.orthologs`),
         ``"human"`` matches the genes as given, ``"mouse"`` always goes through the orthologues. The route is
         recorded in ``uns[key_added]["matched_by"]``.
+    n_jobs, client
+        The set tests of each fit (a group, or a block of a screen's conditions) run in ``n_jobs`` processes or as
+        tasks on a ``dask.distributed`` client's cluster (``client``, the ``dask`` extra), with results identical
+        to a serial run.
+    verbose
+        Show a progress bar over the fits (only on a terminal).
     {copy}
     **kwargs
         Passed to the decoupler method (gene-level methods only).
@@ -143,6 +155,7 @@ def pathways(
         level=level,
         inter_gene_cor=inter_gene_cor,
         species=species,
+        parallel={"n_jobs": n_jobs, "client": client, "verbose": verbose},
         **kwargs,
     )
     return sig if copy else None

@@ -211,17 +211,15 @@ def de_methods() -> pd.DataFrame:
 
 
 def run_engine(method: str, job: FitJob, options: FitOptions):
-    """Fit one group with BLAS on one thread; returns ``(tables by test key, extra fit facts, seconds)``.
+    """Fit one group (or block); returns ``(tables by test key, extra fit facts, seconds)``.
 
-    Parallel workers must not oversubscribe the cores, and serial fits gain too: the fits are many small
-    per-gene solves, where BLAS threads only add overhead (deseq2 on one group: 15 s instead of 52 s).
+    The executors run it with BLAS on one thread (:func:`~drugprint.tl._parallel.one_thread`): parallel workers
+    must not oversubscribe the cores, and serial fits gain too, as the fits are many small per-gene solves where
+    BLAS threads only add overhead (deseq2 on one group: 15 s instead of 52 s).
     """
-    from threadpoolctl import threadpool_limits
-
     t0 = time.perf_counter()
     try:
-        with threadpool_limits(limits=1):
-            tables, info = ENGINES[method].fit(job, options)
+        tables, info = ENGINES[method].fit(job, options)
     except ValueError as err:  # a group the engine cannot fit (e.g. no extra-Poisson variation): say which
         raise ValueError(f"Group {job.group!r}: {err}") from err
     return tables, info, time.perf_counter() - t0

@@ -10,7 +10,7 @@ from scipy import stats
 from .._stats import settests
 from .._stats.multitest import bh
 from .._stats.replicates import Fit
-from .methods import SetMethod
+from .methods import SET_METHODS
 
 
 def fit_sets(fit: Fit, net: pd.DataFrame, need: int | pd.Series) -> dict[str, settests.SetIndex]:
@@ -36,20 +36,20 @@ def fit_sets(fit: Fit, net: pd.DataFrame, need: int | pd.Series) -> dict[str, se
 def replicate_scores(
     fit: Fit,
     net: pd.DataFrame,
-    method: SetMethod | None,
+    method: str | None,
     need: pd.Series,
     level: float,
     inter_gene_cor: float | None,
-    tables: dict[str, np.ndarray],
-    signatures: pd.Index,
+    centres: np.ndarray | None,
     sources: pd.Index,
-) -> dict | None:
-    """Set tests, effect intervals and activity residuals of one fit's signatures.
+) -> tuple[dict[str, np.ndarray], dict] | None:
+    """Set tests, effect intervals and activity residuals of one fit's signatures (a task of :func:`run_tasks`).
 
-    Writes the rows of the fit's signatures in ``tables`` (``"score"``, ``"padj"``, ``"lo"``, ``"hi"``:
-    ``signatures`` × ``sources``), centring the intervals on ``tables["log2fc"]`` when present.
-    Sets with fewer of the fit's genes than they ``need`` are not scored. ``method=None`` runs no set test (a
-    gene-level method scores the signatures); the intervals still come from the replicates.
+    Returns ``(values, record)``: ``values["score"|"padj"|"lo"|"hi"]`` are ``fit.signatures`` × ``sources``
+    (NaN for sets not scored), the intervals centred on ``centres`` (the signatures' effect sizes, same shape)
+    when given; ``record`` is what potency draws need. Sets with fewer of the fit's genes than they ``need`` are
+    not scored. ``method=None`` runs no set test (a gene-level method scores the signatures); the intervals still
+    come from the replicates. ``None`` when no set can be scored.
     """
     sets = fit_sets(fit, net, need)
     if not sets:
@@ -59,16 +59,16 @@ def replicate_scores(
     act = settests.set_activities(fit.expr, sets)
     tests = settests.activity_test(act, fit.design, fit.contrasts)
     q = stats.t.ppf((1 + level) / 2, tests[0].df)
-    for name, contrast, at in zip(fit.signatures, fit.contrasts, tests, strict=True):
-        row = signatures.get_loc(name)
+    values = {k: np.full((len(fit.signatures), len(sources)), np.nan) for k in ("score", "padj", "lo", "hi")}
+    for row, (contrast, at) in enumerate(zip(fit.contrasts, tests, strict=True)):
         if method is not None:
-            stat, pvalue = method.test(fit, sets, contrast, at, inter_gene_cor)
-            tables["score"][row, cols], tables["padj"][row, cols] = stat, bh(pvalue)
-        centre = tables["log2fc"][row, cols] if "log2fc" in tables else at.estimate
-        tables["lo"][row, cols] = centre - q * at.se
-        tables["hi"][row, cols] = centre + q * at.se
+            stat, pvalue = SET_METHODS[method].test(fit, sets, contrast, at, inter_gene_cor)
+            values["score"][row, cols], values["padj"][row, cols] = stat, bh(pvalue)
+        centre = centres[row, cols] if centres is not None else at.estimate
+        values["lo"][row, cols] = centre - q * at.se
+        values["hi"][row, cols] = centre + q * at.se
     xtx_inv = np.linalg.inv(fit.design.T @ fit.design)
-    return {
+    return values, {
         "group": fit.group,
         "signatures": np.asarray(fit.signatures, dtype=str),
         "sources": np.asarray(names, dtype=str),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from anndata import AnnData
 from ..._checks import check_choice
 from ..._results import caller_stacklevel
 from ...resources import provenance
+from .._parallel import run_tasks
 from .._stats.replicates import fits
 from .coverage import coverage_table
 from .genes import decoupler_scores, effect_sizes
@@ -35,6 +37,7 @@ def score_sets(
     coverage: str | None = None,
     species: str | None = None,
     extra: dict | None = None,
+    parallel: dict | None = None,
     **kwargs,
 ) -> None:
     """Score ``net`` on ``sig``; write ``obsm[key_added]``, ``_padj``, ``_log2fc``, ``_log2fc_lo/_hi``, ``uns``.
@@ -59,12 +62,7 @@ def score_sets(
         tables["log2fc"] = effect_sizes(sig, net, sources, need)
     omnibus = _omnibus(sig, tables)
     kept_fits = fits(sig)
-    resampling = {}
-    test = spec if spec.replicates else None  # gene-level: only the intervals from the replicates
-    for fit in kept_fits:
-        rec = replicate_scores(fit, net, test, need, level, inter_gene_cor, tables, sig.obs_names, sources)
-        if rec is not None:
-            resampling[fit.key] = rec
+    resampling = _replicate_tests(sig, kept_fits, net, spec, need, level, inter_gene_cor, tables, sources, parallel)
     basis, gene_rows, gene_method = _basis(sig, spec, {s for f in kept_fits for s in f.signatures}, omnibus)
     if gene_rows:
         sub = sig[gene_rows]
@@ -99,6 +97,28 @@ def score_sets(
         "replicates": resampling,
         **(extra or {}),
     }
+
+
+def _replicate_tests(sig, kept_fits, net, spec, need, level, igc, tables: dict, sources, parallel) -> dict:
+    """Each fit's set tests and intervals (one task per fit) written into ``tables``; the records by fit key."""
+    method = spec.name if spec.replicates else None  # gene-level: only the intervals from the replicates
+    rows = [sig.obs_names.get_indexer(f.signatures) for f in kept_fits]
+    items = [(f, tables["log2fc"][r] if "log2fc" in tables else None) for f, r in zip(kept_fits, rows, strict=True)]
+    task = partial(_fit_task, net=net, method=method, need=need, level=level, inter_gene_cor=igc, sources=sources)
+    parallel = {"n_jobs": 1, "client": None, "verbose": False, **(parallel or {})}
+    done, _ = run_tasks(task, items, desc=f"sets ({spec.name})", **parallel)
+    resampling = {}
+    for fit, r, out in zip(kept_fits, rows, done, strict=True):
+        if out is not None:
+            values, resampling[fit.key] = out
+            for k, v in values.items():
+                tables[k][r] = v
+    return resampling
+
+
+def _fit_task(item: tuple, **kwargs):
+    fit, centres = item
+    return replicate_scores(fit, centres=centres, **kwargs)
 
 
 def _omnibus(sig: AnnData, tables: dict) -> set[str]:
