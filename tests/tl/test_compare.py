@@ -351,3 +351,20 @@ def test_pairs_all_lists_every_pair(sig_all):
     assert len(every) == 5 * 4 // 2 and len(few) < len(every)
     with pytest.raises(ValueError, match="n_neighbors"):
         dp.tl.compare(sig, n_neighbors=0)
+
+
+def test_neighbour_intervals_equal_the_whole_matrices_draws():
+    """Pearson and cosine from gene counts equal the resampled matrices exactly; Spearman with ranks fixed is close."""
+    from drugprint.tl._compare import _bounds
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 200)) + rng.normal(size=(1, 200)) * np.linspace(0, 2, 12)[:, None]
+    listed = np.array([[0, 1], [2, 7], [3, 11], [5, 6]])
+    q = [2.5, 97.5]
+    whole = _bounds(x, ["spearman", "pearson", "cosine"], None, 300, q, np.random.default_rng(1))
+    pairs = _bounds(x, ["spearman", "pearson", "cosine"], listed, 300, q, np.random.default_rng(1))
+    a, b = listed.T
+    for m, tol in (("pearson", 1e-10), ("cosine", 1e-10), ("spearman", 0.03)):
+        for k in (0, 1):
+            np.testing.assert_allclose(pairs[m][k][a, b], whole[m][k][a, b], atol=tol)
+            assert np.isnan(pairs[m][k][0, 2])

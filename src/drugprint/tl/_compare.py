@@ -383,7 +383,8 @@ def compare(
     metric; :func:`drugprint.get.similarity_matrix`). In a group of more than 30 signatures (``pairs="auto"``),
     the table and the resampled intervals cover only each signature's ``n_neighbors`` most similar signatures
     (by Spearman, else the first metric; a pair listed once), so that a screen of a thousand compounds costs
-    about ten thousand intervals per group instead of half a million.
+    about ten thousand intervals per group instead of half a million; and the informative genes are the ``n_top``
+    with the largest ``|statistic|`` (in a screen nearly every gene is significant in some signature).
 
     The table (:func:`drugprint.get.compare_table`) is long, one row per group × pair (``a``, ``b``): each metric
     with ``_lo``/``_hi``; ``jaccard``, ``overlap_pvalue``, ``n_deg_a``, ``n_deg_b``, ``n_shared``, ``n_genes``; with
@@ -505,12 +506,13 @@ def compare_signatures(
         names = signature_names(sig, idx)  # by name when a condition repeats (studies, doses, times)
         values = values_all[idx]
         padj = padj_all[idx] if padj_all is not None else None
-        genes = informative_genes(values, padj, alpha=alpha, n_top=n_top)
+        few = pairs == "all" or (pairs == "auto" and idx.size <= ALL_PAIRS_UP_TO)  # else each one's neighbours
+        genes = informative_genes(values, padj if few else None, alpha=alpha, n_top=n_top)
         if genes.size < 3:
             continue
         x = values[:, genes]
         est = {m: _similarity(x, m) for m in metrics}
-        listed = _listed_pairs(est, metrics, pairs, n_neighbors)
+        listed = None if few else _nearest_pairs(est, metrics, n_neighbors)
         bounds = _bounds(x, metrics, listed, n_boot, q, rng) if ci == "genes" else {}
         effect = None
         if pdata is not None:
@@ -547,12 +549,10 @@ def compare_signatures(
 ALL_PAIRS_UP_TO = 30
 
 
-def _listed_pairs(est: dict, metrics, pairs: str, n_neighbors: int) -> np.ndarray | None:
-    """The pairs ``(i, j)``, ``i < j``, a group's table lists: ``None`` for all, else each row's nearest."""
-    n = next(iter(est.values())).shape[0]
-    if pairs == "all" or (pairs == "auto" and n <= ALL_PAIRS_UP_TO):
-        return None
+def _nearest_pairs(est: dict, metrics, n_neighbors: int) -> np.ndarray:
+    """The pairs ``(i, j)``, ``i < j``, of each signature with its ``n_neighbors`` most similar (a pair once)."""
     sim = np.array(est["spearman" if "spearman" in est else metrics[0]], dtype=float)
+    n = sim.shape[0]
     np.fill_diagonal(sim, -np.inf)
     sim = np.nan_to_num(sim, nan=-np.inf)
     k = min(n_neighbors, n - 1)
@@ -565,30 +565,31 @@ def _listed_pairs(est: dict, metrics, pairs: str, n_neighbors: int) -> np.ndarra
 def _bounds(x: np.ndarray, metrics, listed: np.ndarray | None, n_boot: int, q: list, rng) -> dict:
     """Percentile intervals (lo, hi matrices) over bootstrap resamples of the genes, for the ``listed`` pairs only.
 
-    With every pair listed the draws are whole similarity matrices; with a screen's neighbours they are the
-    listed pairs' similarities, drawn a few resamples at a time so that memory stays bounded.
+    With every pair listed the draws are whole similarity matrices. With a screen's neighbours, each resample is
+    a count per gene and the listed pairs' similarities are weighted sums over the genes, three matrix products
+    for all draws (Spearman: the Pearson correlation of the genes' ranks, ranked once on all informative genes).
     """
     picks = rng.integers(0, x.shape[1], size=(n_boot, x.shape[1]))
     if listed is None:
         return {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
-    out = {}
+    n_genes = x.shape[1]
+    counts = np.bincount((picks + np.arange(n_boot)[:, None] * n_genes).ravel(), minlength=n_boot * n_genes)
+    w = counts.reshape(n_boot, n_genes) / n_genes  # draws × genes, each row summing to 1
     a, b = listed[:, 0], listed[:, 1]
-    step = max(1, 2_000_000 // x.size)
+    out = {}
     for m in metrics:
-        draws = np.concatenate(
-            [_pair_similarity(x, m, picks[s : s + step], a, b) for s in range(0, n_boot, step)], axis=0
-        )
+        t = _rank(x) if m == "spearman" else x
+        s1, s2, sab = w @ t.T, w @ (t * t).T, w @ (t[a] * t[b]).T  # weighted means of t, t², t_a t_b
+        if m == "cosine":
+            draws = sab / np.sqrt(s2[:, a] * s2[:, b])
+        else:
+            var = s2 - s1**2
+            draws = (sab - s1[:, a] * s1[:, b]) / np.sqrt(var[:, a] * var[:, b])
         lo, hi = (np.full((x.shape[0], x.shape[0]), np.nan) for _ in range(2))
         lo[a, b], hi[a, b] = _interval(draws, q)
         lo[b, a], hi[b, a] = lo[a, b], hi[a, b]
         out[m] = (lo, hi)
     return out
-
-
-def _pair_similarity(x: np.ndarray, metric: str, picks: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The similarities (draws × pairs) of rows ``a`` and ``b`` in each resample of the genes (``picks``)."""
-    y = _unit_rows(_resampled_ranks(x, picks) if metric == "spearman" else x[:, picks].transpose(1, 0, 2), metric)
-    return np.einsum("dpg,dpg->dp", y[:, a], y[:, b])
 
 
 def _check(sig: AnnData, layer: str, metrics, ci: str, level: float, pdata, donor_key: str, pairs, k) -> None:
