@@ -76,7 +76,7 @@ def _draw_noise(units: list[_Unit], n_names: int, n_draws: int, rng) -> np.ndarr
     for u in units:
         z = rng.standard_normal((n_draws, len(u.rows), u.resid.shape[0]))
         scale = np.sqrt(u.df / rng.chisquare(u.df, n_draws))[:, None, None]
-        out[:, u.rows] = scale * np.einsum("ij,bjn,ns->bis", u.chol, z, u.resid) / np.sqrt(u.df)
+        out[:, u.rows] = scale * (u.chol @ (z @ u.resid)) / np.sqrt(u.df)
     return out
 
 
