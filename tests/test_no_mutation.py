@@ -216,3 +216,22 @@ def test_resources_return_fresh_objects(fn):
     second = f() if fn != "genesets" else f("imid")
     flat = str(second)
     assert "MUTATED" not in flat
+
+
+def test_screen_functions_add_only_their_keys(compound_screen, compound_sig):
+    before = snapshot(compound_screen)
+    dp.tl.de(compound_screen, condition_key="compound", covariates=["replicate"], method="voom", verbose=False)
+    assert_unchanged(before, compound_screen)
+    sig = compound_sig.copy()
+    before = snapshot(sig)
+    out = dp.tl.screen_hits(sig, copy=True)
+    assert_unchanged(before, sig)
+    assert_unchanged(before, out, uns_added=["screen_hits"])
+    dp.tl.screen_hits(sig)
+    before = snapshot(sig)
+    out = dp.tl.cluster_signatures(sig, copy=True)
+    assert_unchanged(before, sig)
+    assert_unchanged(before, out, obs_added=["clusters"], uns_added=["clusters"])
+    out = dp.tl.query(sig, compound_sig, verbose=False, copy=True)
+    assert_unchanged(before, sig)
+    assert_unchanged(before, out, uns_added=["query"])

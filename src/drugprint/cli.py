@@ -42,12 +42,12 @@ def as_flags(message: str) -> str:
 def _add_option(group: argparse._ArgumentGroup, f: Field) -> None:
     """One flag from one option: its help, default, and the argparse settings its metadata names."""
     meta = f.metadata
-    kwargs = {k: meta[k] for k in ("nargs", "choices", "metavar", "action") if k in meta}
+    kwargs = {k: meta[k] for k in ("nargs", "choices", "metavar", "action", "type") if k in meta}
     if callable(kwargs.get("choices")):  # a registry's names, read now
         kwargs["choices"] = kwargs["choices"]()
     default = meta.get("cli_default", f.default)
     kwargs["default"] = list(default) if isinstance(default, tuple) else default
-    if "action" not in kwargs and type(f.default) in (int, float):
+    if "action" not in kwargs and "type" not in kwargs and type(f.default) in (int, float):
         kwargs["type"] = type(f.default)
     text = meta["help"]() if callable(meta["help"]) else meta["help"]
     group.add_argument(_flag(f), dest=f.name, help=text, **kwargs)

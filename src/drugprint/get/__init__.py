@@ -15,9 +15,19 @@ from ._results import (
     time_course_table,
 )
 from ._summary import summary_table
-from ._tables import de_table, pathway_table, query_table, similarity_matrix
+from ._tables import (
+    cluster_pathways,
+    cluster_table,
+    de_table,
+    pathway_table,
+    query_table,
+    screen_hits_table,
+    similarity_matrix,
+)
 
 __all__ = [
+    "cluster_pathways",
+    "cluster_table",
     "compare_table",
     "comparison",
     "composition_table",
@@ -33,6 +43,7 @@ __all__ = [
     "potency_rank_table",
     "potency_table",
     "query_table",
+    "screen_hits_table",
     "similarity_matrix",
     "summary_table",
     "time_course_table",

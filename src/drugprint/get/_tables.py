@@ -267,3 +267,147 @@ def query_table(sig: AnnData, key: str = "query", query: str | None = None) -> p
         if col in out:
             out[col] = out[col].astype(str)
     return out
+
+
+def screen_hits_table(
+    sig: AnnData, key: str = "screen_hits", *, level: Literal["signature", "condition"] = "signature"
+) -> pd.DataFrame:
+    """The hit calls of a screen, per signature or per compound, from :func:`drugprint.tl.screen_hits`.
+
+    Parameters
+    ----------
+    sig
+        Signatures after :func:`drugprint.tl.screen_hits`.
+    key
+        Its ``key_added``.
+    level
+        ``"signature"``: one row per cell line × compound; ``"condition"``: one row per compound.
+
+    Returns
+    -------
+    ``level="signature"``: ``signature``, ``group`` (the cell line), ``condition``, ``hit`` (at least
+    ``min_genes`` genes at ``padj < alpha``), ``n_up``, ``n_down``, ``n_deg``, ``n_tested`` and ``top_genes`` (the
+    strongest called genes, ``"ISG15↑, MX1↑"``). ``level="condition"``: ``condition``, ``hit`` (in any line),
+    ``n_groups`` (lines tested), ``n_hit`` (lines where it is a hit), ``hit_in`` (their names), ``n_deg`` (DE genes
+    summed over the lines) and ``n_deg_max``.
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.datasets.screen(8, cell_lines=2, n_genes=400)
+    >>> sig = dp.tl.de(pdata, condition_key="compound", covariates=["replicate"], method="voom", verbose=False)
+    >>> dp.tl.screen_hits(sig)
+    >>> dp.get.screen_hits_table(sig, level="condition").columns.tolist()
+    ['condition', 'hit', 'n_groups', 'n_hit', 'hit_in', 'n_deg', 'n_deg_max']
+    """
+    check_choice(level, ["signature", "condition"], name="level")
+    table = stored(sig, key, tool="screen_hits", entry="table" if level == "signature" else "conditions")
+    out = table_copy(table)
+    out["hit"] = out["hit"].astype(bool)
+    return out
+
+
+def cluster_table(sig: AnnData, key: str = "clusters") -> pd.DataFrame:
+    """The cluster of each compound, from :func:`drugprint.tl.cluster_signatures`.
+
+    Parameters
+    ----------
+    sig
+        Signatures after :func:`drugprint.tl.cluster_signatures`.
+    key
+        Its ``key_added``.
+
+    Returns
+    -------
+    One row per clustered condition: ``condition``, ``cluster`` (``C1`` … by decreasing size; an ordered
+    categorical), ``n_hit`` (lines where it is a hit) and ``n_deg`` (DE genes of those signatures).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.datasets.screen(16, cell_lines=2, n_families=2, n_genes=600)
+    >>> sig = dp.tl.de(pdata, condition_key="compound", covariates=["replicate"], method="voom", verbose=False)
+    >>> dp.tl.screen_hits(sig)
+    >>> dp.tl.cluster_signatures(sig)
+    >>> dp.get.cluster_table(sig).columns.tolist()
+    ['condition', 'cluster', 'n_hit', 'n_deg']
+    """
+    table = stored(sig, key, tool="cluster_signatures")
+    names = sorted(set(table["cluster"].astype(str)), key=lambda c: int(c[1:]))
+    return table_copy(table, {"cluster": names})
+
+
+def cluster_pathways(
+    sig: AnnData, n: int | None = 3, *, key: str = "clusters", pathways: str = "pathways", alpha: float | None = None
+) -> pd.DataFrame:
+    """The pathways most often called among each cluster's signatures, with their median effect.
+
+    Reads the clusters of :func:`drugprint.tl.cluster_signatures` and the set tests of :func:`drugprint.tl.pathways`
+    (``obsm[pathways + "_padj"]``, ``obsm[pathways + "_log2fc"]``) of the signatures that were clustered (the hit
+    signatures, with ``hits_only=True``).
+
+    Parameters
+    ----------
+    sig
+        Signatures after :func:`drugprint.tl.cluster_signatures` and :func:`drugprint.tl.pathways`.
+    n
+        Pathways kept per cluster (``None``: every one scored).
+    key
+        ``key_added`` of :func:`drugprint.tl.cluster_signatures`.
+    pathways
+        ``key_added`` of :func:`drugprint.tl.pathways` (or of :func:`drugprint.tl.panels`).
+    alpha
+        Significance level on the pathways' ``padj``; default the clustering's.
+
+    Returns
+    -------
+    One row per cluster × pathway, by cluster then ``rank``: ``cluster``, ``rank`` (1: called in the most of the
+    cluster's signatures, ties broken by the larger median effect), ``source``, ``n_signatures`` (the cluster's
+    signatures scored), ``n_called`` (of them at ``padj < alpha``), ``share_called``, ``median_log2fc`` (the
+    median over the cluster's signatures of the set's mean log2 fold change) and ``direction`` (``"up"`` /
+    ``"down"``, its sign).
+
+    Examples
+    --------
+    >>> import drugprint as dp
+    >>> pdata = dp.datasets.screen(16, cell_lines=2, n_families=2, n_genes=1500)
+    >>> sig = dp.tl.de(pdata, condition_key="compound", covariates=["replicate"], method="voom", verbose=False)
+    >>> dp.tl.screen_hits(sig)
+    >>> dp.tl.cluster_signatures(sig)
+    >>> dp.tl.pathways(sig)
+    >>> top = dp.get.cluster_pathways(sig, n=1)
+    >>> top.columns.tolist()[:4]
+    ['cluster', 'rank', 'source', 'n_signatures']
+    """
+    params = stored(sig, key, tool="cluster_signatures", entry="params")
+    for k in (f"{pathways}_padj", f"{pathways}_log2fc"):
+        if k not in sig.obsm:
+            raise KeyError(f"sig.obsm has no {k!r}; run dp.tl.pathways(sig, key_added={pathways!r}) first.")
+    if key not in sig.obs:
+        raise KeyError(f"sig.obs has no {key!r}; run dp.tl.cluster_signatures(sig, key_added={key!r}) first.")
+    alpha = params["alpha"] if alpha is None else alpha
+    rows = sig.obs[key].notna().to_numpy() & sig.obs_names.isin(np.asarray(sig.uns[key]["signatures"], dtype=str))
+    cluster = sig.obs[key].astype(str).to_numpy()[rows]
+    padj = sig.obsm[f"{pathways}_padj"].iloc[rows]
+    lfc = sig.obsm[f"{pathways}_log2fc"].iloc[rows].reindex(columns=padj.columns)
+    scored = padj.notna().groupby(cluster).sum()
+    called = (padj < alpha).groupby(cluster).sum()
+    median = lfc.groupby(cluster).median()
+    long = pd.DataFrame(
+        {
+            "cluster": np.repeat(called.index.to_numpy(dtype=str), called.shape[1]),
+            "source": np.tile(called.columns.to_numpy(dtype=str), called.shape[0]),
+            "n_signatures": scored.to_numpy().ravel(),
+            "n_called": called.to_numpy().ravel(),
+            "median_log2fc": median.reindex(index=called.index, columns=called.columns).to_numpy(float).ravel(),
+        }
+    )
+    long = long[long["n_signatures"] > 0]
+    long["share_called"] = long["n_called"] / long["n_signatures"]
+    long["direction"] = np.where(long["median_log2fc"] >= 0, "up", "down")
+    long["_size"], long["_c"] = -long["median_log2fc"].abs(), long["cluster"].str[1:].astype(int)
+    long = long.sort_values(["_c", "n_called", "_size"], ascending=[True, False, True], kind="stable")
+    long.insert(1, "rank", long.groupby("cluster", sort=False).cumcount() + 1)
+    long = long[long["rank"] <= n] if n is not None else long
+    cols = ["cluster", "rank", "source", "n_signatures", "n_called", "share_called", "median_log2fc", "direction"]
+    return long[cols].reset_index(drop=True)

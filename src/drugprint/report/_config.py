@@ -17,6 +17,11 @@ from ..tl._sets.methods import SET_METHODS
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
 OPTIONAL_STAGES = ("composition", "pathways", "panels", "enrich", "rank", "compare", "dose", "time")
 
+#: The report's layouts: ``"auto"`` chooses ``"screen"`` when a group has more than :data:`SCREEN_FROM` conditions.
+LAYOUTS = ("auto", "study", "screen")
+#: A group with more conditions than this makes the study a screen (``layout="auto"``).
+SCREEN_FROM = 30
+
 #: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
 GROUPS = ("the cells", "the design", "pathways and stages")
 
@@ -27,9 +32,9 @@ def option(default, help: str, *, group: str, **cli) -> object:
     ``help`` is the text, or a function returning it (read when the parser is built).
 
     ``cli`` may hold ``nargs``, ``choices`` (a tuple, or a function returning one: read from a registry when the
-    parser is built, so a newly registered engine or set method is a choice), ``metavar``, ``action``, ``flag`` (the
-    flag's name when not the field's), ``cli_default`` (the flag's default when not the field's) or ``cli=False``
-    (no flag).
+    parser is built, so a newly registered engine or set method is a choice), ``metavar``, ``action``, ``type`` (the
+    values' type, when not the default's), ``flag`` (the flag's name when not the field's), ``cli_default`` (the
+    flag's default when not the field's) or ``cli=False`` (no flag).
     """
     return field(default=default, metadata={"help": help, "group": group, **cli})
 
@@ -166,6 +171,22 @@ class RunConfig:
         group="pathways and stages",
         choices=("best", "all"),
     )
+    layout: str = option(
+        "auto",
+        "the report's layout: 'study' (every condition in full), 'screen' (an overview of hits, clusters and the "
+        f"strongest compounds) or 'auto' (screen when a group has more than {SCREEN_FROM} conditions)",
+        group="pathways and stages",
+        choices=LAYOUTS,
+    )
+    detail: int | Sequence[str] = option(
+        10,
+        "screen layout: the compounds given a detail section (volcano, pathways): a number (the strongest by DE "
+        "genes) or their names",
+        group="pathways and stages",
+        nargs="+",
+        type=str,
+        metavar="N_OR_COMPOUND",
+    )
     title: str = option(
         "drugprint report",
         "report title (default: 'drugprint report: INPUT')",
@@ -185,12 +206,25 @@ class RunConfig:
         unknown = [s for s in skip if s not in OPTIONAL_STAGES]
         if unknown:
             raise ValueError(f"skip= names unknown stage(s) {unknown}; optional stages: {', '.join(OPTIONAL_STAGES)}.")
+        object.__setattr__(self, "detail", _detail(self.detail))
         object.__setattr__(self, "nets", [str(n) for n in nets])
         object.__setattr__(self, "skip", skip)
 
     def record(self) -> dict:
         """The options as the provenance records them (``verbose`` left out)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "verbose"}
+
+
+def _detail(detail) -> int | list[str]:
+    """``detail`` as a number of compounds or a list of their names (the command line gives strings)."""
+    values = [detail] if isinstance(detail, str | int) else list(detail)
+    if len(values) == 1 and (isinstance(values[0], int) or str(values[0]).isdigit()):
+        if isinstance(values[0], bool) or int(values[0]) < 0:
+            raise ValueError(f"detail must be a number of compounds (0 or more) or their names, got {detail!r}.")
+        return int(values[0])
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise ValueError(f"detail must be a number of compounds or a list of their names, got {detail!r}.")
+    return values
 
 
 def defaults() -> dict:

@@ -9,6 +9,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 from .. import get
 from .._env import logger, versions
 from .._results import renamed
@@ -49,6 +51,8 @@ def run(
     drug_key: str = "drug",
     dose_key: str = "dose",
     volcanoes: Literal["best", "all"] = "best",
+    layout: Literal["auto", "study", "screen"] = "auto",
+    detail: int | Sequence[str] = 10,
     random_state: int = 0,
     n_cpus: int = 1,
     n_jobs: int = 1,
@@ -110,6 +114,17 @@ def run(
     volcanoes
         ``"best"``: one volcano per cell type (its condition with the most DE genes); ``"all"``: every
         condition's too, folded under the DE section.
+    layout
+        ``"study"``: every condition in full (the sections above); ``"screen"``: an overview for screens of
+        hundreds to thousands of compounds: the hits per line (:func:`~drugprint.tl.screen_hits`), the clusters of
+        the hit compounds (:func:`~drugprint.tl.cluster_signatures`) on a clustered similarity map with the
+        strongest pathways of each, a sortable and searchable table of every compound, and the details of the
+        strongest hits; the figure grids of each line and condition, the panels and the over-representation are
+        skipped (and the report says why). ``"auto"``: the screen layout when a group has more than 30
+        conditions.
+    detail
+        Screen layout: the compounds given a detail section (a volcano, the pathways of each line): a number (the
+        hits with the most DE genes) or a list of names.
     random_state
         Seed of the resampling in :func:`drugprint.tl.potency_rank` and :func:`drugprint.tl.compare`.
     n_cpus, n_jobs
@@ -122,7 +137,8 @@ def run(
     Returns
     -------
     Dict with the profiles (``pdata``), signatures (``sig``), the potency table, the composition table
-    (``composition``, ``None`` when not run), ``stages`` (what ran, and why not), timings and output paths.
+    (``composition``, ``None`` when not run), the ``layout`` used, ``stages`` (what ran, and why not), timings and
+    output paths.
 
     Examples
     --------
@@ -154,6 +170,7 @@ def run(
         "sig": results["sig"],
         "potency": results.get("potency"),
         "composition": results.get("composition"),
+        "layout": results.get("layout", "study"),
         "stages": results.stages,
         "timings": results.timings,
         "paths": {"report": report, "tables": results.out / "tables", "figures": results.out / "figures"},
@@ -179,7 +196,16 @@ TABLES = {
     "enrich": ("enrich", False),
     "dose": ("dose_response", False),
     "time": ("time_course", False),
+    "hits": ("screen_hits", False),
+    "hit_conditions": ("screen_hits_per_compound", False),
+    "clusters": ("clusters", False),
+    "cluster_pathways": ("cluster_pathways", False),
+    "compounds": ("screen_compounds", False),
 }
+
+
+#: Conditions whose calls are tabled at once in a screen (the long table of a block, never of the whole screen).
+SCREEN_BLOCK = 100
 
 
 def write_tables(results: Results) -> None:
@@ -188,7 +214,13 @@ def write_tables(results: Results) -> None:
     for old in folder.glob("*.csv"):  # a rerun into the same folder must not leave stale tables
         old.unlink()
     tables = dict(results.products)
-    tables["de_results"] = get.de_table(results["sig"])
+    sig = results["sig"]
+    if results.get("layout") == "screen":  # the calls only (every gene is in signatures.h5ad), a block at a time
+        names = get.conditions(sig)
+        blocks = [names[i : i + SCREEN_BLOCK] for i in range(0, len(names), SCREEN_BLOCK)]
+        tables["de_results"] = pd.concat([get.de_table(sig, conditions=b, alpha=results.config.alpha) for b in blocks])
+    else:
+        tables["de_results"] = get.de_table(sig)
     if "cells" in tables:
         tables["composition_counts"] = results["cells"].uns["composition"]["counts"]
     extra = {k: (k, False) for k in results.get("nets", {}) if k != "pathways"}
@@ -219,6 +251,8 @@ def provenance(results: Results) -> dict:
         "potency": sig.uns["potency"]["params"] if "potency" in r.products else None,
         "potency_rank": sig.uns["potency_rank"]["params"] if "rank" in r.products else None,
         "compare": sig.uns["compare"]["params"] if "compare" in r.products else None,
+        "screen_hits": sig.uns["screen_hits"]["params"] if "hits" in r.products else None,
+        "clusters": sig.uns["clusters"]["params"] if r.get("clusters") is not None else None,
         "versions": versions(),
         "timings_seconds": {k: round(v, 2) for k, v in r.timings.items()},
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
+from . import _screen_sections as screen
 from ._html import e
 from ._sections import SECTIONS
 
@@ -40,12 +41,14 @@ figure.open{grid-column:1/-1}figure.open img{width:100%;max-width:1400px;min-wid
 .note{background:#fff8e6;border-left:4px solid #f0b429;padding:.5em 1em;font-size:.9em}
 .summary{background:#f3f7fb;border-left:4px solid #2e6da4;padding:.6em 1em}
 code{background:#f4f4f4;padding:0 .25em}
+table.sortable th{position:sticky;top:0}table.sortable td{white-space:nowrap}
 """
 
 
 def render(results) -> Path:
     """Write ``report.html`` into the run's folder from its :class:`~drugprint.report._stages.Results`."""
-    parts = [section(results) for section in SECTIONS]
+    is_screen = results.get("layout") == "screen"
+    parts = [section(results) for section in (screen.SECTIONS if is_screen else SECTIONS)]
     parts = [p for p in parts if p is not None]
     body = [f"<h2 id='{anchor}'>{e(title)}</h2>{content}" for anchor, title, content in parts]
     nav = "<nav class='toc'>" + "".join(f"<a href='#{a}'>{e(t)}</a>" for a, t, _ in parts) + "</nav>"
@@ -58,7 +61,9 @@ def render(results) -> Path:
     ]
     doc = (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
-        f"<style>{_CSS}</style></head><body>{''.join(head + body)}</body></html>"
+        f"<style>{_CSS}</style></head><body>{''.join(head + body)}"
+        + (f"<script>{screen.SCRIPT}</script>" if is_screen else "")
+        + "</body></html>"
     )
     path = results.out / "report.html"
     path.write_text(doc, encoding="utf-8")

@@ -29,6 +29,7 @@ from ..resources import panels as shipped_panels
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 from ..tl._sets.replicate import LOW_DF
+from . import _screen as screen
 from ._config import RunConfig
 from ._figures import FigureInputs, draw_all, slug
 from ._summaries import de_summary, dropped_profiles
@@ -65,11 +66,28 @@ class Stage:
     writes: tuple[str, ...] = ()
     optional: bool = False
     why_not: Callable[[Results], str | None] | None = None
+    layout: str = "any"  # "study": skipped in a screen's report (SCREEN_SKIPS says why); "screen": a screen's only
+
+
+#: Why a stage of the study's report is skipped in a screen's (``layout="screen"``).
+SCREEN_SKIPS = {
+    "panels": "the cell-type panels are read in the study layout; at screen scale each cluster is described by its "
+    "pathways (dp.tl.panels runs on any signatures)",
+    "enrich": "the over-representation of every signature's up and down genes is not run at screen scale (run "
+    "dp.tl.enrich on the compounds of interest)",
+    "figures": "a volcano per line, tier grids and per-line similarity grids are not drawn at screen scale; the "
+    "screen overview draws the clustered similarity map and the details of the strongest hits",
+}
 
 
 def walk(results: Results, stages: list[Stage]) -> None:
-    """Run ``stages`` in order, recording in ``results.stages`` what each did and in ``results.timings`` its time."""
+    """Run ``stages`` in order, recording in ``results.stages`` what each did and in ``results.timings`` its time.
+
+    A stage of a screen's report (``layout="screen"``) is left out, unrecorded, when the report is a study's.
+    """
     for stage in stages:
+        if stage.layout == "screen" and results.products.get("layout") != "screen":
+            continue
         t0 = time.perf_counter()
         results.stages[stage.name] = _attempt(stage, results)
         results.timings[stage.name] = time.perf_counter() - t0
@@ -78,6 +96,8 @@ def walk(results: Results, stages: list[Stage]) -> None:
 def _attempt(stage: Stage, results: Results) -> str:
     if stage.name in results.config.skip:
         return "skipped on request"
+    if stage.layout == "study" and results.products.get("layout") == "screen":
+        return f"skipped: {SCREEN_SKIPS.get(stage.name, 'not run at screen scale')}"
     missing = [n for n in stage.needs if n not in results.products]
     why = f"needs {', '.join(missing)}, which no earlier stage produced" if missing else None
     why = why or (stage.why_not(results) if stage.why_not else None)
@@ -106,6 +126,8 @@ def stages(config: RunConfig) -> list[Stage]:
     return [
         Stage("pseudobulk", _pseudobulk, (), ("pdata",)),
         Stage("de", _de, ("pdata",), ("sig", "de")),
+        Stage("layout", screen.choose_layout, ("sig",), ("layout",)),
+        Stage("hits", screen.hits, ("sig",), ("hits", "hit_conditions"), layout="screen"),
         Stage("composition", _composition, ("de",), ("cells", "composition", "composition_record"), True, _one_type),
         Stage("dropped", _dropped, ("pdata",), ("dropped",)),
         Stage(
@@ -117,15 +139,28 @@ def stages(config: RunConfig) -> list[Stage]:
             _no_direction,
         ),
         *nets,
-        Stage("panels", _panels, ("sig",), ("panels", "panels_activity", "panel_coverage"), True, _no_direction),
-        Stage("enrich", _enrich, ("sig",), ("enrich", "enrich_record"), True, _no_lists),
+        Stage(
+            "panels",
+            _panels,
+            ("sig",),
+            ("panels", "panels_activity", "panel_coverage"),
+            True,
+            _no_direction,
+            layout="study",
+        ),
+        Stage("enrich", _enrich, ("sig",), ("enrich", "enrich_record"), True, _no_lists, layout="study"),
         Stage("potency", _potency, ("pathways",), ("potency", "potency_panels", "thresholds")),
         Stage("rank", _rank, ("potency",), ("rank",), True, _one_arm),
         Stage("compare", _compare, ("sig",), ("compare",), True, _nothing_to_compare),
         Stage("dose", _dose, ("pathways",), ("dose",), True, _no_doses),
         Stage("time", _time, ("pathways",), ("time",), True, _no_times),
+        Stage(
+            "clusters", screen.clusters, ("hits",), ("clusters", "cluster_pathways"), True, screen.no_clusters, "screen"
+        ),
+        Stage("screen_tables", screen.compound_table, ("hits",), ("compounds",), layout="screen"),
         Stage("summaries", _summaries, ("sig",), ("tiers", "degs", "de_summary", "qc")),
-        Stage("figures", _figures, ("sig", "de_summary"), ("figures",)),
+        Stage("figures", _figures, ("sig", "de_summary"), ("figures",), layout="study"),
+        Stage("screen_figures", screen.figures, ("sig", "compounds"), ("screen_figures",), layout="screen"),
     ]
 
 
@@ -163,10 +198,41 @@ def samples_as_profiles(adata: AnnData, sample_key: str, groupby: str, layer: st
     return pdata
 
 
+def profiles_given(adata: AnnData, sample_key: str, groupby: str) -> bool:
+    """Whether the input is profiles already (from :func:`drugprint.pp.pseudobulk`, or a simulated screen).
+
+    Profiles carry ``uns["pseudobulk"]`` and ``n_cells``, and one row per sample × group.
+    """
+    obs = adata.obs
+    if "pseudobulk" not in adata.uns or not {"n_cells", sample_key, groupby} <= set(obs.columns):
+        return False
+    return not obs.duplicated([sample_key, groupby]).any()
+
+
+def _given_profiles(adata: AnnData, c: RunConfig) -> AnnData:
+    """Profiles taken as they are, those of fewer than ``min_cells`` cells dropped.
+
+    The counts come from ``layer``, else ``layers["counts"]`` when present, else ``X``.
+    """
+    sample_key, groupby, min_cells = c.sample_key, c.groupby, c.min_cells
+    keep = (adata.obs["n_cells"] >= min_cells).to_numpy()
+    pdata = adata[keep].copy()
+    layer = c.layer or ("counts" if "counts" in pdata.layers else None)
+    if layer is not None:
+        pdata.X = pdata.layers[layer].copy()
+    rec = dict(pdata.uns["pseudobulk"])
+    dropped = adata.obs.loc[~keep, [sample_key, groupby, "n_cells"]].astype({sample_key: str, groupby: str})
+    rec.update(min_cells=int(min_cells), n_profiles=int(keep.sum()), dropped=dropped.reset_index(drop=True))
+    pdata.uns["pseudobulk"] = rec
+    return pdata
+
+
 def _pseudobulk(r: Results) -> dict:
     c = r.config
     if r.samples:
         return {"pdata": samples_as_profiles(r.adata, c.sample_key, c.groupby, c.layer)}
+    if profiles_given(r.adata, c.sample_key, c.groupby):
+        return {"pdata": _given_profiles(r.adata, c)}
     pdata = pp.pseudobulk(
         r.adata, sample_key=c.sample_key, groupby=c.groupby, layer=c.layer, use_raw=c.use_raw, min_cells=c.min_cells
     )
@@ -215,6 +281,8 @@ def _de(r: Results) -> dict:
 def _one_type(r: Results) -> str | None:
     if r.samples:
         return "the input is samples (bulk), not cells: there are no cells to count"
+    if profiles_given(r.adata, r.config.sample_key, r.config.groupby):
+        return "the input is profiles (summed already), not cells: there are no cells to count"
     groupby = r.config.groupby
     return f"a single {groupby} (proportions need two or more)" if r.adata.obs[groupby].nunique() < 2 else None
 

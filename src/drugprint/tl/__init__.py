@@ -15,12 +15,14 @@ from ._pathways import pathways
 from ._potency import potency
 from ._query import query
 from ._rank import potency_rank
+from ._screen import cluster_signatures, screen_hits
 from ._sets import set_methods
 from ._summary import summary_table
 
 __all__ = [
     "annotate",
     "call_degradation",
+    "cluster_signatures",
     "compare",
     "composition",
     "concat_signatures",
@@ -38,6 +40,7 @@ __all__ = [
     "potency_rank",
     "query",
     "score_cells",
+    "screen_hits",
     "set_methods",
     "summary_table",
     "time_course",
