@@ -1,16 +1,21 @@
 """Run every benchmark once, in fresh processes, and write bench/RESULTS.md.
 
-python bench/run_all.py            # ~30 min on 2 cores; needs ~3 GB of free disk for the 10M-cell store
-python bench/run_all.py --quick    # 100k cells and the pathway calls only, no 10M store, no DE (~5 minutes)
+python bench/run_all.py            # ~75 min on 2 cores; needs ~3 GB of free disk for the 10M-cell store
+python bench/run_all.py --quick    # 100k cells, the pathway calls, tiny screens; no 10M store, no DE (~10 minutes)
 python bench/run_all.py --render   # rewrite RESULTS.md from the last run's bench/out/results.json
 
 `python bench/bench_de.py` reruns only the DE comparison: it replaces the DE rows of bench/out/results.json and
 renders RESULTS.md again (or, without results.json, replaces only the DE parts of RESULTS.md: splice_de).
+`python bench/bench_screen.py` and `python bench/bench_screen_dask.py` rerun only the screens and the dask plan: they
+replace their rows of bench/out/results.json (when there is one) and only their goal rows and sections of RESULTS.md
+(splice_sections).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import platform
 import subprocess
@@ -69,6 +74,12 @@ def main(quick: bool) -> None:
         t0 = time.perf_counter()
         subprocess.run([PY, "-m", "drugprint", "demo", "--out", str(OUT / "demo")], check=True, capture_output=True)
         rows.append({"case": "demo", "method": "drugprint demo (default preset)", "seconds": time.perf_counter() - t0})
+    screen = run([str(HERE / "bench_screen.py"), "--rows", *(["--quick"] if quick else [])])
+    rows += screen
+    print(screen, flush=True)
+    plan = run([str(HERE / "bench_screen_dask.py"), "--rows", *(["--quick"] if quick else [])])
+    rows += plan
+    print(plan, flush=True)
     result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows}
     (OUT / "results.json").write_text(json.dumps(result, indent=1))
     write_markdown(result)
@@ -104,6 +115,7 @@ def goals(rows: list[dict]) -> list[str]:
             f"| 10M cells out of core < 3 GB peak RSS | {ooc['peak_rss_gb']:.2f} GB | {yes(ooc['peak_rss_gb'] < 3)} |"
         )
     out += de_goals(rows)
+    out += screen_goals(rows)
     out.append("")
     return out
 
@@ -171,6 +183,8 @@ def write_markdown(result: dict) -> None:
             )
         lines.append("")
     lines += small_designs_section(rows)
+    lines += screen_section(rows)
+    lines += dask_section(rows)
     demo = [r for r in rows if r["case"] == "demo"]
     if demo:
         lines += ["## Whole demo", "", f"`drugprint demo` (default preset, DESeq2): {demo[0]['seconds']:.0f} s.", ""]
@@ -364,6 +378,346 @@ def splice_de(rows: list[dict], path: Path = HERE / "RESULTS.md") -> None:
         at = section("## Pathway") or (len(lines), len(lines))
         lines[at[0] : at[0]] = de_section(rows)
     path.write_text("\n".join(lines) + ("\n" if text.endswith("\n") else ""))
+
+
+SCREEN_CASES = ("screen_env", "screen_atlas", "screen", "screen_report", "screen_agreement")
+SCREEN_STAGES = ("simulate", "de", "pathways", "potency_rank", "compare", "query")
+SCREEN_GOAL_STAGES = SCREEN_STAGES[1:]  # the simulation is not part of the goals
+
+
+def per_doubling(t1: float, t2: float, n1: int, n2: int) -> float:
+    """Time ratio per doubling of compounds between sizes ``n1`` and ``n2``: (t2/t1)^(log 2 / log(n2/n1))."""
+    return (t2 / t1) ** (math.log(2) / math.log(n2 / n1))
+
+
+def screen_rows(rows: list[dict], fit: str = "blocks") -> list[dict]:
+    """The pipeline rows of one fit (``blocks`` or ``whole``) that ran, by size."""
+    return sorted(
+        (r for r in rows if r["case"] == "screen" and r["fit"] == fit and "skipped" not in r),
+        key=lambda r: r["n_compounds"],
+    )
+
+
+def screen_reports(rows: list[dict]) -> dict[int, dict]:
+    """``dp.report.run`` rows that ran, by size."""
+    return {r["n_compounds"]: r for r in rows if r["case"] == "screen_report" and "seconds" in r}
+
+
+def screen_doublings(rows: list[dict]) -> dict[str, list[tuple[int, int, float]]]:
+    """Per stage, ``total`` and ``report``: ``(n1, n2, time ratio per doubling)`` between consecutive sizes."""
+    runs, reports = screen_rows(rows), screen_reports(rows)
+    out: dict[str, list] = {}
+    for a, b in itertools.pairwise(runs):
+        n1, n2 = a["n_compounds"], b["n_compounds"]
+        times = {k: (a["stages"][k]["seconds"], b["stages"][k]["seconds"]) for k in a["stages"] if k in b["stages"]}
+        times["total"] = (a["seconds"], b["seconds"])
+        if n1 in reports and n2 in reports:
+            times["report"] = (reports[n1]["seconds"], reports[n2]["seconds"])
+        for k, (t1, t2) in times.items():
+            out.setdefault(k, []).append((n1, n2, per_doubling(t1, t2, n1, n2)))
+    return out
+
+
+def screen_goals(rows: list[dict]) -> list[str]:
+    """Goal-table rows of the screens (each starts with ``| Screen``), from ``bench_screen.py``'s rows."""
+    runs = screen_rows(rows)
+    if not runs:
+        return []
+    env = next(r for r in rows if r["case"] == "screen_env")
+    big = runs[-1]
+    report = screen_reports(rows).get(big["n_compounds"])
+    shape = f"{env['cell_lines']} lines × {env['n_replicates']} replicates, {env['n_genes']:,} genes, 2 cores"
+    reached = f"`de` → `query`: {big['seconds']:.0f} s ({big['seconds'] / 60:.1f} min)"
+    reached += f"; `dp.report.run`: {report['seconds']:.0f} s" if report else "; `dp.report.run`: –"
+    ok = big["seconds"] <= 600 and (report is None or report["seconds"] <= 600)
+    out = [
+        f"| Screen: the whole {big['n_compounds']:,}-compound screen ≤ 10 minutes ({shape}) | {reached} | "
+        f"{'yes' if ok else '**no**'} |"
+    ]
+    peaks = [big["peak_rss_gb"], big["tree_peak_rss_gb"], *([report["tree_peak_rss_gb"]] if report else [])]
+    reached = f"{big['peak_rss_gb']:.2f} GB ({big['tree_peak_rss_gb']:.2f} GB with the DE workers)"
+    reached += f"; `dp.report.run`: {report['tree_peak_rss_gb']:.2f} GB" if report else ""
+    out.append(
+        f"| Screen: the whole {big['n_compounds']:,}-compound screen ≤ 8 GB peak RSS | {reached} "
+        f"| {'yes' if max(peaks) <= 8 else '**no**'} |"
+    )
+    dbl = screen_doublings(rows)
+    if dbl:
+        sizes = " → ".join(f"{r['n_compounds']:,}" for r in runs)
+        total = ", ".join(f"{x:.2f}× ({a:,}→{b:,})" for a, b, x in dbl["total"])
+        stages = [k for k in (*SCREEN_GOAL_STAGES, "report") if k in dbl]
+        worst, (a, b, x) = max(((k, v) for k in stages for v in dbl[k]), key=lambda kv: kv[1][2])
+        met = all(y <= 2.2 for k in (*stages, "total") for _, _, y in dbl[k])
+        out.append(
+            f"| Screen: each doubling of compounds ≤ 2.2× the time, every stage ({sizes}) | `de` → `query` {total}; "
+            f"fastest-growing: `{worst}` {x:.2f}× ({a:,}→{b:,}) | {'yes' if met else '**no**'} |"
+        )
+    return out
+
+
+def screen_section(rows: list[dict]) -> list[str]:
+    """The "Screens" section of RESULTS.md, from ``bench_screen.py``'s rows."""
+    env = next((r for r in rows if r["case"] == "screen_env"), None)
+    runs = [r for r in rows if r["case"] == "screen"]
+    if env is None or not runs:
+        return []
+    atlas = next((r for r in rows if r["case"] == "screen_atlas"), None)
+    blocks, reports = screen_rows(rows), screen_reports(rows)
+    failed = next((r["failed"] for r in rows if r["case"] == "screen_report" and "failed" in r), "")
+    stages = [k for k in SCREEN_STAGES if any(k in r.get("stages", {}) for r in runs)]
+    sizes = ", ".join(f"{r['n_compounds']:,}" for r in blocks)
+    versions = ", ".join(f"{k} {' and '.join(v) if isinstance(v, list) else v}" for k, v in env["versions"].items())
+    if reports:
+        report_text = (
+            '`dp.report.run(pdata, out, groupby="cell_line", condition_key="compound", covariates=["replicate"], '
+            'method="voom", n_jobs=2)` in a process of its own: the whole screen again from the profiles to the '
+            "HTML (its own DE, pathways, ranks, comparison; layout chosen automatically"
+            + (f": {next(iter(reports.values())).get('layout')}" if next(iter(reports.values())).get("layout") else "")
+            + ")"
+            + (f"; at some size it failed: {failed}" if failed else "")
+        )
+    else:
+        report_text = f"not timed ({failed or 'not run'}): –"
+    lines = [
+        f"## Screens (`dp.datasets.screen`: {sizes} compounds × {env['cell_lines']} cell lines × "
+        f"{env['n_replicates']} replicates, {env['n_genes']:,} genes, voom)",
+        "",
+        f"Measured in one run of `python bench/bench_screen.py` on {env['machine']}, {env['date']} (load average "
+        f"{env['load_average'][0]:g} at the start, {env['load_average'][1]:g} at the end: the machine was shared); "
+        f"{versions}. Each size runs in a fresh process, one at a time, after the pipeline has run once on a tiny "
+        "screen (imports, numba compilation and the loky pool are not timed). Stages: `dp.datasets.screen(n)` "
+        "(4 DMSO wells per plate of 96 compounds and replicate, a quarter of the compounds inactive); "
+        '`dp.tl.de(pdata, condition_key="compound", groupby="cell_line", covariates=["replicate"], '
+        f'method="voom", n_jobs={env["n_jobs"]})` in blocks of 10 compounds with their controls '
+        '(`conditions_per_fit="auto"`) or as one whole design per line (`conditions_per_fit=None`, the old way); '
+        '`dp.tl.pathways(sig)` (camera, Hallmark); `dp.tl.potency_rank(sig, keys=["pathways"])`; `dp.tl.compare(sig)`; '
+        f"`dp.tl.query(sig, atlas, same_group=True, n_top={env['query_top']})`, every signature against "
+        + (
+            f"a fixed atlas of {atlas['n_entries']:,} signatures ({atlas['n_compounds']:,} new members of the same "
+            f"families, `screen(new_members=…)`, in the same lines; built once in {atlas['seconds']:.0f} s, not "
+            "counted)"
+            if atlas
+            else "a fixed atlas"
+        )
+        + f". Report: {report_text}. Total: `de` to `query`. Peak RSS: the process's VmHWM (reset before each "
+        "stage, the largest kept; input data included); with workers: the RSS summed over the process and its "
+        "children (loky workers), sampled every 0.1 s.",
+        "",
+        "| compounds | fit | profiles | signatures | fits | "
+        + " | ".join(f"{k} (s)" for k in stages)
+        + " | total (s) | peak RSS (GB) | with workers (GB) | `dp.report.run` (s) | its peak with workers (GB) |",
+        "|---|---|---|---|---|" + "---|" * len(stages) + "---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: (r["fit"] != "blocks", r["n_compounds"])):
+        if "skipped" in r:
+            lines.append(
+                f"| {r['n_compounds']:,} | whole design | skipped: {r['skipped']} |" + " |" * (len(stages) + 7)
+            )
+            continue
+        rep = reports.get(r["n_compounds"]) if r["fit"] == "blocks" else None
+        cells = [f"{r['stages'][k]['seconds']:.1f}" if k in r["stages"] else "–" for k in stages]
+        lines.append(
+            f"| {r['n_compounds']:,} | {'blocks' if r['fit'] == 'blocks' else 'whole design'} | {r['n_profiles']:,} | "
+            f"{r['n_signatures']:,} | {r['n_fits']} | "
+            + " | ".join(cells)
+            + f" | {r['seconds']:.1f} | {r['peak_rss_gb']:.2f} | {r['tree_peak_rss_gb']:.2f} | "
+            + (f"{rep['seconds']:.1f} | {rep['tree_peak_rss_gb']:.2f} |" if rep else "– | – |")
+        )
+    lines.append("")
+    dbl = screen_doublings(rows)
+    if dbl:
+        pairs = [(a, b) for a, b, _ in dbl["total"]]
+        lines += [
+            "Time ratio per doubling of compounds, (t2/t1)^(log 2 / log(n2/n1)) (goal ≤ 2.2; 2 is linear), and the "
+            "peak RSS (process, GB) of each stage, blocked fits:",
+            "",
+            "| stage | "
+            + " | ".join(f"{a:,} → {b:,}" for a, b in pairs)
+            + " | "
+            + " | ".join(f"peak RSS at {r['n_compounds']:,}" for r in blocks)
+            + " |",
+            "|---|" + "---|" * (len(pairs) + len(blocks)),
+        ]
+        for k in [*[s for s in stages if s in dbl], "total", *(["report"] if "report" in dbl else [])]:
+            ratios = [f"{x:.2f}" if x <= 2.2 or k == "simulate" else f"**{x:.2f}**" for _, _, x in dbl[k]]
+            if k == "report":
+                peaks = [f"{reports[r['n_compounds']]['peak_rss_gb']:.2f}" for r in blocks]
+            else:
+                peaks = [
+                    f"{r['stages'][k]['peak_rss_gb']:.2f}" if k in r["stages"] else f"{r['peak_rss_gb']:.2f}"
+                    for r in blocks
+                ]
+            lines.append(f"| {k} | " + " | ".join(ratios) + " | " + " | ".join(peaks) + " |")
+        lines.append("")
+    if reports:
+        keys = list(dict.fromkeys(k for r in reports.values() for k, v in r["timings"].items() if v >= 0.5))
+        lines += [
+            "`dp.report.run`'s own stage timings (s; stages under 0.5 s left out):",
+            "",
+            "| compounds | " + " | ".join(keys) + " |",
+            "|---|" + "---|" * len(keys),
+        ]
+        for n, r in sorted(reports.items()):
+            lines.append(f"| {n:,} | " + " | ".join(f"{r['timings'].get(k, 0):.1f}" for k in keys) + " |")
+        lines.append("")
+    whole = screen_rows(rows, "whole")
+    if whole:
+        cols = [k for k in stages if k != "simulate"]
+        lines += [
+            "The old way (one whole design per line) against the blocks, time ratio whole / blocks:",
+            "",
+            "| compounds | " + " | ".join(cols) + " | total |",
+            "|---|" + "---|" * (len(cols) + 1),
+        ]
+        for w in whole:
+            b = next(r for r in blocks if r["n_compounds"] == w["n_compounds"])
+            cells = [
+                f"{w['stages'][k]['seconds'] / b['stages'][k]['seconds']:.2f}×" if k in w["stages"] else "–"
+                for k in cols
+            ]
+            lines.append(f"| {w['n_compounds']:,} | " + " | ".join(cells) + f" | {w['seconds'] / b['seconds']:.2f}× |")
+        lines.append("")
+    agree = {r["n_compounds"]: r for r in rows if r["case"] == "screen_agreement"}
+    lines += [
+        "Quality on the planted truth (not timed): median correlation of an active compound's log2FC with its planted "
+        "fingerprint over the genes tested (per signature); share of the inactive compounds with any gene at "
+        "padj < 0.05 in any line (plates are not in the design: each compound's plate shifts it by N(0, 0.07²) log2 "
+        "per gene in every replicate); share of active signatures whose best query hit in the atlas is a member of "
+        "their family. Blocks against the whole design at the same size: Pearson correlation of the moderated t "
+        "over every test, Jaccard index of the padj < 0.05 calls (calls in blocks / whole).",
+        "",
+        "| compounds | fit | r(log2FC, planted), median | inactive compounds with a call | query top hit in family "
+        "| t: r with whole design | Jaccard padj<0.05 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: (r["n_compounds"], r["fit"] != "blocks")):
+        if "skipped" in r:
+            continue
+        a = agree.get(r["n_compounds"]) if r["fit"] == "blocks" else None
+        cmp = (
+            f"{a['stat_cor']:.4f} | {a['jaccard']:.3f} ({a['n_calls_blocks']:,} / {a['n_calls_whole']:,})"
+            if a
+            else "– | –"
+        )
+        lines.append(
+            f"| {r['n_compounds']:,} | {'blocks' if r['fit'] == 'blocks' else 'whole design'} | "
+            f"{r['lfc_truth_cor_median']:.3f} | {r['inactive_called_share']:.2f} of {r['n_inactive']} | "
+            f"{r['query_top_hit_family']:.2f} | {cmp} |"
+        )
+    return [*lines, ""]
+
+
+def splice_sections(goal_prefix: str, goal_rows: list[str], sections: list[list[str]], path: Path | None = None):
+    """Replace the goal rows starting with ``goal_prefix`` and the sections of the same titles; keep everything else.
+
+    A section (a list of lines, its title first) not yet in the file goes before "## Whole demo", else at the end.
+    """
+    path = path or HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines()
+
+    def find(title: str) -> tuple[int, int] | None:
+        start = next((i for i, ln in enumerate(lines) if ln.startswith(title)), None)
+        if start is None:
+            return None
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        return start, end
+
+    goals_at = find("## Goals")
+    if goals_at and goal_rows:
+        start, end = goals_at
+        body = [ln for ln in lines[start:end] if not ln.startswith(goal_prefix)]
+        last = max(i for i, ln in enumerate(body) if ln.startswith("|"))
+        body[last + 1 : last + 1] = goal_rows
+        lines[start:end] = body
+    for section in sections:
+        if not section:
+            continue
+        title = section[0].split("(")[0].rstrip()
+        at = find(title)
+        if at:
+            lines[at[0] : at[1]] = section
+        else:
+            demo = find("## Whole demo")
+            where = demo[0] if demo else len(lines)
+            if where == len(lines) and lines and lines[-1] != "":
+                section = ["", *section]
+            lines[where:where] = section
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def splice_screen(rows: list[dict]) -> None:
+    """Put ``bench_screen.py``'s goal rows and "Screens" section into RESULTS.md, nothing else changed."""
+    splice_sections("| Screen:", screen_goals(rows), [screen_section(rows)])
+
+
+DASK_CASES = ("dask_env", "dask_plan")
+
+
+def dask_section(rows: list[dict]) -> list[str]:
+    """The section "A Tahoe-shaped plan on a dask cluster" of RESULTS.md, from ``bench_screen_dask.py``'s rows."""
+    env = next((r for r in rows if r["case"] == "dask_env"), None)
+    r = next((r for r in rows if r["case"] == "dask_plan"), None)
+    if env is None or r is None:
+        return []
+    sc, st, w, t = env["screen"], r["stages"], r["n_workers"], env["tahoe"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    pb, de, ser, pw = st["pseudobulk"], st["de"], st["de_serial"], st["pathways"]
+    lines = [
+        "## A Tahoe-shaped plan on a dask cluster",
+        "",
+        f"Measured in one run of `python bench/bench_screen_dask.py` on {env['machine']}, {env['date']} (load average "
+        f"{env['load_average'][0]:g} at the start, {env['load_average'][1]:g} at the end); {versions}. "
+        "Tahoe-100M is 379 drugs × 3 doses × 50 cancer cell lines, ~100M cells. The same plan at a scale that fits: "
+        f"`dp.datasets.screen({sc['n_compounds']}, n_doses=3, cell_lines={sc['cell_lines']})` "
+        f"({r['treatments']} treatments per line, {sc['n_replicates']} replicates, {sc['compounds_per_plate']} "
+        f"compounds per plate with {sc['n_controls']} DMSO wells per plate and replicate, {r['n_genes']:,} genes), "
+        f"each profile's counts split into single cells (every UMI to a uniformly drawn cell of its well), "
+        f"{r['n_cells']:,} cells with {r['nnz'] / r['n_cells']:.0f} non-zeros each on average, written chunk by chunk "
+        f"to zarr ({r['store_gb']:.2f} GB; {r['write_seconds']:.0f} s, once, not counted). On "
+        f"`distributed.LocalCluster(n_workers={w}, threads_per_worker=1)`: `dp.pp.pseudobulk` of the store read "
+        f"lazily (`read_elem_lazy`, chunks of {r['chunk']:,} cells; the reduction runs on the cluster as the "
+        "active scheduler), checked equal to the simulated profiles; "
+        '`dp.tl.de(pdata, condition_key="treatment", groupby="cell_line", covariates='
+        f'{env["covariates"]}, method="voom", client=client)` ({r["executor"]}), then the same call without a '
+        "client in one process, every layer asserted identical (`np.array_equal`, NaNs equal); `dp.tl.pathways(sig)` "
+        "(camera, Hallmark) in the client process. Peak memory: RSS summed over the client, the nannies and the "
+        "workers, sampled every 0.1 s. Warm-up (imports, numba, the workers' imports) untimed.",
+        "",
+        "| stage | seconds | throughput | peak RSS, client + cluster (GB) |",
+        "|---|---|---|---|",
+        f"| pseudobulk, out of core on the cluster | {pb['seconds']:.1f} | {r['n_cells'] / pb['seconds']:,.0f} cells/s "
+        f"({r['n_cells'] / pb['seconds'] / w:,.0f} per worker; {r['nnz'] / pb['seconds'] / w / 1e6:.1f}M non-zeros/s "
+        f"per worker) | {pb['tree_peak_rss_gb']:.2f} |",
+        f"| de, `client=` ({w} workers) | {de['seconds']:.1f} | {r['n_fits']} blocks ({r['n_signatures']:,} "
+        f"signatures): {r['n_fits'] / de['seconds'] / w:.2f} blocks/s per worker; {r['fit_seconds_mean']:.2f} s "
+        f"of fit per block ({r['block_profiles_mean']:.0f} profiles, {r['genes_tested_mean']:,.0f} genes) "
+        f"| {de['tree_peak_rss_gb']:.2f} |",
+        f"| de, no client (one process) | {ser['seconds']:.1f} | {r['n_fits'] / ser['seconds']:.2f} blocks/s; "
+        f"arrays identical to the client's: {'yes' if r['identical'] else '**no**'} | {ser['tree_peak_rss_gb']:.2f} |",
+        f"| pathways (camera) | {pw['seconds']:.1f} | {r['n_signatures'] / pw['seconds']:.1f} signatures/s "
+        f"| {pw['tree_peak_rss_gb']:.2f} |",
+        "",
+        f"Extrapolated to Tahoe-100M ({t['lines']} lines × {t['drugs'] * t['doses']:,} treatments) from the "
+        f"per-worker throughput above, on {t['workers']} workers. Assumptions: cost proportional to the non-zeros "
+        f"(pseudobulk) and to the genes tested (DE, camera); {t['nnz_per_cell']:,} non-zeros per cell and "
+        f"{t['genes_tested']:,} genes tested per line (of {t['genes']:,}) are assumptions, not measured; Tahoe has "
+        "one well per drug, dose and plate, so replicate wells like these (or another source of replicates) are "
+        "assumed; perfect scaling over the workers; disk, network and scheduler limits not modelled.",
+        "",
+        f"| stage | work | measured rate | worker-hours | wall on {t['workers']} workers | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in r["extrapolation"]:
+        hours = "–" if e["worker_hours"] != e["worker_hours"] else f"{e['worker_hours']:,.1f}"
+        wall = "–" if e["wall_hours"] != e["wall_hours"] else f"{e['wall_hours'] * 60:,.0f} min"
+        lines.append(f"| {e['stage']} | {e['work']} | {e['rate']} | {hours} | {wall} | {e['note']} |")
+    return [*lines, ""]
+
+
+def splice_dask(rows: list[dict]) -> None:
+    """Put ``bench_screen_dask.py``'s section into RESULTS.md, nothing else changed."""
+    splice_sections("| Tahoe plan:", [], [dask_section(rows)])
 
 
 if __name__ == "__main__":

@@ -134,7 +134,10 @@ def de(
         …), so that the cost grows linearly with the number of compounds. ``"auto"``: blocks of 10 in groups of
         more than 30 conditions (smaller studies are one fit, as before); a number ``k``: blocks of ``k`` in groups
         of more than ``k``. Taken when every test is a condition against the control and the condition is an
-        additive term of the design (the default tests); otherwise the group is one fit of the whole design. The genes
+        additive term of the design (the default tests); otherwise the group is one fit of the whole design.
+        Plates that carry their own controls belong in the design (``covariates=["replicate", "plate"]``): a
+        block then takes only its plates' controls, while without ``plate`` every block takes all the group's
+        controls, whose number — and each block's cost — grows with the plates. The genes
         are filtered once per group; each test's residual variance (and its empirical-Bayes prior, DESeq2's
         dispersions) rests on its block's profiles instead of the whole screen's (see the statistics page). The
         blocks are listed in ``uns["de"]["fits"]`` (``part``) and noted in ``uns["de"]["notes"]``. ``None``:
