@@ -235,3 +235,26 @@ def test_screen_functions_add_only_their_keys(compound_screen, compound_sig):
     out = dp.tl.query(sig, compound_sig, verbose=False, copy=True)
     assert_unchanged(before, sig)
     assert_unchanged(before, out, uns_added=["query"])
+
+
+def test_cohort_functions_add_only_their_keys():
+    cohort = dp.datasets.survival_cohort(n_patients=120, random_state=2)
+    truth = cohort.uns["survival_truth"]
+    sets = {"a": {"up": truth["up"], "down": truth["down"]}, "b": truth["up"][:10]}
+    before = snapshot(cohort)
+    out = dp.tl.signature_score(cohort, sets, copy=True)
+    assert_unchanged(before, cohort)
+    dp.tl.signature_score(cohort, sets)
+    assert_unchanged(
+        before, cohort, obs_added=("signature_score_a", "signature_score_b"), uns_added=("signature_score",)
+    )
+    assert _equal(out.obs, cohort.obs)
+    before = snapshot(cohort)
+    kw = {"time_key": "os_time", "event_key": "os_event", "covariates": ["age"], "verbose": False}
+    dp.tl.survival(cohort, copy=True, **kw)
+    assert_unchanged(before, cohort)
+    dp.tl.survival(cohort, **kw)
+    assert_unchanged(before, cohort, uns_added=("survival",))
+    for get in (dp.get.survival_table, dp.get.survival_curves, dp.get.signature_score_table):
+        get(cohort).iloc[:, 0] = 0  # tables are copies
+    assert_unchanged(before, cohort, uns_added=("survival",))

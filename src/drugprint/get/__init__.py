@@ -15,6 +15,7 @@ from ._results import (
     time_course_table,
 )
 from ._summary import summary_table
+from ._survival import signature_score_table, survival_curves, survival_table
 from ._tables import (
     cluster_pathways,
     cluster_table,
@@ -44,7 +45,10 @@ __all__ = [
     "potency_table",
     "query_table",
     "screen_hits_table",
+    "signature_score_table",
     "similarity_matrix",
     "summary_table",
+    "survival_curves",
+    "survival_table",
     "time_course_table",
 ]

@@ -8,6 +8,7 @@ from ._enrich import enrich_dotplot
 from ._gsea import gsea_plot
 from ._heatmap import pathway_heatmap
 from ._query import query
+from ._survival import hazard_ratios, kaplan_meier
 from ._tiers import potency_rank, potency_tiers
 from ._volcano import volcano
 
@@ -18,6 +19,8 @@ __all__ = [
     "dose_response",
     "enrich_dotplot",
     "gsea_plot",
+    "hazard_ratios",
+    "kaplan_meier",
     "neosubstrates",
     "panel_dotplot",
     "pathway_heatmap",

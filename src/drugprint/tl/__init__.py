@@ -16,8 +16,10 @@ from ._potency import potency
 from ._query import query
 from ._rank import potency_rank
 from ._screen import cluster_signatures, screen_hits
+from ._signature_score import signature_score
 from ._sets import set_methods
 from ._summary import summary_table
+from ._survival import survival
 
 __all__ = [
     "annotate",
@@ -42,6 +44,8 @@ __all__ = [
     "score_cells",
     "screen_hits",
     "set_methods",
+    "signature_score",
     "summary_table",
+    "survival",
     "time_course",
 ]

@@ -11,4 +11,6 @@ Imports run downward only, in this order (a module imports only those above it):
 - ``replicates`` (what replicate-level tests keep from a fit), ``settests`` (camera, fry, activity)
 - on one signature's genes: ``ora`` (over-representation, limma's ``goana``), ``gsea`` (preranked GSEA: running
   sum, leading edge, gene-set permutations)
+- on patient cohorts: ``singscore`` (a rank score of a signature per sample), ``survival`` (Cox models, Kaplan–Meier
+  and the log-rank test through lifelines)
 """
