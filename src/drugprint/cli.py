@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")  # figures are only written to files
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from . import report
+    from .report._config import RunConfig
 
     t0 = time.perf_counter()
     try:
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             options["contrasts"] = contrasts(options["contrasts"])
             options["title"] = options["title"] or f"drugprint report: {args.input}"
             options["method"] = options["method"] or ("limma" if args.microarray else "deseq2")
+            RunConfig(**options)  # the options checked before the input is read (e.g. --time-key without --cohort)
             adata, samples = _read_input(args)
             if samples:  # a study of samples: one group, each sample a profile
                 options["groupby"] = None

@@ -5,4 +5,13 @@ from ._cohort import survival_cohort
 from ._imid_screen import COMPOSITION, DRUGS, activity, gene_universe, imid_screen
 from ._screen import screen
 
-__all__ = ["CELL_TYPES", "COMPOSITION", "DRUGS", "activity", "gene_universe", "imid_screen", "screen", "survival_cohort"]
+__all__ = [
+    "CELL_TYPES",
+    "COMPOSITION",
+    "DRUGS",
+    "activity",
+    "gene_universe",
+    "imid_screen",
+    "screen",
+    "survival_cohort",
+]

@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from os import PathLike
+from pathlib import Path
 
+from anndata import AnnData
+
+from .._checks import check_choice
 from ..resources import COLLECTIONS
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
+from ..tl._survival import SPLITS
 
 #: Stages ``run`` can leave out (``skip=``); the others are the analysis itself.
 OPTIONAL_STAGES = ("composition", "pathways", "panels", "enrich", "rank", "compare", "dose", "time")
@@ -23,7 +28,9 @@ LAYOUTS = ("auto", "study", "screen")
 SCREEN_FROM = 30
 
 #: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
-GROUPS = ("the cells", "the design", "pathways and stages")
+GROUPS = ("the cells", "the design", "pathways and stages", "the cohort")
+#: The options that describe a patient cohort; each needs ``cohort``.
+COHORT_OPTIONS = ("time_key", "event_key", "endpoints", "cohort_covariates", "cohort_groups")
 
 
 def option(default, help: str, *, group: str, **cli) -> object:
@@ -193,6 +200,56 @@ class RunConfig:
         group="pathways and stages",
         cli_default=None,
     )
+    cohort: str | PathLike | AnnData | None = option(  # noqa: RUF009 - the default is None; ruff cannot tell
+        None,
+        "patients × genes (.h5ad, .h5mu or .zarr; counts, TPM, log values or intensities) with follow-up in obs: "
+        "each signature of --cohort-groups is scored in every patient (singscore of its up and down genes) and "
+        "tested for survival (Cox per SD of the score, Kaplan–Meier, log-rank)",
+        group="the cohort",
+        metavar="H5AD",
+    )
+    time_key: Sequence[str] | None = option(
+        None,
+        "obs column(s) of the cohort holding the time to event, one per endpoint (e.g. efs_time os_time)",
+        group="the cohort",
+        nargs="+",
+        metavar="COLUMN",
+    )
+    event_key: Sequence[str] | None = option(
+        None,
+        "obs column(s) of the cohort holding the event (1 event, 0 censored), in the order of --time-key",
+        group="the cohort",
+        nargs="+",
+        metavar="COLUMN",
+    )
+    endpoints: Sequence[str] | None = option(
+        None,
+        "names of the endpoints, in the order of --time-key (e.g. EFS OS; default: the --time-key columns)",
+        group="the cohort",
+        nargs="+",
+        metavar="NAME",
+    )
+    cohort_covariates: Sequence[str] | None = option(
+        None,
+        "obs columns of the cohort the Cox models adjust for (e.g. age stage; default: none)",
+        group="the cohort",
+        nargs="+",
+        metavar="COLUMN",
+    )
+    cohort_groups: Sequence[str] | None = option(
+        None,
+        "the groups (values of --groupby, e.g. Myeloma) whose signatures are scored in the cohort (default: all)",
+        group="the cohort",
+        nargs="+",
+        metavar="GROUP",
+    )
+    split: str = option(
+        "median",
+        "patient groups of the Kaplan–Meier curves and the log-rank test: above vs at-or-below the median score, "
+        "or tertiles (fixed in advance: no cut-point is searched for)",
+        group="the cohort",
+        choices=SPLITS,
+    )
     random_state: int = option(0, "seed of the resampling (potency ranks, comparison)", group="pathways and stages")
     n_cpus: int = option(1, "processes per DESeq2 fit", group="pathways and stages")
     n_jobs: int = option(1, "cell types fitted in parallel", group="pathways and stages")
@@ -209,10 +266,18 @@ class RunConfig:
         object.__setattr__(self, "detail", _detail(self.detail))
         object.__setattr__(self, "nets", [str(n) for n in nets])
         object.__setattr__(self, "skip", skip)
+        for name, value in _cohort_options(self).items():
+            object.__setattr__(self, name, value)
 
     def record(self) -> dict:
-        """The options as the provenance records them (``verbose`` left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "verbose"}
+        """The options as the provenance records them (``verbose`` left out; a cohort object as its shape)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "verbose"}
+        if self.cohort is not None and not isinstance(self.cohort, str | PathLike):
+            shape = getattr(self.cohort, "shape", ("?", "?"))
+            out["cohort"] = f"{type(self.cohort).__name__} of {shape[0]} × {shape[1]} (given in Python)"
+        elif self.cohort is not None:
+            out["cohort"] = str(self.cohort)
+        return out
 
 
 def _detail(detail) -> int | list[str]:
@@ -225,6 +290,46 @@ def _detail(detail) -> int | list[str]:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise ValueError(f"detail must be a number of compounds or a list of their names, got {detail!r}.")
     return values
+
+
+def _names(value) -> list[str] | None:
+    """One name or several as a list of strings (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _cohort_options(c: RunConfig) -> dict:
+    """The cohort's options checked (each needs ``cohort``; one event column per time column) and as lists."""
+    out = {name: _names(getattr(c, name)) for name in COHORT_OPTIONS}
+    check_choice(c.split, SPLITS, name="split")
+    if c.cohort is None:
+        given = [f"{name}=..." for name, value in out.items() if value is not None]
+        if given or c.split != "median":
+            given += ["split=..."] if c.split != "median" else []
+            raise ValueError(
+                f"{', '.join(given)} given without cohort=...: name the patients × genes (.h5ad) whose survival "
+                "the signatures should predict."
+            )
+        return out
+    if isinstance(c.cohort, str | PathLike) and not Path(c.cohort).exists():
+        raise FileNotFoundError(f"The cohort file {str(c.cohort)!r} (cohort=...) does not exist.")
+    times, events, names = out["time_key"], out["event_key"], out["endpoints"]
+    if not times or not events:
+        raise ValueError(
+            "cohort=... needs its follow-up: time_key=... and event_key=... (obs columns of the time to event and of "
+            "the event, 1 or 0; several of each for several endpoints)."
+        )
+    if len(times) != len(events):
+        raise ValueError(
+            f"time_key=... names {len(times)} column(s) and event_key=... {len(events)}: give one event column per "
+            f"time column (endpoint); got {times} and {events}."
+        )
+    if names is not None and (len(names) != len(times) or len(set(names)) != len(names)):
+        raise ValueError(
+            f"endpoints=... must be {len(times)} distinct name(s), one per time_key=... column; got {names}."
+        )
+    return out
 
 
 def defaults() -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from anndata import AnnData
 
 from .. import get
 from .._env import logger, versions
@@ -53,6 +54,13 @@ def run(
     volcanoes: Literal["best", "all"] = "best",
     layout: Literal["auto", "study", "screen"] = "auto",
     detail: int | Sequence[str] = 10,
+    cohort: str | PathLike | AnnData | None = None,
+    time_key: str | Sequence[str] | None = None,
+    event_key: str | Sequence[str] | None = None,
+    endpoints: Sequence[str] | None = None,
+    cohort_covariates: Sequence[str] | None = None,
+    cohort_groups: Sequence[str] | None = None,
+    split: Literal["median", "tertiles"] = "median",
     random_state: int = 0,
     n_cpus: int = 1,
     n_jobs: int = 1,
@@ -67,7 +75,9 @@ def run(
     key per collection in ``nets``), :func:`~drugprint.tl.panels`, :func:`~drugprint.tl.potency` and
     :func:`~drugprint.tl.potency_rank`, :func:`~drugprint.tl.compare` (with the split-donor effect correlation
     when ``donor_key`` is present), the summary tables, and, when the signatures carry several doses or time
-    points of a drug, :func:`~drugprint.tl.dose_response` and :func:`~drugprint.tl.time_course`.
+    points of a drug, :func:`~drugprint.tl.dose_response` and :func:`~drugprint.tl.time_course`. Given a patient
+    ``cohort``, the signatures are scored in each patient (:func:`~drugprint.tl.signature_score`) and tested for
+    survival (:func:`~drugprint.tl.survival`), in a section of their own.
 
     Any design :func:`~drugprint.tl.de` fits works: one treated arm or several, doses, time points. Optional
     stages (``OPTIONAL_STAGES``) run when their inputs exist; otherwise the report says why (a single treated
@@ -125,6 +135,25 @@ def run(
     detail
         Screen layout: the compounds given a detail section (a volcano, the pathways of each line): a number (the
         hits with the most DE genes) or a list of names.
+    cohort
+        Patients × genes (a path to ``.h5ad``, ``.h5mu`` or ``.zarr``, or an AnnData, which is not modified) with
+        follow-up in ``obs``: the signatures of ``cohort_groups`` are scored in every patient
+        (:func:`~drugprint.tl.signature_score`: their genes at ``padj < alpha``) and each score is tested for
+        each endpoint (:func:`~drugprint.tl.survival`: Cox per SD of the score, Kaplan–Meier curves, log-rank).
+        The report gains the section "Patient cohort: does the signature predict survival?" and
+        ``tables/cohort_survival.csv``. An association of a score with survival is not a causal effect of the
+        drug, and the report says so.
+    time_key, event_key
+        ``obs`` columns of the cohort holding the time to event and the event (1 event, 0 censored): one of each
+        per endpoint.
+    endpoints
+        Names of the endpoints (default the ``time_key`` columns).
+    cohort_covariates
+        ``obs`` columns of the cohort the Cox models adjust for (e.g. age, stage).
+    cohort_groups
+        The groups (values of ``groupby``) whose signatures are scored (default all).
+    split
+        Patient groups of the Kaplan–Meier curves and log-rank test: ``"median"`` or ``"tertiles"``.
     random_state
         Seed of the resampling in :func:`drugprint.tl.potency_rank` and :func:`drugprint.tl.compare`.
     n_cpus, n_jobs
@@ -137,8 +166,8 @@ def run(
     Returns
     -------
     Dict with the profiles (``pdata``), signatures (``sig``), the potency table, the composition table
-    (``composition``, ``None`` when not run), the ``layout`` used, ``stages`` (what ran, and why not), timings and
-    output paths.
+    (``composition``, ``None`` when not run), the scored ``cohort`` (with :func:`~drugprint.tl.survival`'s results;
+    ``None`` without a cohort), the ``layout`` used, ``stages`` (what ran, and why not), timings and output paths.
 
     Examples
     --------
@@ -170,6 +199,7 @@ def run(
         "sig": results["sig"],
         "potency": results.get("potency"),
         "composition": results.get("composition"),
+        "cohort": results.get("cohort"),
         "layout": results.get("layout", "study"),
         "stages": results.stages,
         "timings": results.timings,
@@ -201,6 +231,8 @@ TABLES = {
     "clusters": ("clusters", False),
     "cluster_pathways": ("cluster_pathways", False),
     "compounds": ("screen_compounds", False),
+    "cohort_survival": ("cohort_survival", False),
+    "cohort_signatures": ("cohort_signatures", False),
 }
 
 
@@ -253,6 +285,7 @@ def provenance(results: Results) -> dict:
         "compare": sig.uns["compare"]["params"] if "compare" in r.products else None,
         "screen_hits": sig.uns["screen_hits"]["params"] if "hits" in r.products else None,
         "clusters": sig.uns["clusters"]["params"] if r.get("clusters") is not None else None,
+        "cohort": r.get("cohort_record"),
         "versions": versions(),
         "timings_seconds": {k: round(v, 2) for k, v in r.timings.items()},
     }

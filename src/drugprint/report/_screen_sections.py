@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._anndata import categories
 from .._labels import pretty
+from ._cohort_sections import cohort, cohort_summary
 from ._html import e, grid, img, table
 from ._screen import annotation
 from ._sections import provenance
@@ -90,6 +91,8 @@ def summary(r):
         f"{params['min_genes']} genes at padj &lt; {params['alpha']:g}), {clusters}.</p>"
     )
     parts = [head, table(hits_per_line(r), index=True), _allows(r)]
+    if (line := cohort_summary(r)) is not None:
+        parts.append(f"<p>{line}</p>")
     return "summary", "Summary", f"<div class='summary'>{''.join(parts)}</div>"
 
 
@@ -286,4 +289,4 @@ def _detail_pathways(r, compound: str) -> str:
 
 
 #: The screen's sections in order.
-SECTIONS = (summary, design, clusters, compounds, detail, provenance)
+SECTIONS = (summary, design, clusters, compounds, detail, cohort, provenance)

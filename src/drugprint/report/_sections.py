@@ -14,6 +14,7 @@ from .._labels import pretty
 from .._signatures import conditions
 from ..resources import GO_ONTOLOGIES, KEY_PATHWAYS
 from ..tl._sets.methods import SET_METHODS
+from ._cohort_sections import cohort, cohort_summary
 from ._headline import group_order, headline_table, legend, readouts, verdict
 from ._html import e, grid, group_figs, img, table
 from ._sentences import (
@@ -61,6 +62,8 @@ def summary(r):
             parts.append(sentence)
     if r.get("composition") is not None:
         parts.append(composition_summary(r["composition"], r.config.groupby, r["dropped"], r.config.alpha))
+    if (line := cohort_summary(r)) is not None:
+        parts.append(line)
     head = f"<p class='verdict'>{verdict(r, ro)}</p>{headline_table(ro, r)}{legend(r)}"
     return "summary", "Summary", f"<div class='summary'>{head}</div><p>" + "</p><p>".join(parts) + "</p>"
 
@@ -486,4 +489,4 @@ def provenance(r):
 
 
 #: The report's sections in order.
-SECTIONS = (summary, design, qc, composition, de, pathways, panels, similarity, dose_time, provenance)
+SECTIONS = (summary, design, qc, composition, de, pathways, panels, similarity, dose_time, cohort, provenance)

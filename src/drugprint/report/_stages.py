@@ -29,6 +29,7 @@ from ..resources import panels as shipped_panels
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 from ..tl._sets.replicate import LOW_DF
+from . import _cohort as cohort
 from . import _screen as screen
 from ._config import RunConfig
 from ._figures import FigureInputs, draw_all, slug
@@ -120,10 +121,15 @@ def _attempt(stage: Stage, results: Results) -> str:
 
 
 def stages(config: RunConfig) -> list[Stage]:
-    """The stages of a run with ``config``: one scoring stage per further gene-set collection."""
+    """The stages of a run with ``config``: one scoring stage per further gene-set collection, and a cohort's.
+
+    A cohort is read first (a wrong column fails before the fits); its scores, tests and figures come last.
+    """
     keys = [net_key(i, name) for i, name in enumerate(config.nets)][1:]
     nets = [Stage(key, _other_net(key), ("nets",), (key,), True) for key in keys]
+    given = config.cohort is not None
     return [
+        *([Stage("cohort", cohort.read, (), ("cohort",))] if given else []),
         Stage("pseudobulk", _pseudobulk, (), ("pdata",)),
         Stage("de", _de, ("pdata",), ("sig", "de")),
         Stage("layout", screen.choose_layout, ("sig",), ("layout",)),
@@ -161,6 +167,16 @@ def stages(config: RunConfig) -> list[Stage]:
         Stage("summaries", _summaries, ("sig",), ("tiers", "degs", "de_summary", "qc")),
         Stage("figures", _figures, ("sig", "de_summary"), ("figures",), layout="study"),
         Stage("screen_figures", screen.figures, ("sig", "compounds"), ("screen_figures",), layout="screen"),
+        *(_cohort_stages() if given else []),
+    ]
+
+
+def _cohort_stages() -> list[Stage]:
+    """A cohort's scores and survival tests, then its figures (after the report's, which clear the folder)."""
+    products = ("cohort_survival", "cohort_signatures", "cohort_record")
+    return [
+        Stage("cohort_survival", cohort.survival, ("sig", "cohort"), products, True),
+        Stage("cohort_figures", cohort.figures, ("cohort_survival",), ("cohort_figures",), True),
     ]
 
 

@@ -16,8 +16,8 @@ from ._potency import potency
 from ._query import query
 from ._rank import potency_rank
 from ._screen import cluster_signatures, screen_hits
-from ._signature_score import signature_score
 from ._sets import set_methods
+from ._signature_score import signature_score
 from ._summary import summary_table
 from ._survival import survival
 

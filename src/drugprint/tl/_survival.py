@@ -216,6 +216,9 @@ def survival(
     if min_events_per_term < 0:
         raise ValueError(f"min_events_per_term must be >= 0; got {min_events_per_term}.")
     design = _design(cohort.obs, covariates)
+    clash = sorted(set(design.columns) & {"time", "event", "score"})
+    if clash:
+        raise ValueError(f"Covariate columns may not be named {clash} (the model's own terms); rename them in obs.")
     checked = {name: _check_endpoint(cohort.obs, name, t, e) for name, t, e in ends}
     rows, coefs, curves = [], [], []
     jobs = [(k, name) for k in keys for name, _, _ in ends]
