@@ -84,7 +84,7 @@ def test_section_names_the_planted_signature(planted_run):
     table_row = re.search(rf"<td>{re.escape(PLANTED)}</td>\s*<td>EFS</td>(.*?)</tr>", _section(page), flags=re.S)
     assert table_row is not None and f"<td>{interval}</td>" in table_row[1]  # and in the table, with its interval
     assert "No score reached padj" not in text
-    assert CAUSAL_NOTE in text and "adjusted for age, stage" in text
+    assert CAUSAL_NOTE in text and "adjusted for age and stage" in text
     assert "200 patients × " in text and f"EFS {int(row['n_events'])} of 200" in text
     summary = _text(page[page.index("<h2 id='summary'>") : page.index("<h2 id='design'>")])
     assert "Patient cohort (200 patients" in summary and "not a causal effect of the drug" in summary

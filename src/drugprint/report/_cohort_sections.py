@@ -23,6 +23,12 @@ PH_LEVEL = 0.05
 TITLE = "Patient cohort: does the signature predict survival?"
 
 
+def _and(names) -> str:
+    """``age``, ``age and stage``, ``age, stage and ISS``."""
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _hr(row: pd.Series) -> str:
     """``1.86 [1.53, 2.25]``: the hazard ratio per SD with its 95 % interval, or why there is none."""
     if not np.isfinite(row["hr"]):
@@ -68,7 +74,7 @@ def _cohort_sentence(r) -> str:
     events = ", ".join(f"{e(end)} {int(row['n_events'])} of {int(row['n'])}" for end, row in per.iterrows())
     groups = f" of {e(', '.join(c.cohort_groups))}" if c.cohort_groups else ""
     used = scored["n_used"]
-    adjusted = f"adjusted for {e(', '.join(c.cohort_covariates))}" if c.cohort_covariates else "without covariates"
+    adjusted = f"adjusted for {e(_and(c.cohort_covariates))}" if c.cohort_covariates else "without covariates"
     split = "above versus at-or-below the median score" if c.split == "median" else "the tertiles of the score"
     text = (
         f"{rec['n_patients']} patients × {rec['n_genes']:,} genes; patients with an event: {events}. "
@@ -133,7 +139,7 @@ def _figures(r) -> list[str]:
     if made is None:
         return [f"<p>Figures of the cohort {e(r.stages.get('cohort_figures', ''))}.</p>"]
     figs, n_scores = r.out / "figures", r["cohort_survival"]["score"].nunique()
-    adjusted = f", adjusted for {', '.join(c.cohort_covariates)}" if c.cohort_covariates else ""
+    adjusted = f", adjusted for {e(_and(c.cohort_covariates))}" if c.cohort_covariates else ""
     which = f"the {len(made['scores'])} scores of smallest padj of {n_scores}" if n_scores > len(made["scores"]) else ""
     score, endpoint = made["best"]
     groups = "above and at-or-below the median score" if c.split == "median" else "the tertiles of the score"
@@ -158,7 +164,7 @@ def _causal_note(r) -> str:
     """Always: an association is not a causal effect of the drug; and what was, or was not, adjusted for."""
     covs = r.config.cohort_covariates
     more = (
-        f" The hazard ratios are adjusted for {e(', '.join(covs))}; prognostic factors not measured can still stand "
+        f" The hazard ratios are adjusted for {e(_and(covs))}; prognostic factors not measured can still stand "
         "behind a score."
         if covs
         else " No covariate was adjusted for: give the cohort's prognostic factors (stage, age, cytogenetic risk …) "
