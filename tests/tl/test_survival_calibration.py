@@ -15,7 +15,7 @@ import drugprint as dp
 SEEDS = range(50)
 
 
-def _fits(hazard_ratio: float, n_patients: int = 200) -> pd.DataFrame:
+def _fits(hazard_ratio: float, n_patients: int = 200, covariates=("age", "stage"), **kw) -> pd.DataFrame:
     rows = []
     for seed in SEEDS:
         cohort = dp.datasets.survival_cohort(n_patients=n_patients, hazard_ratio=hazard_ratio, random_state=seed)
@@ -26,8 +26,9 @@ def _fits(hazard_ratio: float, n_patients: int = 200) -> pd.DataFrame:
             time_key=["efs_time", "os_time"],
             event_key=["efs_event", "os_event"],
             endpoints=["EFS", "OS"],
-            covariates=["age", "stage"],
+            covariates=list(covariates),
             verbose=False,
+            **kw,
         )
         rows.append(dp.get.survival_table(cohort).assign(seed=seed))
     return pd.concat(rows, ignore_index=True)
@@ -60,3 +61,13 @@ def test_planted_hazard_ratio_is_recovered_inside_its_interval():
     assert covered.mean() >= 0.88  # 95 % nominal over 100 intervals (50 seeds × EFS, OS)
     assert abs(np.exp(np.log(fits["hr"]).mean()) - 1.5) < 0.06  # unbiased on the log scale
     assert (fits["padj"] < 0.05).mean() > 0.9  # 200 patients, 65-130 events: power 0.92-1
+
+
+def test_small_cohort_null_holds_its_rate():
+    """40 patients: about 26 EFS and 13 OS events (one score, no covariates; 5 events per term allowed)."""
+    fits = _fits(1.0, n_patients=40, covariates=(), min_events_per_term=5)
+    assert fits.loc[fits["endpoint"] == "OS", "n_events"].mean() < 16
+    for column in ("pvalue", "lr_pvalue", "logrank_pvalue"):
+        assert (fits[column] < 0.05).sum() <= 10  # 100 tests; binomial(100, 0.05): P(X >= 11) = 0.011
+    covered = (fits["hr_lo"] < 1) & (fits["hr_hi"] > 1)
+    assert covered.mean() >= 0.9
