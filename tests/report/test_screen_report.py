@@ -22,6 +22,7 @@ MAX_BYTES = 1_500_000
 def screen_run(tmp_path_factory):
     pdata = dp.datasets.screen(36, cell_lines=2, n_genes=1200, random_state=3)
     out = tmp_path_factory.mktemp("screen") / "res"
+    cohort = dp.datasets.survival_cohort(n_patients=120, hazard_ratio=1.0, random_state=3)  # a null cohort
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # 1,200 genes hold part of each Hallmark set
         mp.setattr(_screen, "MAX_MAP", 12)  # the map shows a part of the hits: its caption says so
@@ -34,6 +35,10 @@ def screen_run(tmp_path_factory):
             method="voom",
             detail=3,
             skip=("rank",),
+            cohort=cohort,
+            time_key="os_time",
+            event_key="os_event",
+            cohort_groups=[str(pdata.obs["cell_line"].iloc[0])],
             verbose=False,
         )
     return pdata, res, (out / "report.html").read_text(encoding="utf-8")
@@ -43,7 +48,7 @@ def test_a_screen_gets_the_screen_layout(screen_run):
     _, res, html = screen_run
     assert res["layout"] == "screen"
     anchors = re.findall(r"<h2 id='([^']+)'", html)
-    assert anchors == ["summary", "design", "clusters", "compounds", "detail", "provenance"]
+    assert anchors == ["summary", "design", "clusters", "compounds", "detail", "cohort", "provenance"]
     stages = res["stages"]
     assert stages["hits"] == stages["clusters"] == stages["screen_figures"] == "done"
     for name in ("figures", "panels", "enrich"):
@@ -130,3 +135,15 @@ def test_layout_and_detail_options():
     args = _parser().parse_args(["run", "x.h5ad", "--layout", "screen", "--detail", "cmpd-0001", "cmpd-0002"])
     assert args.layout == "screen" and RunConfig(detail=args.detail).detail == ["cmpd-0001", "cmpd-0002"]
     assert RunConfig(detail=_parser().parse_args(["run", "x.h5ad", "--detail", "4"]).detail).detail == 4
+
+
+def test_a_screen_with_a_cohort_scores_the_chosen_line(screen_run):
+    pdata, res, html = screen_run
+    line = str(pdata.obs["cell_line"].iloc[0])
+    survival = pd.read_csv(res["paths"]["tables"] / "cohort_survival.csv")
+    assert survival["score"].str.startswith(f"{line}|").all() and len(survival) > 20  # the line's compounds
+    assert res["stages"]["cohort_survival"] == res["stages"]["cohort_figures"] == "done"
+    section = html[html.index("<h2 id='cohort'>") : html.index("<h2 id='provenance'>")]
+    assert "not a causal effect of the drug" in section
+    if not (survival["padj"] < 0.05).any():  # a null cohort: what it could have detected
+        assert "with 80 % power" in section
