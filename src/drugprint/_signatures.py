@@ -173,8 +173,14 @@ def signature_names(sig: AnnData, rows: np.ndarray) -> list[str]:
     return names if len(set(names)) == len(names) else sig.obs_names[rows].astype(str).tolist()
 
 
+def called(padj, lfc, alpha: float = 0.05, lfc_threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the genes called up and down: ``padj < alpha`` and log2FC beyond ``±lfc_threshold`` (NaN: neither)."""
+    hit = np.nan_to_num(np.asarray(padj, dtype=float), nan=1.0) < alpha
+    lfc = np.nan_to_num(np.asarray(lfc, dtype=float))
+    return hit & (lfc > lfc_threshold), hit & (lfc < -lfc_threshold)
+
+
 def deg_counts(sig: AnnData, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Genes up and down at ``padj < alpha`` in each signature (untested genes count as neither)."""
-    called = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0) < alpha
-    lfc = np.asarray(sig.layers["log2fc"], dtype=float)
-    return (called & (lfc > 0)).sum(axis=1), (called & (lfc < 0)).sum(axis=1)
+    up, down = called(sig.layers["padj"], sig.layers["log2fc"], alpha)
+    return up.sum(axis=1), down.sum(axis=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -89,16 +91,11 @@ def test_cox_equals_r(cohort_name, model):
     np.testing.assert_allclose(mine["lr_pvalue"], mine["lr_pvalue_r"], rtol=1e-6)
 
 
-class _no_warning:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+@contextlib.contextmanager
+def _no_warning():
+    with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
+        yield
 
 
 @pytest.mark.filterwarnings("ignore:Samples missing")

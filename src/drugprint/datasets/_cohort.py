@@ -69,11 +69,11 @@ def survival_cohort(
         raise ValueError(f"Need n_patients >= 10 and hazard_ratio > 0; got {n_patients} and {hazard_ratio}.")
     rng = np.random.default_rng(random_state)
     genes, up, down = _signature(sig, signature, n_genes, alpha, rng)
-    x = _expression(len(genes), np.searchsorted(genes, up), np.searchsorted(genes, down), n_patients, rng)
-    x = x.astype(np.float32).astype(float)  # the planted score is of the values stored
+    where = (np.searchsorted(genes, up), np.searchsorted(genes, down))
+    x = _expression(len(genes), *where, n_patients, rng).astype(np.float32)
     from ..tl._stats.singscore import singscore
 
-    planted = singscore(x, [(np.searchsorted(genes, up), np.searchsorted(genes, down))])[:, 0]
+    planted = singscore(x.astype(float), [where])[:, 0]  # of the values stored
     obs = _outcomes(planted, hazard_ratio, rng)
     obs.index = [f"P{i + 1:04d}" for i in range(n_patients)]
     truth = {
@@ -84,7 +84,7 @@ def survival_cohort(
         "up": list(up),
         "down": list(down),
     }
-    return AnnData(X=x.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes), uns={"survival_truth": truth})
+    return AnnData(X=x, obs=obs, var=pd.DataFrame(index=genes), uns={"survival_truth": truth})
 
 
 def _signature(sig, signature, n_genes, alpha, rng) -> tuple[np.ndarray, list[str], list[str]]:

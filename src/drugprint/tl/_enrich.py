@@ -12,7 +12,7 @@ from anndata import AnnData
 
 from .._docs import doc_params, key_added
 from .._results import store
-from .._signatures import check_signatures
+from .._signatures import called, check_signatures
 from ..resources import annotated_genes, genesets, harmonise_net, match_net, provenance
 from ._stats.multitest import bh
 from ._stats.ora import hypergeometric, membership
@@ -21,12 +21,8 @@ Direction = Literal["up", "down", "any"]
 
 
 def _lists(padj: np.ndarray, lfc: np.ndarray, alpha: float, lfc_threshold: float) -> dict[str, np.ndarray]:
-    called = padj < alpha
-    return {
-        "up": called & (lfc > lfc_threshold),
-        "down": called & (lfc < -lfc_threshold),
-        "any": called & (np.abs(lfc) > lfc_threshold),
-    }
+    up, down = called(padj, lfc, alpha, lfc_threshold)
+    return {"up": up, "down": down, "any": up | down}
 
 
 #: The pseudo-set that carries a collection's annotated genes through the same matching as its sets.
@@ -138,9 +134,9 @@ def enrich(
     frames, lists = [], []
     for i, signature in enumerate(sig.obs_names):
         universe = np.isfinite(padj[i]) & on_list
-        called = _lists(np.nan_to_num(padj[i], nan=1.0), np.nan_to_num(lfc[i]), alpha, lfc_threshold)
+        calls = _lists(padj[i], lfc[i], alpha, lfc_threshold)
         for direction in directions:
-            res = hypergeometric(member, universe, called[direction])
+            res = hypergeometric(member, universe, calls[direction])
             lists.append((str(signature), direction, int(res["n_list"][0]), int(res["n_universe"][0])))
             keep = (res["n_set"] >= min_size) & (res["n_set"] <= max_size)
             stored_cols = (
@@ -156,7 +152,7 @@ def enrich(
             frame.insert(0, "direction", direction)
             frame.insert(0, "signature", str(signature))
             frame["padj"] = bh(frame["pvalue"].to_numpy())
-            hits = universe & called[direction]
+            hits = universe & calls[direction]
             frame["genes"] = _overlap_genes(member, keep, hits, sig.var_names, frame["pvalue"], alpha)
             frames.append(frame.sort_values(["pvalue", "source"], kind="stable"))
     table = pd.concat(frames, ignore_index=True)

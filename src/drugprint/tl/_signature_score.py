@@ -13,7 +13,7 @@ from anndata import AnnData
 from .._anndata import as_anndata, get_matrix, to_dense
 from .._docs import doc_params
 from .._results import caller_stacklevel, store
-from .._signatures import check_signatures, select_rows
+from .._signatures import called, check_signatures
 from ..resources import genesets, harmonise_net
 from ._stats.singscore import singscore
 
@@ -101,25 +101,23 @@ def _from_signatures(
             f"Need 0 < alpha <= 1, lfc_threshold >= 0 and n_genes >= 1 (or None); got alpha={alpha}, "
             f"lfc_threshold={lfc_threshold}, n_genes={n_genes}."
         )
-    if names is None:
-        rows = select_rows(sig)
-    else:
-        unknown = [n for n in names if n not in sig.obs_names]
-        if unknown:
-            raise KeyError(f"signatures {unknown} are not rows of sig; rows: {sig.obs_names[:20].tolist()}.")
-        rows = sig.obs_names.get_indexer(list(names))
-    padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float), nan=1.0)
-    lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float))
-    order_by = np.abs(np.nan_to_num(np.asarray(sig.layers["stat"], dtype=float))) if "stat" in sig.layers else None
+    names = list(sig.obs_names) if names is None else list(names)
+    unknown = [n for n in names if n not in sig.obs_names]
+    if unknown:
+        raise KeyError(f"signatures {unknown} are not rows of sig; rows: {sig.obs_names[:20].tolist()}.")
+    rows = sig.obs_names.get_indexer(names)
+    padj = np.nan_to_num(np.asarray(sig.layers["padj"], dtype=float)[rows], nan=1.0)
+    lfc = np.nan_to_num(np.asarray(sig.layers["log2fc"], dtype=float)[rows])
+    order_by = (
+        np.abs(np.nan_to_num(np.asarray(sig.layers["stat"], dtype=float)[rows])) if "stat" in sig.layers else None
+    )
     frames = []
-    for i in rows:
-        for direction, sign in (("up", 1.0), ("down", -1.0)):
-            hit = np.flatnonzero((padj[i] < alpha) & (sign * lfc[i] > lfc_threshold))
+    for i, calls in enumerate(zip(*called(padj, lfc, alpha, lfc_threshold), strict=True)):
+        for direction, mask in zip(("up", "down"), calls, strict=True):
+            hit = np.flatnonzero(mask)
             tiebreak = order_by[i, hit] if order_by is not None else np.abs(lfc[i, hit])
             hit = hit[np.lexsort((-tiebreak, padj[i, hit]))][:n_genes]
-            frames.append(
-                pd.DataFrame({"signature": str(sig.obs_names[i]), "direction": direction, "gene": sig.var_names[hit]})
-            )
+            frames.append(pd.DataFrame({"signature": names[i], "direction": direction, "gene": sig.var_names[hit]}))
     long = pd.concat(frames, ignore_index=True)
     long["rank"] = long.groupby(["signature", "direction"]).cumcount() + 1
     return long
@@ -247,7 +245,8 @@ def signature_score(
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
-    columns = {n: c for n, c in _column_names(names, key_added).items() if n in set(table.loc[scored, "signature"])}
+    kept = set(table.loc[scored, "signature"])
+    columns = {n: c for n, c in _column_names(names, key_added).items() if n in kept}
     table["column"] = table["signature"].map(columns).fillna("")
     values = _scores(cohort, layer, genes, list(columns))
     target = cohort.copy() if copy else cohort
@@ -287,12 +286,12 @@ def _summary(genes: pd.DataFrame, names: list[str], min_genes: int) -> pd.DataFr
 def _scores(cohort: AnnData, layer: str | None, genes: pd.DataFrame, names: list[str]) -> np.ndarray:
     """Samples × signatures singscores, ranking blocks of samples at a time."""
     used = genes[genes["used"]]
-    pos = {}
-    for name in names:
-        rows = used[used["signature"] == name]
-        pos[name] = tuple(
-            np.unique(cohort.var_names.get_indexer(rows.loc[rows["direction"] == d, "matched"])) for d in ("up", "down")
-        )
+    index = {
+        key: np.unique(cohort.var_names.get_indexer(part["matched"]))
+        for key, part in used.groupby(["signature", "direction"])
+    }
+    empty = np.array([], dtype=np.intp)
+    pos = {name: tuple(index.get((name, d), empty) for d in ("up", "down")) for name in names}
     x = get_matrix(cohort, layer)
     out = np.empty((cohort.n_obs, len(names)))
     for start in range(0, cohort.n_obs, _BLOCK):

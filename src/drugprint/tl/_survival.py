@@ -20,8 +20,6 @@ from ._stats.multitest import bh
 
 #: How samples are grouped for Kaplan–Meier curves and the log-rank test.
 SPLITS = ("median", "tertiles")
-#: What the table's ``covariates`` column holds when a model has none.
-NONE = ""
 CAUSAL_NOTE = (
     "An association of a score with survival in a cohort is not a causal effect of the drug: the score measures "
     "how much a patient's tumour already resembles the drug's signature, which can stand for proliferation, "
@@ -220,11 +218,11 @@ def survival(
     if clash:
         raise ValueError(f"Covariate columns may not be named {clash} (the model's own terms); rename them in obs.")
     checked = {name: _check_endpoint(cohort.obs, name, t, e) for name, t, e in ends}
-    rows, coefs, curves = [], [], []
+    scores = {key: _score_values(cohort.obs, key) for key in keys}
+    rows, coefs, curves, reduced = [], [], [], {}
     jobs = [(k, name) for k in keys for name, _, _ in ends]
     for key, name in progress(jobs, desc="survival", verbose=verbose):
-        score = _score_values(cohort.obs, key)
-        row, coef, curve = _fit_one(score, *checked[name], design, split, min_events_per_term, name)
+        row, coef, curve = _fit_one(scores[key], *checked[name], design, split, min_events_per_term, name, reduced)
         rows.append({"score": key, "endpoint": name, **row})
         coefs.append(coef.assign(score=key, endpoint=name))
         curves.append(curve.assign(score=key, endpoint=name))
@@ -278,8 +276,14 @@ def _score_values(obs: pd.DataFrame, key: str) -> np.ndarray:
     return values
 
 
-def _fit_one(score, time, event, design, split, min_epv, endpoint) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """Cox model (and covariates-only model), PH test, groups, log-rank and KM curves of one score × endpoint."""
+def _fit_one(
+    score, time, event, design, split, min_epv, endpoint, reduced: dict
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Cox model (and covariates-only model), PH test, groups, log-rank and KM curves of one score × endpoint.
+
+    ``reduced`` keeps the covariates-only model's log-likelihood per endpoint and set of patients, which scores
+    without missing values share.
+    """
     keep = np.isfinite(score) & design.notna().all(axis=1).to_numpy()
     terms = ["score", *design.columns]
     z = (score[keep] - score[keep].mean()) / score[keep].std(ddof=1)
@@ -296,7 +300,7 @@ def _fit_one(score, time, event, design, split, min_epv, endpoint) -> tuple[dict
     row = {"n": int(keep.sum()), "n_events": n_events, "n_dropped": int((~keep).sum())}
     row["hr_detectable"] = surv.detectable_hr(n_events)
     fit = surv.cox_fit(frame, terms)
-    coef = _cox_row(fit, frame, design, row)
+    coef = _cox_row(fit, frame, design, row, reduced, (endpoint, keep.tobytes()))
     finite = np.isfinite(score)
     groups = _groups(score[finite], split)
     stat, df, p = surv.logrank(time[finite], event[finite], groups)
@@ -311,7 +315,7 @@ def _fit_one(score, time, event, design, split, min_epv, endpoint) -> tuple[dict
     return row, coef, curve
 
 
-def _cox_row(fit, frame: pd.DataFrame, design: pd.DataFrame, row: dict) -> pd.DataFrame:
+def _cox_row(fit, frame: pd.DataFrame, design: pd.DataFrame, row: dict, reduced: dict, case) -> pd.DataFrame:
     """Fill ``row`` with the score's Cox results (NaN and a note when the fit failed); every term's coefficients."""
     if fit is None:
         row.update(note="Cox fit did not converge (perfect separation or too few events)")
@@ -319,8 +323,10 @@ def _cox_row(fit, frame: pd.DataFrame, design: pd.DataFrame, row: dict) -> pd.Da
     coef = surv.coefficients(fit)
     score = coef.set_index("term").loc["score"]
     if design.shape[1]:
-        reduced = surv.cox_fit(frame, list(design.columns))
-        lr = surv.lr_test(fit.log_likelihood_, reduced.log_likelihood_) if reduced is not None else (np.nan, np.nan)
+        if case not in reduced:
+            base = surv.cox_fit(frame, list(design.columns))
+            reduced[case] = base.log_likelihood_ if base is not None else np.nan
+        lr = surv.lr_test(fit.log_likelihood_, reduced[case]) if np.isfinite(reduced[case]) else (np.nan, np.nan)
     else:
         lr = surv.null_lr(fit)
     ph = surv.ph_test(fit, frame, "score")
@@ -343,9 +349,9 @@ def _assemble(rows: list[dict], covariates: list[str], split: str) -> pd.DataFra
     for col in [*cox_cols, "ph_stat", "ph_pvalue"]:
         if col not in table:
             table[col] = np.nan
-    table["padj"] = _bh(table["pvalue"].to_numpy(float))
-    table["logrank_padj"] = _bh(table["logrank_pvalue"].to_numpy(float))
-    table["covariates"] = ", ".join(covariates) if covariates else NONE
+    table["padj"] = bh(table["pvalue"].to_numpy(float))
+    table["logrank_padj"] = bh(table["logrank_pvalue"].to_numpy(float))
+    table["covariates"] = ", ".join(covariates)
     table["split"] = split
     table["note"] = table["note"].fillna("") if "note" in table else ""
     order = ["score", "endpoint", "n", "n_events", "n_dropped", "covariates", *cox_cols[:7], "padj", *cox_cols[7:]]
@@ -361,14 +367,6 @@ def _assemble(rows: list[dict], covariates: list[str], split: str) -> pd.DataFra
         "note",
     ]
     return table[order]
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg over the finite p-values (NaN stays NaN)."""
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    out[ok] = bh(p[ok])
-    return out
 
 
 def _params(keys, ends, covariates, split, min_epv) -> dict:
