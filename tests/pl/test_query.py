@@ -51,6 +51,10 @@ def test_query_plot_draws_into_ax_and_errors(queried):
     fig, ax = plt.subplots()
     assert dp.pl.query(queried, "b1", n_top=2, ax=ax) is fig
     assert len(ax.patches) >= 2
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [1, 2])  # bars already there are left as they were
+    dp.pl.query(queried, "b1", n_top=2, ax=ax)
+    assert [p.get_alpha() for p in ax.patches[:2]] == [None, None]
     with pytest.raises(KeyError, match=r"query 'zz' is not in sig.uns\['query'\]"):
         dp.pl.query(queried, "zz")
     with pytest.raises(KeyError, match=r"run dp\.tl\.query"):

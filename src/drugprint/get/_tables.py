@@ -242,7 +242,8 @@ def query_table(sig: AnnData, key: str = "query", query: str | None = None) -> p
     (``"spearman"``: ``r * sqrt(n_genes - 1)``; ``"wks"``: the normalised connectivity score); ``r`` or
     ``wtcs``; ``n_genes``, the moving genes the entry was scored on; ``pvalue``; ``padj`` (Benjamini–Hochberg
     within the query); ``direction`` (``"similar"``, ``"reversing"``, or ``"neither"`` for a score of 0) and
-    ``rank`` (1 = highest score within the query).
+    ``rank`` (1 = highest score within the query); ``shared_control``: query and entry were tested against the
+    same control in the same study, so their p-values do not hold.
 
     Examples
     --------

@@ -85,8 +85,8 @@ def query(
     y = np.arange(len(shown))
     called = shown["padj"].to_numpy(dtype=float) < alpha
     colours = shown["direction"].map(COLOURS).to_numpy()
-    ax.barh(y, shown["score"], color=colours, alpha=None, height=0.7)
-    for patch, ok in zip(ax.patches, called, strict=True):
+    bars = ax.barh(y, shown["score"], color=colours, alpha=None, height=0.7)
+    for patch, ok in zip(bars, called, strict=True):
         patch.set_alpha(1.0 if ok else 0.4)
     for yi, score, ok in zip(y, shown["score"], called, strict=True):
         if ok:

@@ -28,6 +28,13 @@ def _rank(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(x, axis=-1)
 
 
+def _draw_counts(picks: np.ndarray, n_genes: int) -> np.ndarray:
+    """How often each gene was drawn in each draw (draws × genes) of ``picks`` (draws × positions)."""
+    n_draws = picks.shape[0]
+    counts = np.bincount((picks + np.arange(n_draws)[:, None] * n_genes).ravel(), minlength=n_draws * n_genes)
+    return counts.reshape(n_draws, n_genes)
+
+
 def _resampled_ranks(x: np.ndarray, picks: np.ndarray) -> np.ndarray:
     """``_rank(x[:, picks].transpose(1, 0, 2))`` for finite ``x`` (rows × genes; ``picks``: draws × genes).
 
@@ -35,8 +42,7 @@ def _resampled_ranks(x: np.ndarray, picks: np.ndarray) -> np.ndarray:
     of smaller value has the rank ``b + (k + 1) / 2``, so the draws need counting, not sorting.
     """
     n_draws, n_genes = picks.shape[0], x.shape[1]
-    counts = np.bincount((picks + np.arange(n_draws)[:, None] * n_genes).ravel(), minlength=n_draws * n_genes)
-    counts = counts.reshape(n_draws, n_genes)
+    counts = _draw_counts(picks, n_genes)
     out = np.empty((n_draws, x.shape[0], picks.shape[1]))
     for i, row in enumerate(x):
         order = np.argsort(row)
@@ -175,8 +181,7 @@ def _top_genes(half: _Half, draws: np.ndarray, n: int) -> np.ndarray:
     """
     (n_draws, n_pos), (n_splits, n_genes) = draws.shape, half.order.shape
     n = min(n, n_pos)
-    counts = np.bincount((draws + np.arange(n_draws)[:, None] * n_genes).ravel(), minlength=n_draws * n_genes)
-    counts = counts.reshape(n_draws, n_genes)
+    counts = _draw_counts(draws, n_genes)
     size = min(2 * n, n_genes)
     while True:  # enough leading genes to hold n positions, ending with a whole run of tied strengths
         cum = np.cumsum(counts[:, half.order[:, :size]], axis=2)  # draws × splits × leading genes
@@ -573,8 +578,7 @@ def _bounds(x: np.ndarray, metrics, listed: np.ndarray | None, n_boot: int, q: l
     if listed is None:
         return {m: tuple(_interval(_similarity(x, m, picks), q)) for m in metrics}
     n_genes = x.shape[1]
-    counts = np.bincount((picks + np.arange(n_boot)[:, None] * n_genes).ravel(), minlength=n_boot * n_genes)
-    w = counts.reshape(n_boot, n_genes) / n_genes  # draws × genes, each row summing to 1
+    w = _draw_counts(picks, n_genes) / n_genes  # draws × genes, each row summing to 1
     a, b = listed[:, 0], listed[:, 1]
     out = {}
     for m in metrics:

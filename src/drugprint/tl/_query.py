@@ -25,9 +25,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from scipy import sparse
 from scipy.special import ndtr
+from scipy.stats import rankdata
 
+from .._anndata import to_dense
 from .._checks import check_choice
 from .._docs import doc_params, key_added
 from .._env import progress
@@ -131,7 +132,10 @@ def query(
     gene-shuffled signature?". They do not say that two compounds act alike: unrelated compounds correlate through
     programmes many perturbations move (proliferation, stress, interferon), genes co-vary, and signatures
     measured against the same control share its noise. Read the top hits as leads and compare a hit's score with
-    those of other compounds in the same cell type.
+    those of other compounds in the same cell type. Rows whose query and entry were tested against the same control
+    in the same study (same group and reference, and the same ``obs["study"]`` or the same ``dp.tl.de`` run) are
+    flagged ``shared_control``, with a warning: in simulated screens 99.9 % of pairs of inactive compounds sharing
+    their DMSO were called similar at ``padj < 0.05``, against 5 % at ``p < 0.05`` between independent screens.
 
     Parameters
     ----------
@@ -195,10 +199,9 @@ def query(
     _check_numbers(atlas, n_genes=n_genes, n_top=n_top, n_perm=n_perm)
     rows = np.sort(select_rows(sig, groups, conditions))
     shared = _shared_genes(sig, atlas)
-    prep = _prepare(_dense(atlas, layer)[:, atlas.var_names.get_indexer(shared)], method)
-    queries = _dense(sig, layer)[rows][:, sig.var_names.get_indexer(shared)]
+    prep = _prepare(_dense(atlas.layers[layer][:, atlas.var_names.get_indexer(shared)]), method)
+    queries = _dense(sig.layers[layer][rows][:, sig.var_names.get_indexer(shared)])
     candidates = _candidates(sig, atlas, rows, prep.values, queries, same_group)
-    rng = np.random.default_rng(random_state)
     parts, summary = [], []
     for i in progress(range(rows.size), total=rows.size, desc="dp.tl.query", verbose=verbose):
         cols, keep = candidates(i)
@@ -209,15 +212,27 @@ def query(
             continue
         if method == "spearman":
             r, m = _spearman(prep, np.concatenate([up, down]), queries[i], cols)
-            score, pvalue, extra = r * np.sqrt(m - 1.0), 2 * ndtr(-np.abs(r * np.sqrt(m - 1.0))), r
+            score, extra = r * np.sqrt(m - 1.0), r
+            pvalue = 2 * ndtr(-np.abs(score))
         else:
-            score, pvalue, extra, m = _wks(prep, up, down, cols, n_perm, rng)
+            score, pvalue, extra, m = _wks(prep, up, down, cols, n_perm, random_state)
         found = _rows(i, ids[keep], score[keep], pvalue[keep], extra[keep], m[keep], n_top)
         parts.append(found)
         summary.append((i, up.size + down.size, int(keep.sum()), found.pop("n_scored"), int((~keep).sum())))
     _warn_skipped(sig, rows, summary)
+    table = _table(sig, atlas, rows, parts, method)
+    table["shared_control"] = _shared_control(sig, atlas, table)
+    if table["shared_control"].any():
+        warnings.warn(
+            f"{int(table['shared_control'].sum())} of {len(table)} rows compare signatures tested against the same "
+            "control in the same study (table column shared_control): they correlate through the control's noise, "
+            "and their p-values do not hold (in simulated screens 99.9 % of pairs of inactive compounds were called "
+            "similar at padj < 0.05). Query against signatures of another experiment, or read those rows by rank.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
     entries = {
-        "table": _table(sig, atlas, rows, parts, method),
+        "table": table,
         "queries": _summary(sig, rows, summary),
     }
     params = {
@@ -268,10 +283,9 @@ def _shared_genes(sig: AnnData, atlas: AnnData) -> pd.Index:
     return shared
 
 
-def _dense(adata: AnnData, layer: str) -> np.ndarray:
-    """``adata.layers[layer]`` as a dense float array."""
-    values = adata.layers[layer]
-    return np.asarray(values.toarray() if sparse.issparse(values) else values, dtype=float)
+def _dense(values) -> np.ndarray:
+    """A (part of a) layer as a dense float array."""
+    return np.asarray(to_dense(values), dtype=float)
 
 
 def _prepare(values: np.ndarray, method: str) -> _Atlas:
@@ -341,16 +355,6 @@ def _moving(values: np.ndarray, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
     return order[:k], order[::-1][:k]
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks (1 = smallest) of a 1-D array with ties averaged."""
-    order = np.argsort(values, kind="stable")
-    ranked = values[order]
-    start, end = _runs(ranked[None, :])
-    out = np.empty(values.size)
-    out[order] = (start[0] + end[0]) / 2 + 1
-    return out
-
-
 def _runs(ranked: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per row of sorted values, the first and last position of each value's run of ties (invalid: own runs)."""
     n, m = ranked.shape
@@ -389,7 +393,7 @@ def _spearman(prep: _Atlas, genes: np.ndarray, q: np.ndarray, cols: np.ndarray |
         pos[tied] = (start + end) / 2 + 1
     q = q[genes]
     if valid.all():
-        q_ranks = _average_ranks(q)[order]
+        q_ranks = rankdata(q)[order]
     else:
         q_ranks = np.take_along_axis(_restricted_ranks(q, codes < prep.sentinel), order, axis=1)
     centre = (k[:, None] + 1) / 2
@@ -456,14 +460,18 @@ def _wtcs(prep: _Atlas, up: np.ndarray, down: np.ndarray, cols: np.ndarray | Non
     return np.where(np.sign(es_up) * np.sign(es_down) < 0, (es_up - es_down) / 2, 0.0)
 
 
-def _wks_null(prep: _Atlas, k_up: int, k_down: int, n_perm: int, rng: np.random.Generator) -> tuple:
+def _wks_null(prep: _Atlas, k_up: int, k_down: int, n_perm: int, random_state: int) -> tuple:
     """The null of one pair of set sizes, the same for every query with those sizes.
+
+    Its draws are seeded by ``random_state`` and the sizes, so a query's p-value does not depend on which other
+    queries ran before it.
 
     Per entry: the mean positive and the mean negative WTCS of ``n_perm`` random up and down sets of these sizes
     from the shared genes (the normalisers), and the ``|NCS|`` of those sets sorted within each entry and laid end
     to end, the entries ``step`` apart, so that one search counts the null scores beyond a query's.
     """
     n_genes, n = prep.codes.shape
+    rng = np.random.default_rng([random_state, k_up, k_down])
     drawn = np.stack([rng.choice(n_genes, k_up + k_down, replace=False) for _ in range(n_perm)])
     block = max(1, _BLOCK // max(1, n * (k_up + k_down)))
     null = np.concatenate(
@@ -485,11 +493,11 @@ def _normalise(wtcs: np.ndarray, pos_mean: np.ndarray, neg_mean: np.ndarray) -> 
         return np.where(wtcs > 0, wtcs / pos_mean, np.where(wtcs < 0, wtcs / neg_mean, 0.0))
 
 
-def _wks(prep: _Atlas, up: np.ndarray, down: np.ndarray, cols: np.ndarray | None, n_perm: int, rng):
+def _wks(prep: _Atlas, up: np.ndarray, down: np.ndarray, cols: np.ndarray | None, n_perm: int, random_state: int):
     """NCS, its permutation p-value, WTCS and genes tested of one query against entries ``cols``."""
     sizes = (up.size, down.size)
     if sizes not in prep.nulls:  # one null per pair of set sizes, shared by the queries with those sizes
-        prep.nulls[sizes] = _wks_null(prep, *sizes, n_perm, rng)
+        prep.nulls[sizes] = _wks_null(prep, *sizes, n_perm, random_state)
     laid, step, pos_mean, neg_mean = prep.nulls[sizes]
     ids = np.arange(prep.codes.shape[1]) if cols is None else cols
     wtcs = _wtcs(prep, up[None, :], down[None, :], cols)[0]
@@ -506,11 +514,12 @@ def _rows(i: int, cols: np.ndarray, score, pvalue, extra, n_used, n_top: int | N
     """One query's rows: its scored entries, ranked by score (1 = highest), the ``n_top`` at each end kept."""
     ok = np.isfinite(score)
     cols, score, pvalue, extra, n_used = cols[ok], score[ok], pvalue[ok], extra[ok], n_used[ok]
-    order = np.argsort(-score, kind="stable")
+    ranked = np.argsort(-score, kind="stable")
+    rank = np.empty(score.size, dtype=np.int32)
+    rank[ranked] = np.arange(1, score.size + 1, dtype=np.int32)
+    order = ranked
     if n_top is not None and order.size > 2 * n_top:
         order = np.concatenate([order[:n_top], order[-n_top:]])
-    rank = np.empty(score.size, dtype=np.int32)
-    rank[np.argsort(-score, kind="stable")] = np.arange(1, score.size + 1, dtype=np.int32)
     return {
         "n_scored": int(score.size),
         "query": np.full(order.size, i, dtype=np.int32),
@@ -526,8 +535,8 @@ def _rows(i: int, cols: np.ndarray, score, pvalue, extra, n_used, n_top: int | N
 
 def _codes(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer codes of string labels, and their categories in order of first appearance."""
-    cats = list(dict.fromkeys(labels.astype(str)))
-    return pd.Index(cats).get_indexer(labels.astype(str)), cats
+    codes, cats = pd.factorize(labels.astype(str))
+    return codes, list(cats)
 
 
 def _table(sig: AnnData, atlas: AnnData, rows: np.ndarray, parts: list, method: str) -> pd.DataFrame:
@@ -559,6 +568,28 @@ def _table(sig: AnnData, atlas: AnnData, rows: np.ndarray, parts: list, method: 
     table["direction"] = pd.Categorical.from_codes(direction, ["similar", "reversing", "neither"])
     table["rank"] = num["rank"].astype(np.int32)
     return table
+
+
+def _shared_control(sig: AnnData, atlas: AnnData, table: pd.DataFrame) -> np.ndarray:
+    """Rows whose query and entry were tested against the same control in the same study.
+
+    Same group and reference, and the same study: ``obs["study"]`` equal where both have it, else both from the
+    same ``dp.tl.de`` run (the same object, or equal ``uns["de"]["fits"]`` as subsets and copies keep).
+    """
+    if table.empty:
+        return np.zeros(0, dtype=bool)
+    q, e = sig.obs_names.get_indexer(table["query"]), atlas.obs_names.get_indexer(table["reference"])
+    out = np.ones(len(table), dtype=bool)
+    for labels in (group_labels, lambda s: s.obs["reference"] if "reference" in s.obs else None):
+        a, b = labels(sig), labels(atlas)
+        if a is None or b is None:
+            return np.zeros(len(table), dtype=bool)
+        out &= a.astype(str).to_numpy()[q] == b.astype(str).to_numpy()[e]
+    if "study" in sig.obs and "study" in atlas.obs:
+        return out & (sig.obs["study"].astype(str).to_numpy()[q] == atlas.obs["study"].astype(str).to_numpy()[e])
+    fits = [s.uns.get("de", {}).get("fits") for s in (sig, atlas)]
+    same_run = atlas is sig or (all(isinstance(f, pd.DataFrame) for f in fits) and fits[0].equals(fits[1]))
+    return out & same_run
 
 
 def _summary(sig: AnnData, rows: np.ndarray, summary: list) -> pd.DataFrame:
