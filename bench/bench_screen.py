@@ -25,10 +25,9 @@ loky worker pool are not timed), then times each stage with ``time.perf_counter`
   3,000 signatures (1,000 new members of the same 8 families, ``screen(new_members=125)``, in the same 3 lines),
   built once by this script (``bench/out/screen_atlas.h5ad``; its build time is reported, not counted);
 - ``report``: ``dp.report.run(pdata, out, groupby="cell_line", condition_key="compound",
-  covariates=["replicate", "plate"], method="voom", n_jobs=2)`` when it has a ``layout`` option (the screen
-  report; otherwise "–"), in a fresh process of its own after the pipeline's: it runs its own DE, pathways, ranks
-  and comparison, so it is the whole screen from the profiles to the HTML, timed apart from the API pipeline (its
-  own stage timings are kept).
+  covariates=["replicate", "plate"], method="voom", n_jobs=2)``, in a fresh process of its own after the
+  pipeline's: it runs its own DE, pathways, ranks and comparison, so it is the whole screen from the profiles to
+  the HTML, timed apart from the API pipeline (its own stage timings are kept).
 
 Memory: the kernel's peak RSS of the process (VmHWM, reset before each stage, so a stage's peak includes the data
 held at its start; the pipeline's peak is the largest) and, because ``n_jobs=2`` fits in worker processes, the
@@ -61,6 +60,7 @@ OUT = HERE / "out"
 PY = sys.executable
 sys.path.insert(0, str(HERE))
 
+COVARIATES = ["replicate", "plate"]  # the design of every fit (plates carry their own DMSO wells)
 SIZES, QUICK_SIZES = (100, 300, 1000), (40, 80)
 WHOLE_SIZES = (100, 300)  # the old way (one whole design per line), for the side-by-side ratio
 WHOLE_TIMEOUT = 600  # seconds: a whole-design pipeline above the smallest size taking longer is skipped (noted)
@@ -135,7 +135,7 @@ def simulate(n: int, n_genes: int, **kw):
     return dp.datasets.screen(n, n_genes=n_genes, **SCREEN, **kw)
 
 
-def run_de(pdata, whole: bool = False, n_jobs: int = N_JOBS, client=None):
+def run_de(pdata, whole: bool = False, n_jobs: int = N_JOBS):
     import drugprint as dp
 
     with quiet():
@@ -143,22 +143,12 @@ def run_de(pdata, whole: bool = False, n_jobs: int = N_JOBS, client=None):
             pdata,
             condition_key="compound",
             groupby="cell_line",
-            covariates=["replicate", "plate"],
+            covariates=COVARIATES,
             method="voom",
             conditions_per_fit=None if whole else "auto",
             n_jobs=n_jobs,
-            client=client,
             verbose=False,
         )
-
-
-def report_layout() -> bool:
-    """Whether ``dp.report.run`` has a ``layout`` option (the screen report)."""
-    from dataclasses import fields
-
-    from drugprint.report._config import RunConfig
-
-    return any(f.name == "layout" for f in fields(RunConfig))
 
 
 def stage_calls(atlas) -> dict:
@@ -288,7 +278,7 @@ def report_case(n: int, quick: bool) -> dict:
 
     cfg = settings(quick)
     row = {"case": "screen_report", "n_compounds": n, "quick": quick}
-    kw = {"groupby": "cell_line", "condition_key": "compound", "covariates": ["replicate", "plate"], "method": "voom"}
+    kw = {"groupby": "cell_line", "condition_key": "compound", "covariates": COVARIATES, "method": "voom"}
     kw["n_jobs"] = N_JOBS
     tmp = Path(tempfile.mkdtemp(prefix="drugprint_bench_screen_"))
     try:
@@ -394,6 +384,7 @@ def environment(quick: bool) -> dict:
         **SCREEN,
         "n_jobs": N_JOBS,
         "query_top": QUERY_TOP,
+        "covariates": COVARIATES,
     }
 
 
@@ -404,13 +395,9 @@ def main(quick: bool) -> list[dict]:
     load = [os.getloadavg()[0]]
     flag = ["--quick"] if quick else []
     rows = child(["atlas", *flag])
-    report = report_layout()
     for n in cfg["sizes"]:
         rows += child(["pipeline", str(n), *flag])
-        if report:
-            rows += child(["report", str(n), *flag])
-    if not report:
-        rows.append({"case": "screen_report", "quick": quick, "failed": "dp.report.run has no layout option yet"})
+        rows += child(["report", str(n), *flag])
     for n in cfg["whole_sizes"]:
         got = child(
             ["pipeline", str(n), "--whole", *flag], timeout=None if n == min(cfg["whole_sizes"]) else WHOLE_TIMEOUT

@@ -253,7 +253,6 @@ def plan(quick: bool) -> list[dict]:
             "genes_tested_mean": float(fits["n_genes_tested"].mean()),
             "replicates_bytes_per_block": per_block,
             "sig_layers_bytes": int(sum(np.asarray(v).nbytes for v in [sig.X, *sig.layers.values()])),
-            "identical": True,
             "stages": stages,
         }
     )

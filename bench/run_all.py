@@ -466,12 +466,14 @@ def screen_section(rows: list[dict]) -> list[str]:
     failed = next((r["failed"] for r in rows if r["case"] == "screen_report" and "failed" in r), "")
     stages = [k for k in SCREEN_STAGES if any(k in r.get("stages", {}) for r in runs)]
     sizes = ", ".join(f"{r['n_compounds']:,}" for r in blocks)
+    covariates = json.dumps(env.get("covariates", ["replicate", "plate"]))  # older results did not record them
     versions = ", ".join(f"{k} {' and '.join(v) if isinstance(v, list) else v}" for k, v in env["versions"].items())
     if reports:
         report_text = (
-            '`dp.report.run(pdata, out, groupby="cell_line", condition_key="compound", covariates=["replicate"], '
-            'method="voom", n_jobs=2)` in a process of its own: the whole screen again from the profiles to the '
-            "HTML (its own DE, pathways, ranks, comparison; layout chosen automatically"
+            '`dp.report.run(pdata, out, groupby="cell_line", condition_key="compound", '
+            f'covariates={covariates}, method="voom", n_jobs=2)` in a process of its own: '
+            "the whole screen again from the profiles to the HTML (its own DE, pathways, ranks, comparison; layout "
+            "chosen automatically"
             + (f": {next(iter(reports.values())).get('layout')}" if next(iter(reports.values())).get("layout") else "")
             + ")"
             + (f"; at some size it failed: {failed}" if failed else "")
@@ -487,9 +489,10 @@ def screen_section(rows: list[dict]) -> list[str]:
         f"{versions}. Each size runs in a fresh process, one at a time, after the pipeline has run once on a tiny "
         "screen (imports, numba compilation and the loky pool are not timed). Stages: `dp.datasets.screen(n)` "
         "(4 DMSO wells per plate of 96 compounds and replicate, a quarter of the compounds inactive); "
-        '`dp.tl.de(pdata, condition_key="compound", groupby="cell_line", covariates=["replicate"], '
-        f'method="voom", n_jobs={env["n_jobs"]})` in blocks of 10 compounds with their controls '
-        '(`conditions_per_fit="auto"`) or as one whole design per line (`conditions_per_fit=None`, the old way); '
+        '`dp.tl.de(pdata, condition_key="compound", groupby="cell_line", '
+        f'covariates={covariates}, method="voom", n_jobs={env["n_jobs"]})` in blocks of 10 '
+        'compounds with their controls (`conditions_per_fit="auto"`) or as one whole design per line '
+        "(`conditions_per_fit=None`, the old way); "
         '`dp.tl.pathways(sig)` (camera, Hallmark); `dp.tl.potency_rank(sig, keys=["pathways"])`; `dp.tl.compare(sig)`; '
         f"`dp.tl.query(sig, atlas, same_group=True, n_top={env['query_top']})`, every signature against "
         + (
@@ -581,10 +584,11 @@ def screen_section(rows: list[dict]) -> list[str]:
     lines += [
         "Quality on the planted truth (not timed): median correlation of an active compound's log2FC with its planted "
         "fingerprint over the genes tested (per signature); share of the inactive compounds with any gene at "
-        "padj < 0.05 in any line (plates are not in the design: each compound's plate shifts it by N(0, 0.07²) log2 "
-        "per gene in every replicate); share of active signatures whose best query hit in the atlas is a member of "
-        "their family. Blocks against the whole design at the same size: Pearson correlation of the moderated t "
-        "over every test, Jaccard index of the padj < 0.05 calls (calls in blocks / whole).",
+        "padj < 0.05 in any line (each compound's plate shifts it by N(0, 0.07²) log2 per gene in every replicate; "
+        "the design holds the plate when the covariates above name it); share of active signatures whose best query "
+        "hit in the atlas is a member of their family. Blocks against the whole design at the same size: Pearson "
+        "correlation of the moderated t over every test, Jaccard index of the padj < 0.05 calls (calls in blocks / "
+        "whole).",
         "",
         "| compounds | fit | r(log2FC, planted), median | inactive compounds with a call | query top hit in family "
         "| t: r with whole design | Jaccard padj<0.05 |",
@@ -694,7 +698,7 @@ def dask_section(rows: list[dict]) -> list[str]:
         f"of fit per block ({r['block_profiles_mean']:.0f} profiles, {r['genes_tested_mean']:,.0f} genes) "
         f"| {de['tree_peak_rss_gb']:.2f} |",
         f"| de, no client (one process) | {ser['seconds']:.1f} | {r['n_fits'] / ser['seconds']:.2f} blocks/s; "
-        f"arrays identical to the client's: {'yes' if r['identical'] else '**no**'} | {ser['tree_peak_rss_gb']:.2f} |",
+        f"arrays identical to the client's (asserted) | {ser['tree_peak_rss_gb']:.2f} |",
         f"| pathways (camera) | {pw['seconds']:.1f} | {r['n_signatures'] / pw['seconds']:.1f} signatures/s "
         f"| {pw['tree_peak_rss_gb']:.2f} |",
         "",

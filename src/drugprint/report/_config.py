@@ -263,6 +263,7 @@ class RunConfig:
         unknown = [s for s in skip if s not in OPTIONAL_STAGES]
         if unknown:
             raise ValueError(f"skip= names unknown stage(s) {unknown}; optional stages: {', '.join(OPTIONAL_STAGES)}.")
+        check_choice(self.layout, LAYOUTS, name="layout")
         object.__setattr__(self, "detail", _detail(self.detail))
         object.__setattr__(self, "nets", [str(n) for n in nets])
         object.__setattr__(self, "skip", skip)

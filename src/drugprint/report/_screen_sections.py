@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._anndata import categories
 from .._labels import pretty
 from ._cohort_sections import cohort, cohort_summary
 from ._html import e, grid, img, table
 from ._screen import annotation
-from ._sections import provenance
+from ._sections import _groups, provenance
 
 #: Sorts a ``table.sortable`` by the column whose header is clicked (numbers as numbers) and filters its rows by
 #: the text typed into the input named ``<table id>-filter``.
@@ -40,10 +39,6 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 """
 
 
-def _lines(r) -> list[str]:
-    return [str(g) for g in categories(r["sig"].obs[r.config.groupby])]
-
-
 def _replicates(r) -> str:
     """Profiles per compound and line (the replicates), as a number or a range."""
     c, obs = r.config, r["pdata"].obs
@@ -62,7 +57,7 @@ def hits_per_line(r) -> pd.DataFrame:
             "hits": by["hit"].sum().astype(int),
             "median DE genes of hits": hits[hits["hit"]].groupby("group")["n_deg"].median(),
         }
-    ).reindex(_lines(r))
+    ).reindex(_groups(r))
     out.insert(2, "share", (out["hits"] / out["compounds tested"]).map(lambda v: f"{v:.0%}"))
     fits = fits.assign(group=fits["group"].astype(str))
     df = fits.groupby("group")["residual_df"].agg(["min", "max"]).reindex(out.index)
@@ -75,7 +70,7 @@ def summary(r):
     """The screen in numbers: compounds, lines, replicates, hits per line, clusters, what the design allows."""
     c, per = r.config, r["hit_conditions"]
     params = r["sig"].uns["screen_hits"]["params"]
-    lines = _lines(r)
+    lines = _groups(r)
     found = r.get("clusters")
     n_hit = int(per["hit"].sum())
     clusters = (

@@ -20,7 +20,7 @@ from .._checks import check_choice
 from .._docs import doc_params
 from .._env import optional_import
 from .._results import store, stored
-from .._signatures import check_signatures, condition_labels, conditions, group_labels, resolve_groupby
+from .._signatures import called, check_signatures, condition_labels, conditions, group_labels, resolve_groupby
 
 #: Genes a signature must call (``padj < alpha``) to be a hit, by default. Measured on ``dp.datasets.screen`` (3
 #: replicates, replicate as covariate, 3 seeds × 100 inactive compounds × 3 lines): inactive compounds are called
@@ -118,8 +118,8 @@ def hit_table(sig: AnnData, groupby: str | None, alpha: float, min_genes: int, n
     """One row per signature: its group, condition, genes up, down and tested, the hit call and its top genes."""
     padj = np.asarray(sig.layers["padj"], dtype=float)
     lfc = np.asarray(sig.layers["log2fc"], dtype=float)
-    called = np.nan_to_num(padj, nan=1.0) < alpha
-    n_up, n_down = (called & (lfc > 0)).sum(axis=1), (called & (lfc < 0)).sum(axis=1)
+    up, down = called(padj, lfc, alpha)
+    n_up, n_down = up.sum(axis=1), down.sum(axis=1)
     table = pd.DataFrame(
         {
             "signature": sig.obs_names.astype(str),
@@ -132,7 +132,7 @@ def hit_table(sig: AnnData, groupby: str | None, alpha: float, min_genes: int, n
             "n_tested": np.isfinite(padj).sum(axis=1),
         }
     )
-    table["top_genes"] = _top_genes(padj, lfc, called, sig.var_names, n_genes)
+    table["top_genes"] = _top_genes(padj, lfc, np.nan_to_num(padj, nan=1.0) < alpha, sig.var_names, n_genes)
     return table
 
 
@@ -161,7 +161,7 @@ def per_condition(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     hit_in = table[table["hit"].to_numpy(bool)].groupby("condition", sort=False)["group"].agg(", ".join)
     out.insert(2, "hit_in", hit_in.reindex(out.index).fillna("").to_numpy(dtype=object))
     out.insert(0, "hit", out["n_hit"] > 0)
-    out = out.reindex([c for c in order if c in out.index] + [c for c in out.index if c not in set(order)])
+    out = out.reindex([c for c in order if c in out.index])  # order: every condition of the table
     return out.rename_axis("condition").reset_index()
 
 
@@ -256,7 +256,7 @@ def cluster_signatures(
         raise ValueError(f"resolution must be a positive number, got {resolution!r}.")
     _check_key(key_added)
     groupby = resolve_groupby(sig, groupby)
-    rows, per = _clustered_rows(sig, hits_only, hits_key, groupby)
+    rows, per = _clustered_rows(sig, hits_only, hits_key, groupby, alpha)
     x, features = fingerprints(sig, rows, list(per.index), groupby, layer, alpha)
     n_neighbors = auto_neighbors(len(per)) if n_neighbors is None else n_neighbors
     labels, embedding = leiden(x, n_neighbors, resolution, n_pcs, metric, random_state)
@@ -295,7 +295,7 @@ def _cluster_number(name: str) -> int:
 
 
 def _clustered_rows(
-    sig: AnnData, hits_only: bool, hits_key: str, groupby: str | None
+    sig: AnnData, hits_only: bool, hits_key: str, groupby: str | None, alpha: float
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The signatures whose genes make the fingerprints, and per condition to cluster its hits and DE genes."""
     if hits_only:
@@ -306,9 +306,10 @@ def _clustered_rows(
             )
         table = table.assign(group=group_labels(sig, groupby or "none").to_numpy(dtype=str))
     else:
-        table = hit_table(sig, groupby, 0.05, 1, 0).assign(hit=True)
+        table = hit_table(sig, groupby, alpha, 1, 0).assign(hit=True)
     rows = table.loc[table["hit"].to_numpy(bool), "signature"].to_numpy()
-    order = [c for c in conditions(sig) if c in set(table.loc[table["hit"], "condition"])]
+    hit_conditions = set(table.loc[table["hit"], "condition"])
+    order = [c for c in conditions(sig) if c in hit_conditions]
     hits = table[table["hit"]].groupby("condition", sort=False)
     per = pd.DataFrame({"n_hit": hits.size(), "n_deg": hits["n_deg"].sum()}).reindex(order).astype(int)
     return rows, per
