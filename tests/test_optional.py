@@ -61,7 +61,7 @@ def test_neosubstrates_clr_without_muon(monkeypatch):
 
 
 def test_dask_parts_without_dask(monkeypatch):
-    from drugprint.tl._de.executors import check_client
+    from drugprint.tl._parallel import check_client
 
     _hide(monkeypatch, "distributed")
     with pytest.raises(ImportError, match=r"client= .*distributed.*pip install 'drugprint\[dask\]'"):

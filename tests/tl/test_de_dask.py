@@ -107,10 +107,12 @@ def test_screen_blocks_and_their_set_tests_on_the_cluster(client, compound_scree
     fit = {"condition_key": "compound", "covariates": ["replicate"], "method": "voom", "verbose": False}
     on_cluster = dp.tl.de(compound_screen, client=client, **fit)
     assert on_cluster.uns["de"]["executor"].startswith("dask")
-    serial = compound_sig.copy()
-    _assert_same(on_cluster, dp.tl.de(compound_screen, **fit))
+    _assert_same(on_cluster, compound_sig)  # compound_sig: the same call, serially
     dp.tl.pathways(on_cluster, client=client)
-    for key in ("pathways", "pathways_padj", "pathways_log2fc_lo", "pathways_log2fc_hi"):
-        pd.testing.assert_frame_equal(on_cluster.obsm[key], serial.obsm[key], check_exact=True)
     in_processes = dp.tl.pathways(compound_sig, n_jobs=2, copy=True)
-    pd.testing.assert_frame_equal(in_processes.obsm["pathways"], serial.obsm["pathways"], check_exact=True)
+    assert on_cluster.uns["pathways"]["params"]["executor"].startswith("dask (")
+    assert in_processes.uns["pathways"]["params"]["executor"] == "loky (n_jobs=2)"
+    assert compound_sig.uns["pathways"]["params"]["executor"] == "serial"
+    for key in ("pathways", "pathways_padj", "pathways_log2fc_lo", "pathways_log2fc_hi"):
+        for other in (on_cluster, in_processes):
+            pd.testing.assert_frame_equal(other.obsm[key], compound_sig.obsm[key], check_exact=True)

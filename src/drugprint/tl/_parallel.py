@@ -7,9 +7,11 @@ results do not depend on where it ran.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 from .._env import optional_import, progress
+from .._results import caller_stacklevel
 
 
 def check_client(client) -> None:
@@ -23,6 +25,17 @@ def check_client(client) -> None:
         )
     if getattr(client, "asynchronous", False):
         raise TypeError("client must be a synchronous distributed.Client; this one is asynchronous.")
+
+
+def check_parallel(n_jobs: int, client) -> None:
+    """Check ``client`` before any work, and warn that ``n_jobs`` is ignored when a client is given."""
+    check_client(client)
+    if client is not None and n_jobs != 1:
+        warnings.warn(
+            f"n_jobs={n_jobs} is ignored: the work runs on the client's cluster.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def one_thread(fn: Callable, item):
@@ -58,7 +71,8 @@ def _on_cluster(client, fn: Callable, items: Sequence, desc: str, verbose: bool)
     Scattering sends each item to a worker directly instead of inside the task graph; ``pure=False`` keeps
     distributed from hashing the items for task keys. On an error the remaining tasks are cancelled. Worker
     processes start with BLAS at one thread (dask's ``distributed.nanny.pre-spawn-environ``); workers that are
-    threads of the client's own process (``processes=False``) share that process's limit.
+    threads of the client's own process (``processes=False``) share that process's limit, which one task
+    finishing can lift while another runs: set it for the whole process (``threadpool_limits(1)``) there.
     """
     from distributed import as_completed
 

@@ -10,6 +10,7 @@ from anndata import AnnData
 
 from .._docs import doc_params
 from ..resources import genesets
+from ._parallel import check_parallel
 from ._sets import score_sets
 from ._sets.methods import SetMethodName
 
@@ -134,6 +135,7 @@ def pathways(
     """
     if not isinstance(sig, AnnData):
         raise TypeError(f"pathways expects a signatures AnnData, got {type(sig).__name__}.")
+    check_parallel(n_jobs, client)
     sig = sig.copy() if copy else sig
     if isinstance(net, pd.DataFrame):
         net_df = net
@@ -155,7 +157,9 @@ def pathways(
         level=level,
         inter_gene_cor=inter_gene_cor,
         species=species,
-        parallel={"n_jobs": n_jobs, "client": client, "verbose": verbose},
+        n_jobs=n_jobs,
+        client=client,
+        verbose=verbose,
         **kwargs,
     )
     return sig if copy else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from .._parallel import check_client, run_tasks
+from .._parallel import run_tasks
 from .engines import FitJob, FitOptions, run_engine
 
-__all__ = ["check_client", "run_jobs"]
+__all__ = ["run_jobs"]
 
 
 def run_jobs(

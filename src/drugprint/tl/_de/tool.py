@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -11,9 +10,10 @@ from mudata import MuData
 
 from ..._anndata import as_anndata
 from ..._checks import check_choice
+from .._parallel import check_parallel
 from .assemble import assemble
 from .engines import ENGINES, EngineName, FitOptions, offering
-from .executors import check_client, run_jobs
+from .executors import run_jobs
 from .plan import make_plan
 
 if TYPE_CHECKING:
@@ -219,9 +219,7 @@ def de(
         raise ValueError(
             f"robust=True is limma's robust empirical Bayes: use method={offering('robust')}, not {method!r}."
         )
-    check_client(client)
-    if client is not None and n_jobs != 1:
-        warnings.warn(f"n_jobs={n_jobs} is ignored: the fits run on the client's cluster.", UserWarning, stacklevel=2)
+    check_parallel(n_jobs, client)
     if pdata.n_obs == 0 or pdata.n_vars == 0:
         raise ValueError(f"pdata is empty ({pdata.n_obs} profiles × {pdata.n_vars} genes).")
     plan = make_plan(

@@ -37,7 +37,9 @@ def score_sets(
     coverage: str | None = None,
     species: str | None = None,
     extra: dict | None = None,
-    parallel: dict | None = None,
+    n_jobs: int = 1,
+    client=None,
+    verbose: bool = False,
     **kwargs,
 ) -> None:
     """Score ``net`` on ``sig``; write ``obsm[key_added]``, ``_padj``, ``_log2fc``, ``_log2fc_lo/_hi``, ``uns``.
@@ -47,6 +49,8 @@ def score_sets(
     A set is scored in a signature when at least ``tmin`` of its genes and ``min_tested_fraction`` of them were
     tested there (else NaN); ``min_fraction`` only warns of sets the data mostly lack. ``coverage``: the name of
     the set column of ``uns[key_added]["coverage"]``, the genes tested per signature and set (``None``: not kept).
+    Each fit's set tests are a task of :func:`drugprint.tl._parallel.run_tasks` (``n_jobs``, ``client``); the
+    executor is recorded in ``params["executor"]``.
     """
     check_choice(method, list(SET_METHODS), name="method")
     spec = SET_METHODS[method]
@@ -62,7 +66,10 @@ def score_sets(
         tables["log2fc"] = effect_sizes(sig, net, sources, need)
     omnibus = _omnibus(sig, tables)
     kept_fits = fits(sig)
-    resampling = _replicate_tests(sig, kept_fits, net, spec, need, level, inter_gene_cor, tables, sources, parallel)
+    parallel = {"n_jobs": n_jobs, "client": client, "verbose": verbose}
+    resampling, executor = _replicate_tests(
+        sig, kept_fits, net, spec, need, level, inter_gene_cor, tables, sources, parallel
+    )
     basis, gene_rows, gene_method = _basis(sig, spec, {s for f in kept_fits for s in f.signatures}, omnibus)
     if gene_rows:
         sub = sig[gene_rows]
@@ -86,6 +93,7 @@ def score_sets(
             "min_tested_fraction": float(min_tested_fraction),
             "id_column": id_column or "",
             "species": species or "detected",
+            "executor": executor,
         },
         "null": spec.described,
         "net": provenance(original),
@@ -99,24 +107,24 @@ def score_sets(
     }
 
 
-def _replicate_tests(sig, kept_fits, net, spec, need, level, igc, tables: dict, sources, parallel) -> dict:
-    """Each fit's set tests and intervals (one task per fit) written into ``tables``; the records by fit key."""
+def _replicate_tests(sig, kept_fits, net, spec, need, level, igc, tables: dict, sources, parallel) -> tuple:
+    """Each fit's set tests and intervals (one task per fit) into ``tables``; the records by fit, the executor."""
     method = spec.name if spec.replicates else None  # gene-level: only the intervals from the replicates
     rows = [sig.obs_names.get_indexer(f.signatures) for f in kept_fits]
     items = [(f, tables["log2fc"][r] if "log2fc" in tables else None) for f, r in zip(kept_fits, rows, strict=True)]
     task = partial(_fit_task, net=net, method=method, need=need, level=level, inter_gene_cor=igc, sources=sources)
-    parallel = {"n_jobs": 1, "client": None, "verbose": False, **(parallel or {})}
-    done, _ = run_tasks(task, items, desc=f"sets ({spec.name})", **parallel)
+    done, executor = run_tasks(task, items, desc=f"sets ({spec.name})", **parallel)
     resampling = {}
     for fit, r, out in zip(kept_fits, rows, done, strict=True):
         if out is not None:
             values, resampling[fit.key] = out
             for k, v in values.items():
                 tables[k][r] = v
-    return resampling
+    return resampling, executor
 
 
 def _fit_task(item: tuple, **kwargs):
+    """One fit's set tests (``item``: the fit and its signatures' log2FC, the centres of the intervals)."""
     fit, centres = item
     return replicate_scores(fit, centres=centres, **kwargs)
 
