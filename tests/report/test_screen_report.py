@@ -150,3 +150,20 @@ def test_a_screen_with_a_cohort_scores_the_chosen_line(screen_run):
     called = (survival["padj"] < 0.05).any()  # a null cohort: usually nothing, then what it could have detected
     assert ("score × endpoint tests reached padj &lt; 0.05" in section) == called
     assert ("with 80 % power" in section) != called
+
+
+def test_unknown_detail_compound_fails_at_the_hit_calls(tmp_path):
+    """A misspelt detail= name stops the run when the compounds are first known, not after every stage."""
+    pdata = dp.datasets.screen(32, cell_lines=1, n_genes=600, random_state=1)
+    with pytest.raises(KeyError, match=r"detail= names compounds that are not in the screen: \['cmpd-9999'\]"):
+        dp.report.run(
+            pdata,
+            tmp_path / "res",
+            groupby="cell_line",
+            condition_key="compound",
+            covariates=["replicate"],
+            method="voom",
+            detail=["cmpd-9999"],
+            verbose=False,
+        )
+    assert not (tmp_path / "res" / "tables" / "screen_hits.csv").exists()

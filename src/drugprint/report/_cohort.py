@@ -3,8 +3,7 @@
 Given ``cohort=`` (patients × genes with follow-up in ``obs``), the signatures of ``cohort_groups`` are scored in
 every patient (:func:`~drugprint.tl.signature_score`) and each score is tested for every endpoint
 (:func:`~drugprint.tl.survival`). The cohort is read first, so that a wrong column fails before the long fits;
-the scores and the tests run once the signatures exist, and the figures are drawn after the report's own (which
-clear the figure folder).
+the scores, the tests and their figures run once the signatures exist.
 """
 
 from __future__ import annotations

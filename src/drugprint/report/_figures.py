@@ -74,8 +74,6 @@ class FigureInputs:
 
 def draw_all(figs: Path, inputs: FigureInputs) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, str]]:
     """Draw the figures into ``figs``; return the overview figures, each group's, and each similarity metric."""
-    for old in figs.glob("*.png"):  # a rerun into the same folder must not show stale figures
-        old.unlink()
     draw = _drawer(figs)
     overview = _overview(draw, inputs)
     per_group: dict[str, dict[str, str]] = {}

@@ -185,6 +185,8 @@ def run(
     results = Results(config=RunConfig(**options), adata=adata, out=Path(out), samples=samples)
     for folder in ("figures", "tables"):
         (results.out / folder).mkdir(parents=True, exist_ok=True)
+    for old in (results.out / "figures").glob("*.png"):  # a rerun into the same folder must not show stale figures
+        old.unlink()
     walk(results, stages(results.config))
     t0 = time.perf_counter()
     write_tables(results)

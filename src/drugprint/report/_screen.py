@@ -19,6 +19,7 @@ from .. import get, pl, tl
 from .._anndata import categories
 from .._labels import pretty
 from ._config import SCREEN_FROM
+from ._figures import _drawer, slug
 
 #: The similarity map shows at most this many compounds (beyond: the strongest of each cluster, in proportion).
 MAX_MAP = 300
@@ -38,7 +39,15 @@ def choose_layout(r) -> dict:
 
 
 def hits(r) -> dict:
-    """:func:`~drugprint.tl.screen_hits` at the run's level: the calls per signature and per compound."""
+    """:func:`~drugprint.tl.screen_hits` at the run's level: the calls per signature and per compound.
+
+    Compounds named by ``detail=`` are checked here, before the long stages.
+    """
+    if isinstance(r.config.detail, list):
+        known = set(r["sig"].obs["condition"].astype(str))
+        unknown = [d for d in r.config.detail if d not in known]
+        if unknown:
+            raise KeyError(f"detail= names compounds that are not in the screen: {unknown[:5]}.")
     tl.screen_hits(r["sig"], alpha=r.config.alpha, groupby=r.config.groupby)
     return {
         "hits": get.screen_hits_table(r["sig"]),
@@ -152,7 +161,7 @@ def map_data(sig, table: pd.DataFrame, limit: int | None = None) -> MapData:
     """
     limit = MAX_MAP if limit is None else limit
     emb = sig.uns["clusters"]["embedding"]
-    table = table.assign(cluster=table["cluster"].astype(str))
+    table = table.assign(_c=table["cluster"].cat.codes, cluster=table["cluster"].astype(str))
     if len(table) > limit:
         quota = np.maximum(1, np.floor(table["cluster"].map(table["cluster"].value_counts()) * limit / len(table)))
         strongest = table.sort_values("n_deg", ascending=False, kind="stable")
@@ -160,7 +169,7 @@ def map_data(sig, table: pd.DataFrame, limit: int | None = None) -> MapData:
         shown = table.loc[table.index.isin(strongest.index)]
     else:
         shown = table
-    shown = shown.assign(_c=shown["cluster"].str[1:].astype(int)).sort_values(["_c", "n_deg"], ascending=[True, False])
+    shown = shown.sort_values(["_c", "n_deg"], ascending=[True, False])
     names = shown["condition"].astype(str).tolist()
     x = np.asarray(emb.loc[names], dtype=float) if emb.shape[1] else np.eye(len(names))
     x = x - x.mean(axis=1, keepdims=True)
@@ -224,18 +233,13 @@ def detail_compounds(r) -> list[str]:
     detail, table = r.config.detail, r["compounds"]
     if isinstance(detail, int):
         return table.loc[table["hit"].astype(bool), "compound"].astype(str).head(detail).tolist()
-    known = set(table["compound"].astype(str))
-    unknown = [d for d in detail if d not in known]
-    if unknown:
-        raise KeyError(f"detail= names compounds that are not in the screen: {unknown[:5]}.")
-    return list(detail)
+    return list(detail)  # checked by hits()
 
 
 def figures(r) -> dict:
     """The similarity map of the hit compounds and, for each detail compound, the volcano of its strongest line."""
     sig, out = r["sig"], r.out / "figures"
-    for old in out.glob("*.png"):
-        old.unlink()
+    draw = _drawer(out)
     made: dict = {"map": None, "detail": {}}
     if r.get("clusters") is not None and len(r["clusters"]):
         data = map_data(sig, r["clusters"])
@@ -245,9 +249,6 @@ def figures(r) -> dict:
     for compound in detail_compounds(r):
         rows = hits[hits["condition"] == compound].sort_values("n_deg", ascending=False)
         best = rows.iloc[0]
-        name = "volcano_" + "".join(ch if ch.isalnum() else "_" for ch in compound)
-        import matplotlib.pyplot as plt
-
-        plt.close(pl.volcano(sig, best["signature"], alpha=r.config.alpha, save=out / f"{name}.png"))
+        name = draw(f"volcano_{slug(compound)}", pl.volcano, sig, best["signature"], alpha=r.config.alpha)
         made["detail"][compound] = {"file": name, "group": best["group"], "signature": best["signature"]}
     return {"screen_figures": made}

@@ -172,7 +172,7 @@ def stages(config: RunConfig) -> list[Stage]:
 
 
 def _cohort_stages() -> list[Stage]:
-    """A cohort's scores and survival tests, then its figures (after the report's, which clear the folder)."""
+    """A cohort's scores and survival tests, then its figures."""
     products = ("cohort_survival", "cohort_signatures", "cohort_record")
     return [
         Stage("cohort_survival", cohort.survival, ("sig", "cohort"), products, True),
