@@ -13,8 +13,6 @@ everywhere. The engines run in turn, ``REPEATS`` rounds (pydeseq2 ``REPEATS_SLOW
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -22,11 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _measure import quiet
 
 import drugprint as dp
 
@@ -66,13 +64,6 @@ def export(pdata, tmp: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
         meta.to_csv(tmp / f"g{i}_samples.csv")
         inputs[ct] = (counts, meta)
     return inputs
-
-
-@contextlib.contextmanager
-def quiet():
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
 
 
 def run_dp(pdata, method: str):

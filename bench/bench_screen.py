@@ -39,8 +39,6 @@ correlation of the moderated t statistics and the Jaccard index of the padj < 0.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -48,9 +46,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,51 +65,9 @@ SCREEN = {"cell_lines": 3, "n_replicates": 3, "random_state": 0}
 ATLAS_MEMBERS, QUICK_ATLAS_MEMBERS = 125, 5  # new members per family (8 families) of the query atlas
 QUERY_TOP = 25
 N_JOBS = 2
-STAGES = ("simulate", "de", "pathways", "potency_rank", "compare", "query")
-GOAL_STAGES = STAGES[1:]  # the simulation is not part of the goals
 
-
-@contextlib.contextmanager
-def quiet():
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
-
-
-class TreePeak:
-    """Peak of the RSS summed over this process and its children (loky workers), sampled every ``interval`` s."""
-
-    def __init__(self, interval: float = 0.1):
-        import psutil
-
-        self.proc, self.interval, self.peak = psutil.Process(), interval, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def now(self) -> float:
-        import psutil
-
-        total = 0
-        for p in [self.proc, *self.proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total / 1024**3
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.now())
-            self._stop.wait(self.interval)
-
-    def reset(self) -> None:
-        self.peak = self.now()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+from _measure import TreePeak, quiet  # noqa: E402 (bench/ is on the path only from here)
+from run_all import SCREEN_GOAL_STAGES as GOAL_STAGES  # noqa: E402
 
 
 def settings(quick: bool) -> dict:

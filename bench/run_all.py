@@ -684,9 +684,10 @@ def dask_section(rows: list[dict]) -> list[str]:
         "active scheduler), checked equal to the simulated profiles; "
         '`dp.tl.de(pdata, condition_key="treatment", groupby="cell_line", covariates='
         f'{env["covariates"]}, method="voom", client=client)` ({r["executor"]}), then the same call without a '
-        "client in one process, every layer asserted identical (`np.array_equal`, NaNs equal); `dp.tl.pathways(sig)` "
-        "(camera, Hallmark) in the client process. Peak memory: RSS summed over the client, the nannies and the "
-        "workers, sampled every 0.1 s. Warm-up (imports, numba, the workers' imports) untimed.",
+        "client in one process, every layer asserted identical (`np.array_equal`, NaNs equal); "
+        "`dp.tl.pathways(sig, client=client)` (camera, Hallmark; each fit's set tests one task). Peak memory: RSS "
+        "summed over the client, the nannies and the workers, sampled every 0.1 s. Warm-up (imports, numba, the "
+        "workers' imports) untimed.",
         "",
         "| stage | seconds | throughput | peak RSS, client + cluster (GB) |",
         "|---|---|---|---|",

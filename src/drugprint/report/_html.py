@@ -30,9 +30,12 @@ def grid(items: list[str]) -> str:
     return f"<div class='grid'>{''.join(items)}</div>" if items else ""
 
 
-def table(df: pd.DataFrame, index: bool = False, *, scroll: bool = False) -> str:
-    """A table, numbers to 3 significant digits; ``scroll``: in a box of limited height."""
-    html_ = df.to_html(index=index, border=0, float_format=lambda v: f"{v:.3g}", escape=True)
+def table(df: pd.DataFrame, index: bool = False, *, scroll: bool = False, **to_html) -> str:
+    """A table, numbers to 3 significant digits; ``scroll``: in a box of limited height.
+
+    ``to_html``: further options of :meth:`pandas.DataFrame.to_html` (``table_id``, ``classes``, ``na_rep`` …).
+    """
+    html_ = df.to_html(index=index, border=0, float_format=lambda v: f"{v:.3g}", escape=True, **to_html)
     return f"<div class='scroll'>{html_}</div>" if scroll else html_
 
 

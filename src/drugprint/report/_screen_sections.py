@@ -210,14 +210,6 @@ def compounds(r):
     """Every compound in one table, sortable by any column and filtered by what is typed."""
     tab = r["compounds"].copy()
     tab["hit"] = np.where(tab["hit"].astype(bool), "yes", "no")
-    html_ = tab.to_html(
-        index=False,
-        border=0,
-        table_id="compound-table",
-        classes="sortable",
-        float_format=lambda v: f"{v:.3g}",
-        na_rep="",
-    )
     parts = [
         f"<p>Every compound ({len(tab)}): hit in how many lines, its cluster, the genes called in each line, the "
         "pathways called in most of its hit signatures"
@@ -225,7 +217,7 @@ def compounds(r):
         + ". Click a column to sort; type to filter (tables/screen_compounds.csv).</p>",
         "<p><input id='compound-table-filter' type='search' placeholder='filter: compound, cluster, pathway …' "
         "size='40'> <span id='compound-table-count' class='meta'></span></p>",
-        f"<div class='scroll'>{html_}</div>",
+        table(tab, scroll=True, table_id="compound-table", classes="sortable", na_rep=""),
     ]
     return "compounds", "3. Every compound", "".join(parts)
 
