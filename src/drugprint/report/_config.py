@@ -15,6 +15,7 @@ from anndata import AnnData
 
 from .._checks import check_choice
 from ..resources import COLLECTIONS
+from ..tl._de.blocks import AUTO_FROM
 from ..tl._de.engines import ENGINES
 from ..tl._sets.methods import SET_METHODS
 from ..tl._survival import SPLITS
@@ -25,7 +26,7 @@ OPTIONAL_STAGES = ("composition", "pathways", "panels", "enrich", "rank", "compa
 #: The report's layouts: ``"auto"`` chooses ``"screen"`` when a group has more than :data:`SCREEN_FROM` conditions.
 LAYOUTS = ("auto", "study", "screen")
 #: A group with more conditions than this makes the study a screen (``layout="auto"``).
-SCREEN_FROM = 30
+SCREEN_FROM = AUTO_FROM  # as dp.tl.de's blocks: a group fitted in blocks is shown as a screen
 
 #: The command line's groups of flags, in the order ``drugprint run --help`` shows them.
 GROUPS = ("the cells", "the design", "pathways and stages", "the cohort")
